@@ -1,0 +1,1 @@
+//! zkpay benchmarks and the zkpay-bench reporter

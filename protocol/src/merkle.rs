@@ -1,0 +1,501 @@
+//! Arity-4 Poseidon Merkle trees: the note commitment tree and the storage of the nullifier tree.
+//!
+//! A tree of depth `d` holds `4^d` leaves (depth 16 = 2^32 leaves in production). Empty leaves
+//! are 0; an inner node is `H_domain(c0, c1, c2, c3)`. A position's base-4 digit at level `l`
+//! (`(pos >> 2l) & 3`) says which child the path goes through; the path stores, per level, the
+//! three siblings in child order with the path's own child left out.
+
+use crate::error::{ProtocolError, Result};
+use crate::field::F;
+use crate::poseidon::{hash, Domain};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// Children per inner node.
+pub const ARITY: usize = 4;
+/// Production depth: 4^16 = 2^32 leaves.
+pub const FULL_DEPTH: usize = 16;
+/// Largest supported depth.
+pub const MAX_DEPTH: usize = 16;
+
+/// Validates a tree depth (1..=16).
+pub fn check_depth(depth: usize) -> Result<()> {
+    if (1..=MAX_DEPTH).contains(&depth) {
+        Ok(())
+    } else {
+        Err(ProtocolError::BadDepth(depth))
+    }
+}
+
+/// Capacity of a tree of `depth`.
+pub fn capacity(depth: usize) -> u64 {
+    1u64 << (2 * depth)
+}
+
+/// Hash of one inner node.
+pub fn node_hash(domain: Domain, children: &[F; ARITY]) -> F {
+    hash(domain, children)
+}
+
+/// Roots of empty subtrees: `empty[0] = 0` (an empty leaf), `empty[l+1] = H(empty[l] x 4)`.
+pub fn empty_roots(domain: Domain, depth: usize) -> Vec<F> {
+    let mut v = Vec::with_capacity(depth + 1);
+    v.push(F::from(0u64));
+    for l in 0..depth {
+        let e = v[l];
+        v.push(node_hash(domain, &[e, e, e, e]));
+    }
+    v
+}
+
+/// Base-4 digit of `position` at `level`.
+pub fn digit(position: u64, level: usize) -> usize {
+    ((position >> (2 * level)) & 3) as usize
+}
+
+/// Children of a node, given the path's own child at `index` and its three siblings.
+pub fn place(node: F, index: usize, siblings: &[F; 3]) -> [F; ARITY] {
+    let mut out = [F::from(0u64); ARITY];
+    let mut s = siblings.iter();
+    for (i, slot) in out.iter_mut().enumerate() {
+        *slot = if i == index {
+            node
+        } else {
+            // three siblings fill the other three slots
+            *s.next().unwrap_or(&node)
+        };
+    }
+    out
+}
+
+/// An authentication path from a leaf to the root.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MerklePath {
+    /// Leaf position.
+    pub position: u64,
+    /// Per level, from the leaves up: the three siblings in child order.
+    #[serde(with = "serde_siblings")]
+    pub siblings: Vec<[F; 3]>,
+}
+
+mod serde_siblings {
+    use super::*;
+    use crate::field::{fe_from_hex, fe_to_hex};
+    use serde::{de::Error as _, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[[F; 3]], s: S) -> std::result::Result<S::Ok, S::Error> {
+        let text: Vec<[String; 3]> = v.iter().map(|l| l.map(|x| fe_to_hex(&x))).collect();
+        text.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> std::result::Result<Vec<[F; 3]>, D::Error> {
+        let text: Vec<[String; 3]> = Vec::deserialize(d)?;
+        if text.len() > MAX_DEPTH {
+            return Err(D::Error::custom("path longer than the maximum depth"));
+        }
+        text.iter()
+            .map(|l| {
+                Ok([
+                    fe_from_hex(&l[0]).map_err(D::Error::custom)?,
+                    fe_from_hex(&l[1]).map_err(D::Error::custom)?,
+                    fe_from_hex(&l[2]).map_err(D::Error::custom)?,
+                ])
+            })
+            .collect()
+    }
+}
+
+impl MerklePath {
+    /// Depth of the path.
+    pub fn depth(&self) -> usize {
+        self.siblings.len()
+    }
+
+    /// Root reached from `leaf` along this path.
+    pub fn root(&self, domain: Domain, leaf: F) -> F {
+        let mut node = leaf;
+        for (level, sib) in self.siblings.iter().enumerate() {
+            node = node_hash(domain, &place(node, digit(self.position, level), sib));
+        }
+        node
+    }
+
+    /// Checks that `leaf` sits at this path's position under `root`; the position must fit the
+    /// path's depth.
+    pub fn verify(&self, domain: Domain, leaf: F, root: F) -> Result<()> {
+        check_depth(self.depth())?;
+        if self.position >= capacity(self.depth()) {
+            return Err(ProtocolError::PositionOutOfRange {
+                position: self.position,
+                size: capacity(self.depth()),
+            });
+        }
+        if self.root(domain, leaf) == root {
+            Ok(())
+        } else {
+            Err(ProtocolError::BadPath)
+        }
+    }
+}
+
+/// A sparse arity-4 tree storing only non-empty nodes. Supports appends and in-place updates.
+#[derive(Clone, Debug)]
+pub struct SparseTree {
+    domain: Domain,
+    depth: usize,
+    empty: Vec<F>,
+    /// (level, index) -> node; level 0 = leaves.
+    nodes: HashMap<(u8, u64), F>,
+    size: u64,
+}
+
+impl SparseTree {
+    /// An empty tree.
+    pub fn new(domain: Domain, depth: usize) -> Result<Self> {
+        check_depth(depth)?;
+        Ok(Self {
+            domain,
+            depth,
+            empty: empty_roots(domain, depth),
+            nodes: HashMap::new(),
+            size: 0,
+        })
+    }
+
+    /// Depth.
+    pub fn depth(&self) -> usize {
+        self.depth
+    }
+
+    /// Number of appended leaves (one past the highest written position).
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Hash domain of inner nodes.
+    pub fn domain(&self) -> Domain {
+        self.domain
+    }
+
+    fn node(&self, level: usize, index: u64) -> F {
+        self.nodes
+            .get(&(level as u8, index))
+            .copied()
+            .unwrap_or(self.empty[level])
+    }
+
+    /// Current root.
+    pub fn root(&self) -> F {
+        self.node(self.depth, 0)
+    }
+
+    /// The leaf at `position` (0 when empty).
+    pub fn leaf(&self, position: u64) -> F {
+        self.node(0, position)
+    }
+
+    /// Writes `leaf` at `position` and rehashes its path.
+    pub fn set(&mut self, position: u64, leaf: F) -> Result<()> {
+        if position >= capacity(self.depth) {
+            return Err(ProtocolError::TreeFull {
+                capacity: capacity(self.depth),
+            });
+        }
+        self.nodes.insert((0, position), leaf);
+        let mut idx = position;
+        for level in 0..self.depth {
+            let parent = idx >> 2;
+            let base = parent << 2;
+            let children = [
+                self.node(level, base),
+                self.node(level, base + 1),
+                self.node(level, base + 2),
+                self.node(level, base + 3),
+            ];
+            let h = node_hash(self.domain, &children);
+            self.nodes.insert(((level + 1) as u8, parent), h);
+            idx = parent;
+        }
+        self.size = self.size.max(position + 1);
+        Ok(())
+    }
+
+    /// Appends a leaf; returns its position.
+    pub fn append(&mut self, leaf: F) -> Result<u64> {
+        let pos = self.size;
+        self.set(pos, leaf)?;
+        Ok(pos)
+    }
+
+    /// Authentication path of `position` (which may be empty).
+    pub fn path(&self, position: u64) -> Result<MerklePath> {
+        if position >= capacity(self.depth) {
+            return Err(ProtocolError::PositionOutOfRange {
+                position,
+                size: capacity(self.depth),
+            });
+        }
+        let mut siblings = Vec::with_capacity(self.depth);
+        let mut idx = position;
+        for level in 0..self.depth {
+            let base = (idx >> 2) << 2;
+            let mut sib = [F::from(0u64); 3];
+            let mut k = 0;
+            for j in 0..4u64 {
+                if base + j != idx {
+                    sib[k] = self.node(level, base + j);
+                    k += 1;
+                }
+            }
+            siblings.push(sib);
+            idx >>= 2;
+        }
+        Ok(MerklePath { position, siblings })
+    }
+}
+
+/// The note commitment tree: append-only, leaves are note commitments.
+#[derive(Clone, Debug)]
+pub struct NoteTree {
+    tree: SparseTree,
+}
+
+impl NoteTree {
+    /// An empty note tree of `depth`.
+    pub fn new(depth: usize) -> Result<Self> {
+        Ok(Self {
+            tree: SparseTree::new(Domain::NoteTreeNode, depth)?,
+        })
+    }
+
+    /// Appends a commitment, returns its position.
+    pub fn append(&mut self, cm: F) -> Result<u64> {
+        self.tree.append(cm)
+    }
+
+    /// Current root.
+    pub fn root(&self) -> F {
+        self.tree.root()
+    }
+
+    /// Number of leaves.
+    pub fn size(&self) -> u64 {
+        self.tree.size()
+    }
+
+    /// Depth.
+    pub fn depth(&self) -> usize {
+        self.tree.depth()
+    }
+
+    /// Leaf at `position`.
+    pub fn leaf(&self, position: u64) -> Result<F> {
+        if position >= self.size() {
+            return Err(ProtocolError::PositionOutOfRange {
+                position,
+                size: self.size(),
+            });
+        }
+        Ok(self.tree.leaf(position))
+    }
+
+    /// Authentication path of a filled or the next empty position.
+    pub fn path(&self, position: u64) -> Result<MerklePath> {
+        if position > self.size() {
+            return Err(ProtocolError::PositionOutOfRange {
+                position,
+                size: self.size(),
+            });
+        }
+        self.tree.path(position)
+    }
+}
+
+/// Verifies a note-tree authentication path.
+pub fn verify_note_path(path: &MerklePath, cm: F, root: F) -> Result<()> {
+    path.verify(Domain::NoteTreeNode, cm, root)
+}
+
+/// The right edge of an append-only tree: enough to append and compute the root without the
+/// leaves (what a light wallet or the batcher keeps).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frontier {
+    domain: Domain,
+    depth: usize,
+    size: u64,
+    /// Per level, the filled children of the rightmost incomplete node.
+    levels: Vec<Vec<F>>,
+    empty: Vec<F>,
+    /// Root once the tree is full.
+    full_root: Option<F>,
+}
+
+impl Frontier {
+    /// Frontier of an empty tree.
+    pub fn new(domain: Domain, depth: usize) -> Result<Self> {
+        check_depth(depth)?;
+        Ok(Self {
+            domain,
+            depth,
+            size: 0,
+            levels: vec![Vec::with_capacity(3); depth],
+            empty: empty_roots(domain, depth),
+            full_root: None,
+        })
+    }
+
+    /// Number of leaves.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends a leaf; returns its position.
+    pub fn append(&mut self, leaf: F) -> Result<u64> {
+        if self.size >= capacity(self.depth) {
+            return Err(ProtocolError::TreeFull {
+                capacity: capacity(self.depth),
+            });
+        }
+        let pos = self.size;
+        let mut carry = leaf;
+        for level in 0..self.depth {
+            self.levels[level].push(carry);
+            if self.levels[level].len() < ARITY {
+                self.size += 1;
+                return Ok(pos);
+            }
+            let c = &self.levels[level];
+            carry = node_hash(self.domain, &[c[0], c[1], c[2], c[3]]);
+            self.levels[level].clear();
+        }
+        self.full_root = Some(carry);
+        self.size += 1;
+        Ok(pos)
+    }
+
+    /// Current root.
+    pub fn root(&self) -> F {
+        if let Some(r) = self.full_root {
+            return r;
+        }
+        let mut node: Option<F> = None;
+        for level in 0..self.depth {
+            let mut children = self.levels[level].clone();
+            if let Some(n) = node {
+                children.push(n);
+            }
+            if children.is_empty() {
+                node = None;
+                continue;
+            }
+            while children.len() < ARITY {
+                children.push(self.empty[level]);
+            }
+            node = Some(node_hash(
+                self.domain,
+                &[children[0], children[1], children[2], children[3]],
+            ));
+        }
+        node.unwrap_or(self.empty[self.depth])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ark_ff::UniformRand;
+    use proptest::prelude::*;
+    use rand::SeedableRng;
+
+    /// Root of a dense tree computed level by level from all leaves.
+    fn naive_root(domain: Domain, depth: usize, leaves: &[F]) -> F {
+        let mut level: Vec<F> = leaves.to_vec();
+        level.resize(capacity(depth) as usize, F::from(0u64));
+        for _ in 0..depth {
+            level = level
+                .chunks(4)
+                .map(|c| node_hash(domain, &[c[0], c[1], c[2], c[3]]))
+                .collect();
+        }
+        level[0]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        #[test]
+        fn appends_match_scratch_and_paths_verify(n in 0usize..=64, seed in any::<u64>()) {
+            let depth = 3;
+            let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+            let leaves: Vec<F> = (0..n).map(|_| F::rand(&mut rng)).collect();
+            let mut tree = NoteTree::new(depth).unwrap();
+            let mut frontier = Frontier::new(Domain::NoteTreeNode, depth).unwrap();
+            for (i, l) in leaves.iter().enumerate() {
+                prop_assert_eq!(tree.append(*l).unwrap(), i as u64);
+                prop_assert_eq!(frontier.append(*l).unwrap(), i as u64);
+                prop_assert_eq!(frontier.root(), tree.root());
+            }
+            prop_assert_eq!(tree.root(), naive_root(Domain::NoteTreeNode, depth, &leaves));
+            for (i, l) in leaves.iter().enumerate() {
+                let p = tree.path(i as u64).unwrap();
+                prop_assert!(verify_note_path(&p, *l, tree.root()).is_ok());
+                // a different leaf does not verify
+                prop_assert!(verify_note_path(&p, *l + F::from(1u64), tree.root()).is_err());
+            }
+        }
+    }
+
+    #[test]
+    fn full_tree_and_bounds() {
+        let depth = 1;
+        let mut tree = NoteTree::new(depth).unwrap();
+        let mut f = Frontier::new(Domain::NoteTreeNode, depth).unwrap();
+        for i in 0..4u64 {
+            tree.append(F::from(i + 1)).unwrap();
+            f.append(F::from(i + 1)).unwrap();
+        }
+        assert_eq!(f.root(), tree.root());
+        assert!(matches!(
+            tree.append(F::from(9u64)),
+            Err(ProtocolError::TreeFull { .. })
+        ));
+        assert!(f.append(F::from(9u64)).is_err());
+        assert!(NoteTree::new(0).is_err());
+        assert!(NoteTree::new(17).is_err());
+        assert!(tree.leaf(4).is_err());
+    }
+
+    #[test]
+    fn path_tampering_fails() {
+        let mut tree = NoteTree::new(4).unwrap();
+        for i in 0..37u64 {
+            tree.append(F::from(100 + i)).unwrap();
+        }
+        let p = tree.path(22).unwrap();
+        let leaf = F::from(122u64);
+        assert!(verify_note_path(&p, leaf, tree.root()).is_ok());
+        let mut moved = p.clone();
+        moved.position = 23;
+        assert!(verify_note_path(&moved, leaf, tree.root()).is_err());
+        let mut swapped = p.clone();
+        swapped.siblings[1].swap(0, 1);
+        assert!(verify_note_path(&swapped, leaf, tree.root()).is_err());
+        let mut out_of_range = p;
+        out_of_range.position += capacity(4);
+        assert!(verify_note_path(&out_of_range, leaf, tree.root()).is_err());
+        let json = serde_json::to_string(&tree.path(5).unwrap()).unwrap();
+        let back: MerklePath = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, tree.path(5).unwrap());
+    }
+
+    #[test]
+    fn full_depth_empty_root_is_stable() {
+        let e = empty_roots(Domain::NoteTreeNode, FULL_DEPTH);
+        assert_eq!(e.len(), FULL_DEPTH + 1);
+        let t = NoteTree::new(FULL_DEPTH).unwrap();
+        assert_eq!(t.root(), e[FULL_DEPTH]);
+        assert_eq!(capacity(FULL_DEPTH), 1u64 << 32);
+    }
+}

@@ -1,0 +1,542 @@
+//! The payment (join-split) statement: 2 input notes -> 2 output notes, one asset.
+//!
+//! Public inputs, in this order (see [`PaymentPublic::public_inputs`], the one encoder):
+//!
+//! | # | input |
+//! |---|---|
+//! | 0 | `note_root`: a recent root of the note tree |
+//! | 1, 2 | `nf0`, `nf1`: nullifiers of the inputs |
+//! | 3, 4 | `cm0`, `cm1`: commitments of the outputs |
+//! | 5 | `asset` |
+//! | 6 | `public_value`: signed, `v` or `r - |v|`; > 0 deposit, < 0 withdrawal, `|v| < 2^64` |
+//! | 7 | `fee` (u64) |
+//! | 8 | `ext_data_hash` |
+//!
+//! The statement: for each input i, `pk_i = H(ask_i, nk_i)`, `cm_i = H(asset, v_i, pk_i, r_i)`,
+//! `nf_i = H(nk_i, cm_i, pos_i)`, and if `v_i != 0` the path of `cm_i` at `pos_i` leads to
+//! `note_root`; `nf0 != nf1`; each output commitment opens to `(asset, v, pk, r)`; every value is
+//! in `[0, 2^64)`; `v_in0 + v_in1 + public_value = v_out0 + v_out1 + fee` over the integers.
+
+use crate::address::Network;
+use crate::error::{ProtocolError, Result};
+use crate::field::{fe_from_digest, fe_from_i128, fe_to_bytes, F};
+use crate::keys::{owner_key, SpendAuthority};
+use crate::merkle::{verify_note_path, MerklePath};
+use crate::note::{AssetId, Commitment, Note, Nullifier, Root};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Number of public inputs of the payment statement.
+pub const PAYMENT_PUBLIC_INPUTS: usize = 9;
+/// Inputs per payment.
+pub const N_INPUTS: usize = 2;
+/// Outputs per payment.
+pub const N_OUTPUTS: usize = 2;
+/// Bound on |public_value|: strictly below 2^64.
+pub const MAX_PUBLIC_VALUE: i128 = u64::MAX as i128;
+/// Largest note ciphertext the node stores.
+pub const MAX_CIPHERTEXT: usize = 1024;
+/// Longest public account name.
+pub const MAX_ACCOUNT: usize = 64;
+
+/// A public (transparent) account on the base ledger: `[a-z0-9._-]{1,64}`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct PublicAccount(String);
+
+impl PublicAccount {
+    /// Validates an account name.
+    pub fn new(s: &str) -> Result<Self> {
+        let ok = (1..=MAX_ACCOUNT).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+        if ok {
+            Ok(Self(s.to_string()))
+        } else {
+            Err(ProtocolError::Malformed {
+                what: "public account",
+                why: format!(
+                    "{:?}: 1-64 characters of a-z 0-9 . _ -",
+                    s.chars().take(70).collect::<String>()
+                ),
+            })
+        }
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for PublicAccount {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        PublicAccount::new(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Data outside the circuit that the proof commits to through `ext_data_hash`, so that nothing
+/// can be redirected after proving.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtData {
+    /// Network id.
+    pub network: Network,
+    /// Receives the fee.
+    pub fee_recipient: PublicAccount,
+    /// Debited by a deposit or credited by a withdrawal (required iff public_value != 0).
+    pub public_account: Option<PublicAccount>,
+    /// Encrypted notes for the two outputs.
+    #[serde(with = "serde_ciphertexts")]
+    pub ciphertexts: [Vec<u8>; 2],
+    /// Invoice tag `H(invoice id, merchant pk)`, when paying an invoice.
+    #[serde(default, with = "opt_fe")]
+    pub invoice_tag: Option<F>,
+}
+
+mod serde_ciphertexts {
+    use crate::field::hex_strict;
+    use serde::{de::Error as _, Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[Vec<u8>; 2], s: S) -> Result<S::Ok, S::Error> {
+        [hex::encode(&v[0]), hex::encode(&v[1])].serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[Vec<u8>; 2], D::Error> {
+        let [a, b]: [String; 2] = <[String; 2]>::deserialize(d)?;
+        for s in [&a, &b] {
+            if s.len() > 2 * super::MAX_CIPHERTEXT {
+                return Err(D::Error::custom("ciphertext too long"));
+            }
+        }
+        Ok([
+            hex_strict(&a).map_err(D::Error::custom)?,
+            hex_strict(&b).map_err(D::Error::custom)?,
+        ])
+    }
+}
+
+mod opt_fe {
+    use crate::field::{fe_from_hex, fe_to_hex, F};
+    use serde::{de::Error as _, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<F>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(x) => s.serialize_some(&fe_to_hex(x)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<F>, D::Error> {
+        let v: Option<String> = Option::deserialize(d)?;
+        v.map(|s| fe_from_hex(&s).map_err(D::Error::custom))
+            .transpose()
+    }
+}
+
+impl ExtData {
+    /// Canonical bytes:
+    /// `"zkpay/v1/ext-data" || network id (u32 BE) || len(fee_recipient) (u8) || fee_recipient
+    ///  || (0x00 | 0x01 || len (u8) || public_account) || for each ciphertext: len (u16 BE) || bytes
+    ///  || (0x00 | 0x01 || invoice_tag (32))`.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(64 + self.ciphertexts[0].len() * 2);
+        out.extend_from_slice(b"zkpay/v1/ext-data");
+        out.extend_from_slice(&self.network.id().to_be_bytes());
+        out.push(self.fee_recipient.0.len() as u8);
+        out.extend_from_slice(self.fee_recipient.0.as_bytes());
+        match &self.public_account {
+            None => out.push(0),
+            Some(a) => {
+                out.push(1);
+                out.push(a.0.len() as u8);
+                out.extend_from_slice(a.0.as_bytes());
+            }
+        }
+        for c in &self.ciphertexts {
+            out.extend_from_slice(&(c.len() as u16).to_be_bytes());
+            out.extend_from_slice(c);
+        }
+        match &self.invoice_tag {
+            None => out.push(0),
+            Some(t) => {
+                out.push(1);
+                out.extend_from_slice(&fe_to_bytes(t));
+            }
+        }
+        out
+    }
+
+    /// `ext_data_hash = SHA-256(to_bytes()) mod r` (big-endian).
+    pub fn hash(&self) -> F {
+        let d: [u8; 32] = Sha256::digest(self.to_bytes()).into();
+        fe_from_digest(&d)
+    }
+
+    /// Structural checks: ciphertext caps, account presence matching the public value.
+    pub fn validate(&self, public_value: i128) -> Result<()> {
+        if self.ciphertexts.iter().any(|c| c.len() > MAX_CIPHERTEXT) {
+            return Err(ProtocolError::Payment("ciphertext longer than 1024 bytes"));
+        }
+        match (&self.public_account, public_value != 0) {
+            (None, true) => Err(ProtocolError::Payment(
+                "deposit or withdrawal needs a public account",
+            )),
+            (Some(_), false) => Err(ProtocolError::Payment(
+                "public account given for a private transfer",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The public side of one payment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentPublic {
+    /// Note-tree root the inputs are proven against.
+    pub note_root: Root,
+    /// Nullifiers of the two inputs.
+    pub nullifiers: [Nullifier; 2],
+    /// Commitments of the two outputs.
+    pub commitments: [Commitment; 2],
+    /// Asset of the payment.
+    pub asset: AssetId,
+    /// Signed public value: > 0 deposit, < 0 withdrawal.
+    pub public_value: i128,
+    /// Fee paid to the fee recipient.
+    pub fee: u64,
+    /// Hash of the [`ExtData`].
+    #[serde(with = "crate::field::serde_fe")]
+    pub ext_data_hash: F,
+}
+
+impl PaymentPublic {
+    /// The one public-input encoder of the payment statement, used by prover and verifier.
+    pub fn public_inputs(&self) -> Vec<F> {
+        vec![
+            self.note_root.0,
+            self.nullifiers[0].0,
+            self.nullifiers[1].0,
+            self.commitments[0].0,
+            self.commitments[1].0,
+            self.asset.0,
+            fe_from_i128(self.public_value),
+            F::from(self.fee),
+            self.ext_data_hash,
+        ]
+    }
+
+    /// Range checks that need no cryptography.
+    pub fn check_ranges(&self) -> Result<()> {
+        if self.public_value.abs() > MAX_PUBLIC_VALUE {
+            return Err(ProtocolError::ValueRange("|public_value| must be < 2^64"));
+        }
+        if self.nullifiers[0] == self.nullifiers[1] {
+            return Err(ProtocolError::Payment("the two nullifiers are equal"));
+        }
+        Ok(())
+    }
+
+    /// Payment id: SHA-256 over the public inputs and the ext data bytes (never proof bytes).
+    pub fn payment_id(&self, ext: &ExtData) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(b"zkpay/v1/payment-id");
+        for x in self.public_inputs() {
+            h.update(fe_to_bytes(&x));
+        }
+        h.update(ext.to_bytes());
+        h.finalize().into()
+    }
+}
+
+/// One spent input: the note, where it is, and the key that owns it.
+#[derive(Clone, Debug)]
+pub struct InputWitness {
+    /// The note (value 0 for a dummy).
+    pub note: Note,
+    /// Path from the note's leaf to the root (ignored for value 0, but its position is used).
+    pub path: MerklePath,
+    /// Spend authority of the owner.
+    pub auth: SpendAuthority,
+}
+
+/// Everything the payment proof needs.
+#[derive(Clone, Debug)]
+pub struct PaymentWitness {
+    /// Asset.
+    pub asset: AssetId,
+    /// Root the inputs are proven against.
+    pub note_root: Root,
+    /// The two inputs.
+    pub inputs: [InputWitness; 2],
+    /// The two outputs.
+    pub outputs: [Note; 2],
+    /// Signed public value.
+    pub public_value: i128,
+    /// Fee.
+    pub fee: u64,
+    /// Hash of the ext data.
+    pub ext_data_hash: F,
+}
+
+impl PaymentWitness {
+    /// The native check of the payment statement: exactly the rules the circuit enforces.
+    /// Returns the public side on success.
+    pub fn check(&self) -> Result<PaymentPublic> {
+        if self.public_value.abs() > MAX_PUBLIC_VALUE {
+            return Err(ProtocolError::ValueRange("|public_value| must be < 2^64"));
+        }
+        let mut nullifiers = [Nullifier::default(); 2];
+        for (i, input) in self.inputs.iter().enumerate() {
+            if input.note.asset != self.asset {
+                return Err(ProtocolError::Payment(
+                    "input asset differs from the payment's",
+                ));
+            }
+            let pk = owner_key(&input.auth.ask, &input.auth.nk);
+            if pk != input.note.owner {
+                return Err(ProtocolError::Payment(
+                    "input note is not owned by the spender",
+                ));
+            }
+            let cm = input.note.commitment();
+            if input.note.value != 0 {
+                verify_note_path(&input.path, cm.0, self.note_root.0)
+                    .map_err(|_| ProtocolError::Payment("input note is not in the tree"))?;
+            } else if input.path.depth() == 0
+                || input.path.position >= crate::merkle::capacity(input.path.depth())
+            {
+                return Err(ProtocolError::Payment("dummy input has no valid position"));
+            }
+            nullifiers[i] = input.note.nullifier(&input.auth.nk, input.path.position);
+        }
+        if nullifiers[0] == nullifiers[1] {
+            return Err(ProtocolError::Payment("the two nullifiers are equal"));
+        }
+        for o in &self.outputs {
+            if o.asset != self.asset {
+                return Err(ProtocolError::Payment(
+                    "output asset differs from the payment's",
+                ));
+            }
+        }
+        let sum_in: i128 = self.inputs.iter().map(|i| i128::from(i.note.value)).sum();
+        let sum_out: i128 = self.outputs.iter().map(|o| i128::from(o.value)).sum();
+        if sum_in + self.public_value != sum_out + i128::from(self.fee) {
+            return Err(ProtocolError::Payment(
+                "value not conserved: inputs + public value != outputs + fee",
+            ));
+        }
+        Ok(PaymentPublic {
+            note_root: self.note_root,
+            nullifiers,
+            commitments: [self.outputs[0].commitment(), self.outputs[1].commitment()],
+            asset: self.asset,
+            public_value: self.public_value,
+            fee: self.fee,
+            ext_data_hash: self.ext_data_hash,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::SpendingKey;
+    use crate::merkle::NoteTree;
+    use crate::note::Asset;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+
+    struct Fixture {
+        rng: ChaCha20Rng,
+        tree: NoteTree,
+        alice: SpendingKey,
+        bob: SpendingKey,
+        asset: AssetId,
+    }
+
+    fn fixture() -> Fixture {
+        let mut rng = ChaCha20Rng::seed_from_u64(42);
+        let alice = SpendingKey::random(&mut rng);
+        let bob = SpendingKey::random(&mut rng);
+        let mut tree = NoteTree::new(4).unwrap();
+        for i in 0..5u64 {
+            tree.append(F::from(1000 + i)).unwrap();
+        }
+        Fixture {
+            rng,
+            tree,
+            alice,
+            bob,
+            asset: Asset::from_text("USD").unwrap().id(),
+        }
+    }
+
+    fn dummy_input(f: &mut Fixture, key: &SpendingKey) -> InputWitness {
+        let auth = key.spend_authority();
+        InputWitness {
+            note: Note::dummy(f.asset, auth.owner_key(), &mut f.rng),
+            path: f.tree.path(0).unwrap(),
+            auth,
+        }
+    }
+
+    fn real_input(f: &mut Fixture, key: &SpendingKey, value: u64) -> InputWitness {
+        let auth = key.spend_authority();
+        let note = Note::new(f.asset, value, auth.owner_key(), &mut f.rng);
+        let pos = f.tree.append(note.commitment().0).unwrap();
+        InputWitness {
+            note,
+            path: f.tree.path(pos).unwrap(),
+            auth,
+        }
+    }
+
+    fn witness(
+        f: &mut Fixture,
+        mut inputs: [InputWitness; 2],
+        outs: [u64; 2],
+        public_value: i128,
+        fee: u64,
+    ) -> PaymentWitness {
+        // paths against the current root
+        for i in inputs.iter_mut() {
+            if i.note.value != 0 {
+                i.path = f.tree.path(i.path.position).unwrap();
+            }
+        }
+        let bob_pk = f.bob.full_viewing_key().pk;
+        let alice_pk = f.alice.full_viewing_key().pk;
+        PaymentWitness {
+            asset: f.asset,
+            note_root: Root(f.tree.root()),
+            outputs: [
+                Note::new(f.asset, outs[0], bob_pk, &mut f.rng),
+                Note::new(f.asset, outs[1], alice_pk, &mut f.rng),
+            ],
+            inputs,
+            public_value,
+            fee,
+            ext_data_hash: F::from(77u64),
+        }
+    }
+
+    #[test]
+    fn deposit_transfer_withdrawal() {
+        let mut f = fixture();
+        let alice = f.alice.clone();
+        // deposit: two dummies, public value in
+        let d = [dummy_input(&mut f, &alice), dummy_input(&mut f, &alice)];
+        let w = witness(&mut f, d, [0, 100], 101, 1);
+        let p = w.check().unwrap();
+        assert_eq!(p.public_inputs().len(), PAYMENT_PUBLIC_INPUTS);
+        // transfer: one real input and one dummy
+        let i0 = real_input(&mut f, &alice, 100);
+        let i1 = dummy_input(&mut f, &alice);
+        let w = witness(&mut f, [i0, i1], [60, 39], 0, 1);
+        w.check().unwrap();
+        // two real inputs
+        let i0 = real_input(&mut f, &alice, 10);
+        let i1 = real_input(&mut f, &alice, 20);
+        let w = witness(&mut f, [i0, i1], [15, 15], 0, 0);
+        w.check().unwrap();
+        // withdrawal
+        let i0 = real_input(&mut f, &alice, 100);
+        let i1 = dummy_input(&mut f, &alice);
+        let w = witness(&mut f, [i0, i1], [0, 30], -69, 1);
+        w.check().unwrap();
+    }
+
+    #[test]
+    fn rejects_each_broken_rule() {
+        let mut f = fixture();
+        let alice = f.alice.clone();
+        let bob = f.bob.clone();
+        let base = {
+            let i0 = real_input(&mut f, &alice, 100);
+            let i1 = dummy_input(&mut f, &alice);
+            witness(&mut f, [i0, i1], [60, 39], 0, 1)
+        };
+        base.check().unwrap();
+
+        // conservation off by one
+        let mut w = base.clone();
+        w.outputs[0].value += 1;
+        assert!(w.check().is_err());
+        // wrong spending key
+        let mut w = base.clone();
+        w.inputs[0].auth = bob.spend_authority();
+        assert!(w.check().is_err());
+        // note not in the tree (wrong root)
+        let mut w = base.clone();
+        w.note_root = Root(F::from(1u64));
+        assert!(w.check().is_err());
+        // wrong position
+        let mut w = base.clone();
+        w.inputs[0].path.position += 1;
+        assert!(w.check().is_err());
+        // same nullifier twice: the same input used twice
+        let mut w = base.clone();
+        w.inputs[1] = w.inputs[0].clone();
+        w.outputs[1].value += 100;
+        assert!(matches!(w.check(), Err(ProtocolError::Payment(m)) if m.contains("nullifiers")));
+        // asset mismatch
+        let mut w = base.clone();
+        w.outputs[1].asset = AssetId(F::from(5u64));
+        assert!(w.check().is_err());
+        let mut w = base.clone();
+        w.asset = AssetId(F::from(5u64));
+        assert!(w.check().is_err());
+        // public value out of range
+        let mut w = base.clone();
+        w.public_value = 1i128 << 64;
+        assert!(w.check().is_err());
+        let mut w = base.clone();
+        w.public_value = -(1i128 << 64);
+        assert!(w.check().is_err());
+        // fee larger than the inputs
+        let mut w = base.clone();
+        w.fee = 101;
+        w.outputs = [
+            Note::new(f.asset, 0, F::from(1u64), &mut f.rng),
+            Note::new(f.asset, 0, F::from(1u64), &mut f.rng),
+        ];
+        assert!(w.check().is_err());
+    }
+
+    #[test]
+    fn ext_data_binding() {
+        let ext = ExtData {
+            network: Network::Dev,
+            fee_recipient: PublicAccount::new("operator").unwrap(),
+            public_account: None,
+            ciphertexts: [vec![1, 2, 3], vec![4]],
+            invoice_tag: Some(F::from(9u64)),
+        };
+        let h = ext.hash();
+        let mut e2 = ext.clone();
+        e2.network = Network::Main;
+        assert_ne!(e2.hash(), h);
+        let mut e2 = ext.clone();
+        e2.fee_recipient = PublicAccount::new("thief").unwrap();
+        assert_ne!(e2.hash(), h);
+        let mut e2 = ext.clone();
+        e2.ciphertexts[1] = vec![5];
+        assert_ne!(e2.hash(), h);
+        let mut e2 = ext.clone();
+        e2.invoice_tag = None;
+        assert_ne!(e2.hash(), h);
+        let mut e2 = ext.clone();
+        e2.public_account = Some(PublicAccount::new("x").unwrap());
+        assert_ne!(e2.hash(), h);
+        let json = serde_json::to_string(&ext).unwrap();
+        assert_eq!(serde_json::from_str::<ExtData>(&json).unwrap(), ext);
+        assert!(ext.validate(0).is_ok());
+        assert!(ext.validate(5).is_err());
+        assert!(PublicAccount::new("").is_err());
+        assert!(PublicAccount::new("Bob").is_err());
+        assert!(PublicAccount::new(&"a".repeat(65)).is_err());
+    }
+}

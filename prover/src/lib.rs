@@ -1,0 +1,1 @@
+//! zkpay Groth16 keys and parallel proving

@@ -1,0 +1,1 @@
+//! zkpay sequencer node: HTTP API, mempool, batcher, RocksDB state

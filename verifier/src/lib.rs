@@ -1,0 +1,1 @@
+//! zkpay strict proof decoding, verification and the base ledger

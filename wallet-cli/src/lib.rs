@@ -1,0 +1,1 @@
+//! zkpay wallet: keys, sync, QR payment requests, pay, receipts
