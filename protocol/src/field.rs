@@ -155,7 +155,7 @@ pub mod serde_hex {
 
 /// Decodes lower-case, even-length hex.
 pub fn hex_strict(s: &str) -> Result<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err(ProtocolError::Malformed {
             what: "hex",
             why: "odd length".into(),
@@ -288,7 +288,7 @@ mod tests {
             &one.to_uppercase(),
             &one.replace("0x", "0X"),
             &format!("{one}0"),
-            &format!("{}", &one[..one.len() - 1]),
+            &one[..one.len() - 1],
             &format!("0x{}g", "0".repeat(63)),
             &format!(" {one}"),
             "0x-000000000000000000000000000000000000000000000000000000000000001",

@@ -99,14 +99,13 @@ pub fn try_hash(domain: Domain, inputs: &[F]) -> Result<F> {
     HASHERS.with(|cell| {
         let mut map = cell.borrow_mut();
         let key = (n, domain as u64);
-        if !map.contains_key(&key) {
-            let h = Poseidon::<F>::with_domain_tag_circom(n, domain.tag())
-                .map_err(|e| ProtocolError::Poseidon(e.to_string()))?;
-            map.insert(key, h);
-        }
-        let h = map
-            .get_mut(&key)
-            .ok_or_else(|| ProtocolError::Poseidon("hasher cache".into()))?;
+        let h = match map.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => v.insert(
+                Poseidon::<F>::with_domain_tag_circom(n, domain.tag())
+                    .map_err(|e| ProtocolError::Poseidon(e.to_string()))?,
+            ),
+        };
         h.hash(inputs)
             .map_err(|e| ProtocolError::Poseidon(e.to_string()))
     })
