@@ -1,1 +1,7 @@
-//! zkpay benchmarks and the zkpay-bench reporter
+//! # zkpay-bench
+//!
+//! Measurements behind the `zkpay-bench` reporter: constraint counts now; proving, verification,
+//! batch and node figures as those components land.
+#![deny(missing_docs)]
+
+pub mod constraints;

@@ -1,0 +1,50 @@
+//! `zkpay-bench`: reproducible figures for researchers.
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "zkpay-bench", version, about = "zkpay benchmark reporter")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Constraint and public-input counts of every circuit at production parameters.
+    Constraints {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Constraints { json } => {
+            let c = zkpay_bench::constraints::measure()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&c)?);
+            } else {
+                println!(
+                    "Poseidon (1/2/3/4 inputs): {} / {} / {} / {}",
+                    c.poseidon_1, c.poseidon_2, c.poseidon_3, c.poseidon_4
+                );
+                println!(
+                    "Merkle path, 2^32 leaves: arity 4 depth 16 = {}, binary depth 32 = {}",
+                    c.merkle.arity4_depth16_path, c.merkle.binary_depth32_path
+                );
+                println!(
+                    "payment: {} constraints, {} public inputs, arity {} depth {} (domain 2^{})",
+                    c.payment.constraints,
+                    c.payment.public_inputs,
+                    c.payment.tree_arity,
+                    c.payment.tree_depth,
+                    c.payment.domain_log2
+                );
+            }
+        }
+    }
+    Ok(())
+}
