@@ -44,3 +44,13 @@ for comp in rustfmt clippy; do
     fi
   fi
 done
+
+# Pinned snarkjs for the interoperability test (tools/snarkjs/package-lock.json).
+root="$(cd "$(dirname "$0")/.." && pwd)"
+if [ ! -f "$root/tools/snarkjs/node_modules/snarkjs/package.json" ]; then
+  say "installing the pinned snarkjs into tools/snarkjs (npm ci)"
+  if ! (cd "$root/tools/snarkjs" && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
+    say "npm ci failed; install Node.js and npm, then run: (cd tools/snarkjs && npm ci)"
+    exit 1
+  fi
+fi

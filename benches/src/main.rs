@@ -18,6 +18,39 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Groth16 setup and payment proving time (median of several) at production depth.
+    Prove {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Proofs to time after one warm-up.
+        #[arg(long, default_value_t = 7)]
+        samples: usize,
+        /// Tree depth (16 = 2^32 leaves).
+        #[arg(long, default_value_t = zkpay_protocol::merkle::FULL_DEPTH)]
+        depth: usize,
+    },
+    /// Single and batch verification cost per proof.
+    Verify {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Repetitions per measurement.
+        #[arg(long, default_value_t = 5)]
+        reps: usize,
+        /// Tree depth (16 = 2^32 leaves).
+        #[arg(long, default_value_t = zkpay_protocol::merkle::FULL_DEPTH)]
+        depth: usize,
+    },
+}
+
+fn print<T: serde::Serialize + std::fmt::Debug>(json: bool, v: &T) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(v)?);
+    } else {
+        println!("{v:#?}");
+    }
+    Ok(())
 }
 
 fn main() -> Result<()> {
@@ -45,6 +78,15 @@ fn main() -> Result<()> {
                 );
             }
         }
+        Command::Prove {
+            json,
+            samples,
+            depth,
+        } => print(json, &zkpay_bench::proving::prove_report(depth, samples)?)?,
+        Command::Verify { json, reps, depth } => print(
+            json,
+            &zkpay_bench::proving::verify_report(depth, &[1, 8, 32, 64], reps)?,
+        )?,
     }
     Ok(())
 }

@@ -281,6 +281,64 @@ pub struct PaymentWitness {
 }
 
 impl PaymentWitness {
+    /// Builds a witness from wallet-level inputs: up to two spendable notes with their paths (all
+    /// owned by `auth`), up to two outputs, padded with zero-value dummies (dummy inputs owned by
+    /// `auth` at position 0, dummy outputs owned by `auth`). Runs no check; call [`Self::check`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn build<R: rand::RngCore + rand::CryptoRng>(
+        auth: &SpendAuthority,
+        asset: AssetId,
+        note_root: Root,
+        depth: usize,
+        inputs: &[(Note, MerklePath)],
+        outputs: &[Note],
+        public_value: i128,
+        fee: u64,
+        ext_data_hash: F,
+        rng: &mut R,
+    ) -> Result<Self> {
+        if inputs.len() > N_INPUTS || outputs.len() > N_OUTPUTS {
+            return Err(ProtocolError::Payment("at most two inputs and two outputs"));
+        }
+        crate::merkle::check_depth(depth)?;
+        let pk = auth.owner_key();
+        let dummy_path = MerklePath {
+            position: 0,
+            siblings: vec![[F::from(0u64); 3]; depth],
+        };
+        let mut ins = Vec::with_capacity(2);
+        for (note, path) in inputs {
+            ins.push(InputWitness {
+                note: *note,
+                path: path.clone(),
+                auth: auth.clone(),
+            });
+        }
+        while ins.len() < N_INPUTS {
+            ins.push(InputWitness {
+                note: Note::dummy(asset, pk, rng),
+                path: dummy_path.clone(),
+                auth: auth.clone(),
+            });
+        }
+        let mut outs: Vec<Note> = outputs.to_vec();
+        while outs.len() < N_OUTPUTS {
+            outs.push(Note::dummy(asset, pk, rng));
+        }
+        let [i0, i1]: [InputWitness; 2] = ins
+            .try_into()
+            .map_err(|_| ProtocolError::Payment("input count"))?;
+        Ok(Self {
+            asset,
+            note_root,
+            inputs: [i0, i1],
+            outputs: [outs[0], outs[1]],
+            public_value,
+            fee,
+            ext_data_hash,
+        })
+    }
+
     /// The native check of the payment statement: exactly the rules the circuit enforces.
     /// Returns the public side on success.
     pub fn check(&self) -> Result<PaymentPublic> {

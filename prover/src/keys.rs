@@ -1,0 +1,259 @@
+//! Groth16 setup and the on-disk key cache.
+//!
+//! Keys are cached under `<data dir>/keys/` by circuit *shape*: SHA-256 of the circuit's name
+//! and its R1CS matrices, so any change to the circuit gets a new key. A proving-key file is
+//! `"ZKPAYPK1" || SHA-256(payload) || payload` (uncompressed arkworks encoding, checksummed);
+//! the verifying key sits beside it in its canonical encoding, and its id (SHA-256 of those
+//! bytes) must match the proving key's embedded key on load. Files are written atomically.
+
+use crate::ProverError;
+use ark_bn254::Bn254;
+use ark_groth16::{Groth16, ProvingKey};
+use ark_relations::gr1cs::{
+    ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode,
+};
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
+use ark_snark::SNARK;
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::SeedableRng;
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use zkpay_verifier::{decode_vk, encode_vk, KeyId, Verifier, VerifyingKeyInfo, F};
+
+const PK_MAGIC: &[u8; 8] = b"ZKPAYPK1";
+
+/// Where the toxic waste comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetupMode {
+    /// Deterministic from a seed: reproducible and **insecure** (anyone with the seed can forge
+    /// proofs). For development, tests and benchmarks only.
+    InsecureDevelopment {
+        /// Seed of the ChaCha20 RNG.
+        seed: u64,
+    },
+    /// From the operating system's RNG, discarded after setup.
+    Production,
+}
+
+impl SetupMode {
+    fn tag(&self) -> String {
+        match self {
+            SetupMode::InsecureDevelopment { seed } => format!("insecure-dev-{seed}"),
+            SetupMode::Production => "prod".into(),
+        }
+    }
+}
+
+/// A proving key with its sanity-checked, prepared verifier.
+#[derive(Clone)]
+pub struct CircuitKeys {
+    /// Proving key.
+    pub pk: ProvingKey<Bn254>,
+    /// Verifier of the same key.
+    pub verifier: Verifier,
+    /// Seconds the setup took (0 when loaded from the cache).
+    pub setup_seconds: f64,
+    /// Whether the keys came from the cache.
+    pub from_cache: bool,
+}
+
+impl CircuitKeys {
+    /// Key id.
+    pub fn id(&self) -> KeyId {
+        self.verifier.key_id()
+    }
+}
+
+/// Shape id of a circuit: SHA-256 of its name and R1CS matrices.
+pub fn shape_id<C: ConstraintSynthesizer<F>>(
+    name: &str,
+    circuit: C,
+) -> Result<[u8; 32], ProverError> {
+    let cs = ConstraintSystem::<F>::new_ref();
+    cs.set_optimization_goal(OptimizationGoal::Constraints);
+    cs.set_mode(SynthesisMode::Setup);
+    circuit.generate_constraints(cs.clone())?;
+    cs.finalize();
+    let mut h = Sha256::new();
+    h.update(b"zkpay/v1/circuit-shape");
+    h.update((name.len() as u64).to_le_bytes());
+    h.update(name.as_bytes());
+    h.update((cs.num_instance_variables() as u64).to_le_bytes());
+    h.update((cs.num_witness_variables() as u64).to_le_bytes());
+    h.update((cs.num_constraints() as u64).to_le_bytes());
+    let matrices = cs.to_matrices()?;
+    let mut buf = Vec::new();
+    for (label, ms) in matrices {
+        h.update(label.as_bytes());
+        for m in ms {
+            h.update((m.len() as u64).to_le_bytes());
+            for row in m {
+                h.update((row.len() as u64).to_le_bytes());
+                for (coeff, var) in row {
+                    buf.clear();
+                    let _ = coeff.serialize_compressed(&mut buf);
+                    h.update(&buf);
+                    h.update((var as u64).to_le_bytes());
+                }
+            }
+        }
+    }
+    Ok(h.finalize().into())
+}
+
+/// Runs a Groth16 setup, with a spinner on a terminal.
+pub fn setup<C: ConstraintSynthesizer<F>>(
+    name: &str,
+    circuit: C,
+    mode: SetupMode,
+) -> Result<ProvingKey<Bn254>, ProverError> {
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_message(format!("Groth16 setup for {name} ({})", mode.tag()));
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let pk = match mode {
+        SetupMode::InsecureDevelopment { seed } => {
+            let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+            Groth16::<Bn254>::circuit_specific_setup(circuit, &mut rng)?.0
+        }
+        SetupMode::Production => {
+            let mut rng = rand::rngs::OsRng;
+            Groth16::<Bn254>::circuit_specific_setup(circuit, &mut rng)?.0
+        }
+    };
+    bar.finish_and_clear();
+    Ok(pk)
+}
+
+/// The on-disk key cache.
+#[derive(Clone, Debug)]
+pub struct KeyStore {
+    dir: PathBuf,
+}
+
+fn write_atomic(path: &Path, data: &[u8]) -> Result<(), ProverError> {
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("key"),
+        std::process::id()
+    ));
+    {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, path)?;
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+impl KeyStore {
+    /// A cache in `<data_dir>/keys`.
+    pub fn new(data_dir: impl AsRef<Path>) -> Self {
+        Self {
+            dir: data_dir.as_ref().join("keys"),
+        }
+    }
+
+    /// The cache directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn paths(&self, name: &str, shape: &[u8; 32], mode: SetupMode) -> (PathBuf, PathBuf) {
+        let stem = format!("{name}-{}-{}", &hex::encode(shape)[..16], mode.tag());
+        (
+            self.dir.join(format!("{stem}.pk")),
+            self.dir.join(format!("{stem}.vk")),
+        )
+    }
+
+    /// Loads the keys of `circuit`'s shape, or runs the setup and caches them. `inputs` is the
+    /// statement's number of public inputs; `pinned` an expected key id.
+    pub fn load_or_create<C: ConstraintSynthesizer<F> + Clone>(
+        &self,
+        name: &str,
+        circuit: C,
+        inputs: usize,
+        mode: SetupMode,
+        pinned: Option<KeyId>,
+    ) -> Result<CircuitKeys, ProverError> {
+        let shape = shape_id(name, circuit.clone())?;
+        let (pk_path, vk_path) = self.paths(name, &shape, mode);
+        if pk_path.exists() && vk_path.exists() {
+            let keys = Self::load(&pk_path, &vk_path, inputs, pinned)?;
+            return Ok(keys);
+        }
+        let t = Instant::now();
+        let pk = setup(name, circuit, mode)?;
+        let setup_seconds = t.elapsed().as_secs_f64();
+        let info = VerifyingKeyInfo::check(pk.vk.clone(), inputs, pinned)?;
+        let mut payload = Vec::new();
+        pk.serialize_uncompressed(&mut payload)
+            .map_err(|e| ProverError::KeyFile {
+                path: pk_path.display().to_string(),
+                why: e.to_string(),
+            })?;
+        let mut file = Vec::with_capacity(payload.len() + 40);
+        file.extend_from_slice(PK_MAGIC);
+        file.extend_from_slice(&Sha256::digest(&payload));
+        file.extend_from_slice(&payload);
+        write_atomic(&pk_path, &file)?;
+        write_atomic(&vk_path, &encode_vk(&pk.vk))?;
+        Ok(CircuitKeys {
+            pk,
+            verifier: Verifier::new(info),
+            setup_seconds,
+            from_cache: false,
+        })
+    }
+
+    /// Loads and checks a cached key pair.
+    pub fn load(
+        pk_path: &Path,
+        vk_path: &Path,
+        inputs: usize,
+        pinned: Option<KeyId>,
+    ) -> Result<CircuitKeys, ProverError> {
+        let bad = |p: &Path, why: String| ProverError::KeyFile {
+            path: p.display().to_string(),
+            why,
+        };
+        let vk_bytes = fs::read(vk_path)?;
+        let vk = decode_vk(&vk_bytes).map_err(|e| bad(vk_path, e.to_string()))?;
+        let info = VerifyingKeyInfo::check(vk, inputs, pinned)?;
+        let file = fs::read(pk_path)?;
+        if file.len() < 40 || &file[..8] != PK_MAGIC {
+            return Err(bad(pk_path, "not a zkpay proving key".into()));
+        }
+        let payload = &file[40..];
+        if Sha256::digest(payload).as_slice() != &file[8..40] {
+            return Err(bad(pk_path, "checksum mismatch (corrupt file)".into()));
+        }
+        // The checksum guards against corruption; the points were validated when generated.
+        let pk = ProvingKey::<Bn254>::deserialize_uncompressed_unchecked(payload)
+            .map_err(|e| bad(pk_path, e.to_string()))?;
+        if KeyId::of(&pk.vk) != info.id {
+            return Err(bad(
+                pk_path,
+                "proving key does not belong to the verifying key beside it".into(),
+            ));
+        }
+        Ok(CircuitKeys {
+            pk,
+            verifier: Verifier::new(info),
+            setup_seconds: 0.0,
+            from_cache: true,
+        })
+    }
+}
