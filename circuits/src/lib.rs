@@ -5,10 +5,12 @@
 //! `circuits::note`) and is tested against it.
 #![deny(missing_docs)]
 
+pub mod batch;
 pub mod field;
 pub mod keys;
 pub mod merkle;
 pub mod note;
+pub mod nullifier_tree;
 pub mod payment;
 pub mod poseidon;
 

@@ -65,6 +65,49 @@ impl PathVar {
         Ok(Self { digits, siblings })
     }
 
+    /// Selectors and placement of one level (shared by [`Self::root`] and [`Self::roots_pair`]).
+    fn level_children(
+        d: &[Boolean<F>; 2],
+        s: &[FpVar<F>; 3],
+        xs: &[&FpVar<F>],
+    ) -> Result<Vec<[FpVar<F>; 4]>, SynthesisError> {
+        let b0 = FpVar::from(d[0].clone());
+        let b1 = FpVar::from(d[1].clone());
+        let e3 = &b0 * &b1;
+        let e1 = &b0 - &e3;
+        let e2 = &b1 - &e3;
+        let e0 = FpVar::one() - &b0 - &b1 + &e3;
+        Ok(xs
+            .iter()
+            .map(|x| {
+                let x = *x;
+                let c0 = &s[0] + &e0 * (x - &s[0]);
+                let c1 = &s[1] + &e0 * (&s[0] - &s[1]) + &e1 * (x - &s[1]);
+                let c2 = &s[1] + &e2 * (x - &s[1]) + &e3 * (&s[2] - &s[1]);
+                let c3 = x + &s[0] + &s[1] + &s[2] - &c0 - &c1 - &c2;
+                [c0, c1, c2, c3]
+            })
+            .collect())
+    }
+
+    /// Roots reached from `old` and from `new` at the same position with the same siblings (an
+    /// in-place update): 2 + 1 + 2·5 constraints and two hashes per level.
+    pub fn roots_pair(
+        &self,
+        domain: Domain,
+        old: &FpVar<F>,
+        new: &FpVar<F>,
+    ) -> Result<(FpVar<F>, FpVar<F>), SynthesisError> {
+        let mut a = old.clone();
+        let mut b = new.clone();
+        for (d, s) in self.digits.iter().zip(&self.siblings) {
+            let ch = Self::level_children(d, s, &[&a, &b])?;
+            a = hash(domain, &ch[0])?;
+            b = hash(domain, &ch[1])?;
+        }
+        Ok((a, b))
+    }
+
     /// The leaf position `Σ (b0 + 2 b1) 4^l` as a linear combination (no constraints).
     pub fn position(&self) -> FpVar<F> {
         let bits: Vec<Boolean<F>> = self.digits.iter().flat_map(|d| d.iter().cloned()).collect();
@@ -75,20 +118,29 @@ impl PathVar {
     pub fn root(&self, domain: Domain, leaf: &FpVar<F>) -> Result<FpVar<F>, SynthesisError> {
         let mut x = leaf.clone();
         for (d, s) in self.digits.iter().zip(&self.siblings) {
-            let b0 = FpVar::from(d[0].clone());
-            let b1 = FpVar::from(d[1].clone());
-            let e3 = &b0 * &b1;
-            let e1 = &b0 - &e3;
-            let e2 = &b1 - &e3;
-            let e0 = FpVar::one() - &b0 - &b1 + &e3;
-            let c0 = &s[0] + &e0 * (&x - &s[0]);
-            let c1 = &s[1] + &e0 * (&s[0] - &s[1]) + &e1 * (&x - &s[1]);
-            let c2 = &s[1] + &e2 * (&x - &s[1]) + &e3 * (&s[2] - &s[1]);
-            let c3 = &x + &s[0] + &s[1] + &s[2] - &c0 - &c1 - &c2;
-            x = hash(domain, &[c0, c1, c2, c3])?;
+            let ch = Self::level_children(d, s, &[&x])?;
+            x = hash(domain, &ch[0])?;
         }
         Ok(x)
     }
+}
+
+/// Root of a full subtree over `leaves` (a power of 4 of them).
+pub fn subtree_root(domain: Domain, leaves: &[FpVar<F>]) -> Result<FpVar<F>, SynthesisError> {
+    let mut level: Vec<FpVar<F>> = leaves.to_vec();
+    if level.is_empty()
+        || !level.len().is_power_of_two()
+        || !level.len().trailing_zeros().is_multiple_of(2)
+    {
+        return Err(SynthesisError::Unsatisfiable);
+    }
+    while level.len() > 1 {
+        level = level
+            .chunks(4)
+            .map(|c| hash(domain, c))
+            .collect::<Result<_, _>>()?;
+    }
+    Ok(level.swap_remove(0))
 }
 
 #[cfg(test)]

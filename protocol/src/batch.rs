@@ -1,9 +1,16 @@
-//! The batch statement: a state transition of the rollup.
+//! The batch statement: a state transition of the rollup, proven in chunks.
 //!
-//! State = (note tree, nullifier tree). Applying payments p_1..p_n in order, for each payment:
-//! insert `nf0` then `nf1` into the nullifier tree (each absent before its insertion, so nothing
-//! is spent twice, inside the batch or across batches), then append `cm0`, `cm1` to the note tree.
-//! New leaves go to the next free positions of each tree.
+//! State = (note tree, nullifier tree). A batch is split into *chunks* of `C` payment slots
+//! (`2C` a power of 4; a deployment fixes `C`). A chunk with payments `p_0..p_{n-1}` (`n <= C`,
+//! the remaining slots empty):
+//!
+//! 1. inserts the `2C` nullifier slots `nf0(p_0), nf1(p_0), nf0(p_1), ...` (empty slots stay
+//!    empty) into the nullifier tree as one aligned subtree at its cursor, each value absent
+//!    before its insertion — so nothing is spent twice, inside the chunk, the batch or across
+//!    batches;
+//! 2. appends the `2C` commitment slots `cm0(p_0), cm1(p_0), ...` (0 for empty slots) to the
+//!    note tree as one aligned subtree: payment `i`'s output `o` gets position
+//!    `note_start + 2i + o`.
 //!
 //! Public inputs, in this order ([`BatchPublic::public_inputs`], the one encoder):
 //! `old_note_root, old_nullifier_root, new_note_root, new_nullifier_root, batch_hash`, with
@@ -14,24 +21,56 @@
 //! batch_hash = acc_n
 //! ```
 //!
-//! `note_start` and `nullifier_start` (the sizes of the trees before the batch) are known to
-//! the ledger, which recomputes `batch_hash` itself: that binds the positions without extra
-//! public inputs. A batch proven in chunks has one such statement per chunk; consecutive chunks
-//! chain through their roots.
+//! `note_start` and `nullifier_start` (the cursors before the chunk) are known to the ledger,
+//! which recomputes `batch_hash` itself: that binds positions without extra public inputs.
+//! Consecutive chunks chain: chunk `k+1`'s old roots are chunk `k`'s new roots.
 
 use crate::error::{ProtocolError, Result};
 use crate::field::F;
-use crate::merkle::{MerklePath, NoteTree};
+use crate::merkle::{subtree_height, NoteTree, SubtreeWitness};
 use crate::note::Root;
-use crate::nullifier_tree::{apply_insertion, InsertionWitness, NullifierTree};
+use crate::nullifier_tree::{apply_chunk, ChunkInsertionWitness, NullifierTree};
 use crate::payment::PaymentPublic;
 use crate::poseidon::{hash, Domain};
 use serde::{Deserialize, Serialize};
 
-/// Number of public inputs of the batch statement.
+/// Number of public inputs of the batch (chunk) statement.
 pub const BATCH_PUBLIC_INPUTS: usize = 5;
 
-/// Public side of a batch (or of one chunk of a batch).
+/// Shape of the rollup: tree depth and payment slots per chunk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkParams {
+    /// Tree depth (16 in production).
+    pub depth: usize,
+    /// Payment slots per chunk `C`; `2C` must be a power of 4 (2, 8, 32, ...).
+    pub slots: usize,
+}
+
+impl ChunkParams {
+    /// Validates the shape.
+    pub fn new(depth: usize, slots: usize) -> Result<Self> {
+        crate::merkle::check_depth(depth)?;
+        let h = subtree_height(2 * slots)?;
+        if h >= depth {
+            return Err(ProtocolError::Batch(format!(
+                "chunk of {slots} slots does not fit a tree of depth {depth}"
+            )));
+        }
+        Ok(Self { depth, slots })
+    }
+
+    /// Leaves each tree receives per chunk (`2C`).
+    pub fn leaves(&self) -> usize {
+        2 * self.slots
+    }
+
+    /// Height of a chunk's subtree.
+    pub fn height(&self) -> usize {
+        (2 * self.slots).trailing_zeros() as usize / 2
+    }
+}
+
+/// Public side of one chunk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BatchPublic {
@@ -88,73 +127,91 @@ pub fn batch_hash(note_start: u64, nullifier_start: u64, payments: &[PaymentPubl
         })
 }
 
-/// How one payment moves the state: two insertions and two appends.
+/// Everything a chunk proof needs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PaymentTransition {
-    /// Insertion witnesses of nf0 and nf1.
-    pub insertions: [InsertionWitness; 2],
-    /// Paths of the (empty) slots receiving cm0 and cm1, each taken just before its append.
-    pub appends: [MerklePath; 2],
-}
-
-/// Everything the batch proof needs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BatchWitness {
-    /// Note-tree size before the batch.
-    pub note_start: u64,
-    /// Nullifier-tree size before the batch.
-    pub nullifier_start: u64,
-    /// Payments, in order.
+pub struct ChunkWitness {
+    /// Shape.
+    pub params: ChunkParams,
+    /// Payments in the chunk (at most `params.slots`), in order.
     pub payments: Vec<PaymentPublic>,
-    /// One transition per payment.
-    pub transitions: Vec<PaymentTransition>,
+    /// Nullifier insertion witness.
+    pub nullifiers: ChunkInsertionWitness,
+    /// Note subtree append witness.
+    pub notes: SubtreeWitness,
 }
 
-/// The native check of the batch statement: exactly what the batch circuit enforces.
-pub fn check_batch(public: &BatchPublic, w: &BatchWitness) -> Result<()> {
-    if w.payments.len() != w.transitions.len() {
-        return Err(ProtocolError::Batch("one transition per payment".into()));
+impl ChunkWitness {
+    /// Note cursor before the chunk.
+    pub fn note_start(&self) -> u64 {
+        self.notes.start
     }
-    let mut note_root = public.old_note_root.0;
-    let mut nf_root = public.old_nullifier_root.0;
-    let mut note_pos = w.note_start;
-    let mut nf_pos = w.nullifier_start;
-    for (i, (p, t)) in w.payments.iter().zip(&w.transitions).enumerate() {
-        for k in 0..2 {
-            let ins = &t.insertions[k];
-            if ins.new_path.position != nf_pos {
-                return Err(ProtocolError::Batch(format!(
-                    "payment {i}: nullifier {k} inserted at {} instead of {nf_pos}",
-                    ins.new_path.position
-                )));
-            }
-            nf_root = apply_insertion(nf_root, &p.nullifiers[k].0, ins)
-                .map_err(|e| ProtocolError::Batch(format!("payment {i}: nullifier {k}: {e}")))?;
-            nf_pos += 1;
-        }
-        for k in 0..2 {
-            let path = &t.appends[k];
-            if path.position != note_pos {
-                return Err(ProtocolError::Batch(format!(
-                    "payment {i}: output {k} appended at {} instead of {note_pos}",
-                    path.position
-                )));
-            }
-            path.verify(Domain::NoteTreeNode, F::from(0u64), note_root)
-                .map_err(|_| {
-                    ProtocolError::Batch(format!("payment {i}: slot {note_pos} not empty"))
-                })?;
-            note_root = path.root(Domain::NoteTreeNode, p.commitments[k].0);
-            note_pos += 1;
-        }
+
+    /// Nullifier cursor before the chunk.
+    pub fn nullifier_start(&self) -> u64 {
+        self.nullifiers.subtree.start
     }
+
+    /// The `2C` nullifier slots.
+    pub fn nullifier_slots(&self) -> Vec<Option<F>> {
+        let mut v: Vec<Option<F>> = self
+            .payments
+            .iter()
+            .flat_map(|p| [Some(p.nullifiers[0].0), Some(p.nullifiers[1].0)])
+            .collect();
+        v.resize(self.params.leaves(), None);
+        v
+    }
+
+    /// The `2C` commitment slots (0 for empty slots).
+    pub fn commitment_slots(&self) -> Vec<F> {
+        let mut v: Vec<F> = self
+            .payments
+            .iter()
+            .flat_map(|p| [p.commitments[0].0, p.commitments[1].0])
+            .collect();
+        v.resize(self.params.leaves(), F::from(0u64));
+        v
+    }
+}
+
+/// The native check of the chunk statement: exactly what the batch circuit enforces.
+pub fn check_chunk(public: &BatchPublic, w: &ChunkWitness) -> Result<()> {
+    if w.payments.len() > w.params.slots {
+        return Err(ProtocolError::Batch("more payments than slots".into()));
+    }
+    let nf_root = apply_chunk(
+        public.old_nullifier_root.0,
+        &w.nullifier_slots(),
+        &w.nullifiers,
+    )?;
+    let note_root = w.notes.apply(
+        Domain::NoteTreeNode,
+        public.old_note_root.0,
+        &w.commitment_slots(),
+    )?;
     if note_root != public.new_note_root.0 || nf_root != public.new_nullifier_root.0 {
         return Err(ProtocolError::Batch("new roots differ".into()));
     }
-    if batch_hash(w.note_start, w.nullifier_start, &w.payments) != public.batch_hash {
+    if batch_hash(w.note_start(), w.nullifier_start(), &w.payments) != public.batch_hash {
         return Err(ProtocolError::Batch("batch hash differs".into()));
+    }
+    Ok(())
+}
+
+/// Checks a whole batch: consecutive chunks chain through their roots.
+pub fn check_chain(chunks: &[(BatchPublic, ChunkWitness)]) -> Result<()> {
+    for (i, pair) in chunks.windows(2).enumerate() {
+        let (a, b) = (&pair[0].0, &pair[1].0);
+        if a.new_note_root != b.old_note_root || a.new_nullifier_root != b.old_nullifier_root {
+            return Err(ProtocolError::Batch(format!(
+                "chunk {} does not follow chunk {i}",
+                i + 1
+            )));
+        }
+    }
+    for (public, w) in chunks {
+        check_chunk(public, w)?;
     }
     Ok(())
 }
@@ -162,6 +219,8 @@ pub fn check_batch(public: &BatchPublic, w: &BatchWitness) -> Result<()> {
 /// The rollup's state: both trees.
 #[derive(Clone, Debug)]
 pub struct RollupState {
+    /// Shape.
+    pub params: ChunkParams,
     /// Note commitment tree.
     pub notes: NoteTree,
     /// Nullifier tree.
@@ -169,44 +228,57 @@ pub struct RollupState {
 }
 
 impl RollupState {
-    /// Empty state with trees of `depth`.
-    pub fn new(depth: usize) -> Result<Self> {
+    /// Genesis: an empty note tree and a nullifier tree holding the sentinel, whose first chunk
+    /// starts at index `2C` (slots `1..2C` stay empty, keeping chunks aligned).
+    pub fn new(params: ChunkParams) -> Result<Self> {
         Ok(Self {
-            notes: NoteTree::new(depth)?,
-            nullifiers: NullifierTree::new(depth)?,
+            params,
+            notes: NoteTree::new(params.depth)?,
+            nullifiers: NullifierTree::with_cursor(params.depth, params.leaves() as u64)?,
         })
     }
 
-    /// Applies payments in order; all or nothing. Returns the statement and its witness.
-    pub fn apply_batch(
+    /// Applies one chunk of at most `C` payments; all or nothing.
+    pub fn apply_chunk(
         &mut self,
         payments: &[PaymentPublic],
-    ) -> Result<(BatchPublic, BatchWitness)> {
+    ) -> Result<(BatchPublic, ChunkWitness)> {
+        if payments.len() > self.params.slots {
+            return Err(ProtocolError::Batch("more payments than slots".into()));
+        }
+        for p in payments {
+            p.check_ranges()?;
+        }
         let mut next = self.clone();
         let old_note_root = Root(next.notes.root());
         let old_nullifier_root = Root(next.nullifiers.root());
         let note_start = next.notes.size();
         let nullifier_start = next.nullifiers.size();
-        let mut transitions = Vec::with_capacity(payments.len());
-        for (i, p) in payments.iter().enumerate() {
-            p.check_ranges()?;
-            let ins0 = next
-                .nullifiers
-                .insert(&p.nullifiers[0].0)
-                .map_err(|e| ProtocolError::Batch(format!("payment {i}: nullifier 0: {e}")))?;
-            let ins1 = next
-                .nullifiers
-                .insert(&p.nullifiers[1].0)
-                .map_err(|e| ProtocolError::Batch(format!("payment {i}: nullifier 1: {e}")))?;
-            let path0 = next.notes.path(next.notes.size())?;
-            next.notes.append(p.commitments[0].0)?;
-            let path1 = next.notes.path(next.notes.size())?;
-            next.notes.append(p.commitments[1].0)?;
-            transitions.push(PaymentTransition {
-                insertions: [ins0, ins1],
-                appends: [path0, path1],
-            });
-        }
+        let mut w = ChunkWitness {
+            params: self.params,
+            payments: payments.to_vec(),
+            nullifiers: ChunkInsertionWitness {
+                lows: vec![],
+                subtree: SubtreeWitness {
+                    start: 0,
+                    height: 0,
+                    path: crate::merkle::MerklePath {
+                        position: 0,
+                        siblings: vec![],
+                    },
+                },
+            },
+            notes: SubtreeWitness {
+                start: 0,
+                height: 0,
+                path: crate::merkle::MerklePath {
+                    position: 0,
+                    siblings: vec![],
+                },
+            },
+        };
+        w.nullifiers = next.nullifiers.insert_chunk(&w.nullifier_slots())?;
+        w.notes = next.notes.append_chunk(&w.commitment_slots())?;
         let public = BatchPublic {
             old_note_root,
             old_nullifier_root,
@@ -215,15 +287,24 @@ impl RollupState {
             batch_hash: batch_hash(note_start, nullifier_start, payments),
         };
         *self = next;
-        Ok((
-            public,
-            BatchWitness {
-                note_start,
-                nullifier_start,
-                payments: payments.to_vec(),
-                transitions,
-            },
-        ))
+        Ok((public, w))
+    }
+
+    /// Applies a batch as consecutive chunks; all or nothing.
+    pub fn apply_batch(
+        &mut self,
+        payments: &[PaymentPublic],
+    ) -> Result<Vec<(BatchPublic, ChunkWitness)>> {
+        let mut next = self.clone();
+        let mut out = Vec::new();
+        for (i, chunk) in payments.chunks(self.params.slots).enumerate() {
+            out.push(
+                next.apply_chunk(chunk)
+                    .map_err(|e| ProtocolError::Batch(format!("chunk {i}: {e}")))?,
+            );
+        }
+        *self = next;
+        Ok(out)
     }
 }
 
@@ -247,58 +328,77 @@ mod tests {
     }
 
     #[test]
+    fn params() {
+        assert!(ChunkParams::new(4, 2).is_ok());
+        assert!(ChunkParams::new(4, 8).is_ok());
+        assert!(ChunkParams::new(4, 4).is_err());
+        assert!(ChunkParams::new(2, 8).is_err());
+        assert_eq!(ChunkParams::new(16, 8).unwrap().height(), 2);
+    }
+
+    #[test]
     fn batches_apply_and_check() {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
-        let mut s = RollupState::new(3).unwrap();
+        let params = ChunkParams::new(4, 2).unwrap();
+        let mut s = RollupState::new(params).unwrap();
         for round in 0..3 {
             let ps: Vec<_> = (0..3)
                 .map(|_| random_payment(&mut rng, s.notes.root()))
                 .collect();
-            let (public, w) = s.apply_batch(&ps).unwrap();
-            check_batch(&public, &w).unwrap();
+            let chunks = s.apply_batch(&ps).unwrap();
+            assert_eq!(chunks.len(), 2);
+            check_chain(&chunks).unwrap();
+            assert_eq!(s.notes.size(), 8 * (round + 1));
+            let (public, w) = &chunks[0];
             assert_eq!(public.public_inputs().len(), BATCH_PUBLIC_INPUTS);
-            assert_eq!(s.notes.size(), 6 * (round + 1));
+            // positions: payment i's output o at note_start + 2i + o
+            assert_eq!(
+                s.notes.leaf(w.note_start() + 3).unwrap(),
+                ps[1].commitments[1].0
+            );
 
             // reordering or omitting a payment changes the hash
             let mut w2 = w.clone();
             w2.payments.swap(0, 1);
-            assert!(check_batch(&public, &w2).is_err());
-            let mut p2 = public;
-            p2.batch_hash = batch_hash(w.note_start, w.nullifier_start, &ps[..2]);
-            assert!(check_batch(&p2, &w).is_err());
+            assert!(check_chunk(public, &w2).is_err());
+            let mut p2 = *public;
+            p2.batch_hash = batch_hash(w.note_start(), w.nullifier_start(), &ps[..1]);
+            assert!(check_chunk(&p2, w).is_err());
             // wrong append position
             let mut w3 = w.clone();
-            w3.transitions[0].appends[0].position += 1;
-            assert!(check_batch(&public, &w3).is_err());
+            w3.notes.start += 4;
+            assert!(check_chunk(public, &w3).is_err());
             // wrong low leaf
             let mut w4 = w.clone();
-            w4.transitions[1].insertions[0]
-                .non_membership
-                .low_leaf
-                .next_index += 1;
-            assert!(check_batch(&public, &w4).is_err());
+            w4.nullifiers.lows[1].as_mut().unwrap().low_leaf.next_index += 1;
+            assert!(check_chunk(public, &w4).is_err());
+            // broken chain
+            let mut broken = chunks.clone();
+            broken[1].0.old_note_root = Root(F::from(1u64));
+            assert!(check_chain(&broken).is_err());
         }
     }
 
     #[test]
     fn double_spends_are_refused() {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(4);
-        let mut s = RollupState::new(3).unwrap();
+        let mut s = RollupState::new(ChunkParams::new(4, 2).unwrap()).unwrap();
         let p = random_payment(&mut rng, s.notes.root());
-        // same nullifier twice inside one payment
         let mut same = p.clone();
         same.nullifiers[1] = same.nullifiers[0];
         assert!(s.apply_batch(&[same]).is_err());
-        // same nullifier in two payments of one batch
         let mut q = random_payment(&mut rng, s.notes.root());
         q.nullifiers[1] = p.nullifiers[0];
         let root_before = s.notes.root();
         assert!(s.apply_batch(&[p.clone(), q]).is_err());
         assert_eq!(s.notes.root(), root_before, "failed batch changed nothing");
-        // across batches
-        s.apply_batch(std::slice::from_ref(&p)).unwrap();
+        // in another chunk of the same batch
         let mut r = random_payment(&mut rng, s.notes.root());
         r.nullifiers[0] = p.nullifiers[1];
+        let filler = random_payment(&mut rng, s.notes.root());
+        assert!(s.apply_batch(&[p.clone(), filler, r.clone()]).is_err());
+        // across batches
+        s.apply_batch(std::slice::from_ref(&p)).unwrap();
         assert!(s.apply_batch(&[r]).is_err());
     }
 }

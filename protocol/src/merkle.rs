@@ -232,15 +232,20 @@ impl SparseTree {
 
     /// Authentication path of `position` (which may be empty).
     pub fn path(&self, position: u64) -> Result<MerklePath> {
-        if position >= capacity(self.depth) {
+        self.path_at(0, position)
+    }
+
+    /// Path of the node `index` at `level` up to the root (`depth - level` levels).
+    pub fn path_at(&self, from_level: usize, position: u64) -> Result<MerklePath> {
+        if from_level > self.depth || position >= capacity(self.depth - from_level) {
             return Err(ProtocolError::PositionOutOfRange {
                 position,
-                size: capacity(self.depth),
+                size: capacity(self.depth.saturating_sub(from_level)),
             });
         }
-        let mut siblings = Vec::with_capacity(self.depth);
+        let mut siblings = Vec::with_capacity(self.depth - from_level);
         let mut idx = position;
-        for level in 0..self.depth {
+        for level in from_level..self.depth {
             let base = (idx >> 2) << 2;
             let mut sib = [F::from(0u64); 3];
             let mut k = 0;
@@ -254,6 +259,68 @@ impl SparseTree {
             idx >>= 2;
         }
         Ok(MerklePath { position, siblings })
+    }
+}
+
+/// Root of a full subtree over `leaves` (their count a power of 4).
+pub fn subtree_root(domain: Domain, leaves: &[F]) -> Result<F> {
+    let mut level: Vec<F> = leaves.to_vec();
+    if level.is_empty()
+        || !level.len().is_power_of_two()
+        || !level.len().trailing_zeros().is_multiple_of(2)
+    {
+        return Err(ProtocolError::Batch(format!(
+            "a subtree needs a power of 4 leaves, got {}",
+            level.len()
+        )));
+    }
+    while level.len() > 1 {
+        level = level
+            .chunks(ARITY)
+            .map(|c| node_hash(domain, &[c[0], c[1], c[2], c[3]]))
+            .collect();
+    }
+    Ok(level[0])
+}
+
+/// Height (in arity-4 levels) of a subtree of `leaves` leaves: `leaves = 4^height`.
+pub fn subtree_height(leaves: usize) -> Result<usize> {
+    if leaves == 0 || !leaves.is_power_of_two() || !leaves.trailing_zeros().is_multiple_of(2) {
+        return Err(ProtocolError::Batch(format!(
+            "chunk leaves must be a power of 4, got {leaves}"
+        )));
+    }
+    Ok(leaves.trailing_zeros() as usize / 2)
+}
+
+/// Witness of appending a full, aligned subtree: the path of the subtree's root (levels
+/// `height..depth`), whose position is `start / 4^height`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubtreeWitness {
+    /// First leaf position of the subtree.
+    pub start: u64,
+    /// Subtree height.
+    pub height: usize,
+    /// Path of the subtree root.
+    pub path: MerklePath,
+}
+
+impl SubtreeWitness {
+    /// Checks the subtree slot is empty under `old_root` and returns the root with `leaves` in it.
+    pub fn apply(&self, domain: Domain, old_root: F, leaves: &[F]) -> Result<F> {
+        if subtree_height(leaves.len())? != self.height
+            || self.path.position << (2 * self.height) != self.start
+        {
+            return Err(ProtocolError::Batch(
+                "subtree position or height mismatch".into(),
+            ));
+        }
+        let empty = empty_roots(domain, self.height)[self.height];
+        if self.path.root(domain, empty) != old_root {
+            return Err(ProtocolError::Batch("subtree slot is not empty".into()));
+        }
+        Ok(self.path.root(domain, subtree_root(domain, leaves)?))
     }
 }
 
@@ -300,6 +367,33 @@ impl NoteTree {
             });
         }
         Ok(self.tree.leaf(position))
+    }
+
+    /// Appends a full aligned subtree of `leaves` (a power of 4, zeros for empty slots) at the
+    /// current size, which must be a multiple of `leaves.len()`. Returns the witness.
+    pub fn append_chunk(&mut self, leaves: &[F]) -> Result<SubtreeWitness> {
+        let height = subtree_height(leaves.len())?;
+        let start = self.size();
+        if !start.is_multiple_of(leaves.len() as u64) {
+            return Err(ProtocolError::Batch(format!(
+                "note tree size {start} is not aligned to {} leaves",
+                leaves.len()
+            )));
+        }
+        if start + leaves.len() as u64 > capacity(self.depth()) {
+            return Err(ProtocolError::TreeFull {
+                capacity: capacity(self.depth()),
+            });
+        }
+        let path = self.tree.path_at(height, start >> (2 * height))?;
+        for (i, l) in leaves.iter().enumerate() {
+            self.tree.set(start + i as u64, *l)?;
+        }
+        Ok(SubtreeWitness {
+            start,
+            height,
+            path,
+        })
     }
 
     /// Authentication path of a filled or the next empty position.

@@ -1,23 +1,39 @@
 //! The nullifier set as an indexed Merkle tree (Aztec-style).
 //!
 //! Leaves form a linked list sorted by value: leaf `i` is `(value, next_index, next_value)`,
-//! hashed as `H_NullifierLeaf(value, next_index, next_value)`; `next_value = 0` marks the end of
-//! the list (the largest value). Leaf 0 is the sentinel `(0, 0, 0)`, so 0 is never insertable.
+//! hashed as `H_NullifierLeaf(hi(value), lo(value), next_index, hi(next_value), lo(next_value))`
+//! where `hi(v) = v >> 128` and `lo(v) = v mod 2^128` are the canonical limbs (so circuits compare
+//! values limb by limb without re-decomposing them); `next_value = 0` marks the end of the list.
+//! Leaf 0 is the sentinel `(0, 0, 0)`, so 0 is never insertable. An empty slot is the leaf 0.
 //!
 //! * Non-membership of `v`: a *low leaf* in the tree with `low.value < v` and
 //!   (`v < low.next_value` or `low.next_value = 0`).
-//! * Insertion of `v` at the next free index `n`: the low leaf becomes `(low.value, n, v)`, then
+//! * Single insertion of `v` at the cursor `n`: the low leaf becomes `(low.value, n, v)`, then
 //!   the empty slot `n` receives `(v, low.next_index, low.next_value)`.
-//!
-//! Both cost O(depth) hashes. Inner nodes use `H_NullifierTreeNode`.
+//! * Chunk insertion (what batches do): values `v_0..v_{L-1}` get the leaves `start..start+L`
+//!   (`L` a power of 4, `start` a multiple of `L`; absent values leave their slot empty). Each
+//!   value's low leaf is either in the tree (updated in place, with a path) or one of the chunk's
+//!   earlier new leaves (*pending*, updated before the chunk is written); then the whole chunk is
+//!   written as one aligned subtree.
 
 use crate::error::{ProtocolError, Result};
 use crate::field::{fe_cmp, fe_is_zero, fe_to_bytes, F};
-use crate::merkle::{MerklePath, SparseTree};
+use crate::merkle::{subtree_height, MerklePath, SparseTree, SubtreeWitness};
 use crate::poseidon::{hash, Domain};
+use ark_ff::{BigInteger, PrimeField};
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+
+/// Canonical limbs `(v >> 128, v mod 2^128)` of a field element.
+pub fn limbs(v: &F) -> (F, F) {
+    let b = v.into_bigint();
+    let l = b.as_ref();
+    let lo = F::from((u128::from(l[1]) << 64) | u128::from(l[0]));
+    let hi = F::from((u128::from(l[3]) << 64) | u128::from(l[2]));
+    debug_assert!(b.num_bits() <= 254);
+    (hi, lo)
+}
 
 /// One leaf of the indexed tree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -34,11 +50,13 @@ pub struct IndexedLeaf {
 }
 
 impl IndexedLeaf {
-    /// `H_NullifierLeaf(value, next_index, next_value)`.
+    /// `H_NullifierLeaf(hi(value), lo(value), next_index, hi(next_value), lo(next_value))`.
     pub fn hash(&self) -> F {
+        let (vh, vl) = limbs(&self.value);
+        let (nh, nl) = limbs(&self.next_value);
         hash(
             Domain::NullifierLeaf,
-            &[self.value, F::from(self.next_index), self.next_value],
+            &[vh, vl, F::from(self.next_index), nh, nl],
         )
     }
 }
@@ -74,7 +92,7 @@ impl NonMembershipWitness {
     }
 }
 
-/// Everything needed to check one insertion without the tree.
+/// Everything needed to check one single insertion without the tree.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InsertionWitness {
@@ -84,9 +102,7 @@ pub struct InsertionWitness {
     pub new_path: MerklePath,
 }
 
-/// Applies one insertion of `v` to `root` using only the witness: checks non-membership, updates
-/// the low leaf, checks the new slot is empty, writes the new leaf. Returns the new root.
-/// This is exactly what the batch circuit enforces.
+/// Applies one insertion of `v` to `root` using only the witness. Returns the new root.
 pub fn apply_insertion(root: F, v: &F, w: &InsertionWitness) -> Result<F> {
     w.non_membership.verify(root, v)?;
     let low = w.non_membership.low_leaf;
@@ -111,27 +127,124 @@ pub fn apply_insertion(root: F, v: &F, w: &InsertionWitness) -> Result<F> {
     Ok(w.new_path.root(Domain::NullifierTreeNode, new_leaf.hash()))
 }
 
+/// Low-leaf witness of one value of a chunk.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChunkLow {
+    /// The low leaf as it is when the value is inserted.
+    pub low_leaf: IndexedLeaf,
+    /// `Some(i)`: the low leaf is the chunk's earlier new leaf `i`; `None`: it is in the tree.
+    pub pending: Option<usize>,
+    /// Path of the low leaf in the tree (when not pending).
+    pub low_path: MerklePath,
+}
+
+/// Witness of a chunk insertion.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChunkInsertionWitness {
+    /// Per slot of the chunk: the low-leaf witness, or `None` for an empty slot.
+    pub lows: Vec<Option<ChunkLow>>,
+    /// Where the chunk's leaves go.
+    pub subtree: SubtreeWitness,
+}
+
+/// Applies a chunk insertion of `values` (`None` = empty slot) to `root` using only the
+/// witness, exactly as the batch circuit does. Returns the new root.
+pub fn apply_chunk(root: F, values: &[Option<F>], w: &ChunkInsertionWitness) -> Result<F> {
+    let n = values.len();
+    if w.lows.len() != n {
+        return Err(ProtocolError::Batch("one low-leaf witness per slot".into()));
+    }
+    let start = w.subtree.start;
+    let mut root = root;
+    let mut new: Vec<Option<IndexedLeaf>> = vec![None; n];
+    for (k, (v, low)) in values.iter().zip(&w.lows).enumerate() {
+        let (v, low) = match (v, low) {
+            (None, None) => continue,
+            (Some(v), Some(low)) => (v, low),
+            _ => {
+                return Err(ProtocolError::Batch(format!(
+                    "slot {k}: value and witness disagree"
+                )))
+            }
+        };
+        if !low_leaf_covers(&low.low_leaf, v) {
+            return Err(ProtocolError::BadNonMembership(
+                "low leaf does not cover the value (already spent?)",
+            ));
+        }
+        let new_index = start + k as u64;
+        let updated = IndexedLeaf {
+            value: low.low_leaf.value,
+            next_index: new_index,
+            next_value: *v,
+        };
+        match low.pending {
+            Some(i) => {
+                let slot = new
+                    .get_mut(i)
+                    .filter(|_| i < k)
+                    .and_then(|s| s.as_mut())
+                    .ok_or(ProtocolError::BadNonMembership(
+                        "pending low leaf is not an earlier new leaf",
+                    ))?;
+                if *slot != low.low_leaf {
+                    return Err(ProtocolError::BadNonMembership("pending low leaf differs"));
+                }
+                *slot = updated;
+            }
+            None => {
+                low.low_path
+                    .verify(Domain::NullifierTreeNode, low.low_leaf.hash(), root)
+                    .map_err(|_| ProtocolError::BadNonMembership("low leaf is not in the tree"))?;
+                root = low.low_path.root(Domain::NullifierTreeNode, updated.hash());
+            }
+        }
+        new[k] = Some(IndexedLeaf {
+            value: *v,
+            next_index: low.low_leaf.next_index,
+            next_value: low.low_leaf.next_value,
+        });
+    }
+    let leaves: Vec<F> = new
+        .iter()
+        .map(|l| l.map(|l| l.hash()).unwrap_or_default())
+        .collect();
+    w.subtree.apply(Domain::NullifierTreeNode, root, &leaves)
+}
+
 /// The nullifier set.
 #[derive(Clone, Debug)]
 pub struct NullifierTree {
     tree: SparseTree,
-    leaves: Vec<IndexedLeaf>,
+    leaves: HashMap<u64, IndexedLeaf>,
     /// value (big-endian bytes, so byte order = numeric order) -> leaf index
     sorted: BTreeMap<[u8; 32], u64>,
+    cursor: u64,
 }
 
 impl NullifierTree {
-    /// A tree holding only the sentinel leaf.
+    /// A tree holding only the sentinel leaf, inserting from index 1.
     pub fn new(depth: usize) -> Result<Self> {
+        Self::with_cursor(depth, 1)
+    }
+
+    /// A tree holding only the sentinel leaf at 0, inserting from `cursor` (slots `1..cursor`
+    /// stay empty; chunked trees start at the first chunk boundary).
+    pub fn with_cursor(depth: usize, cursor: u64) -> Result<Self> {
         let mut tree = SparseTree::new(Domain::NullifierTreeNode, depth)?;
         let sentinel = IndexedLeaf::default();
-        tree.append(sentinel.hash())?;
+        tree.set(0, sentinel.hash())?;
         let mut sorted = BTreeMap::new();
         sorted.insert(fe_to_bytes(&sentinel.value), 0);
+        let mut leaves = HashMap::new();
+        leaves.insert(0, sentinel);
         Ok(Self {
             tree,
-            leaves: vec![sentinel],
+            leaves,
             sorted,
+            cursor: cursor.max(1),
         })
     }
 
@@ -140,9 +253,9 @@ impl NullifierTree {
         self.tree.root()
     }
 
-    /// Number of leaves (the sentinel included).
+    /// Next free index (where the next insertion or chunk goes).
     pub fn size(&self) -> u64 {
-        self.tree.size()
+        self.cursor
     }
 
     /// Depth.
@@ -155,9 +268,9 @@ impl NullifierTree {
         !fe_is_zero(v) && self.sorted.contains_key(&fe_to_bytes(v))
     }
 
-    /// Leaf at `index`.
+    /// Leaf at `index` (`None` for an empty slot).
     pub fn leaf(&self, index: u64) -> Option<IndexedLeaf> {
-        self.leaves.get(index as usize).copied()
+        self.leaves.get(&index).copied()
     }
 
     fn low_index(&self, v: &F) -> Result<u64> {
@@ -171,19 +284,25 @@ impl NullifierTree {
             .ok_or(ProtocolError::BadNonMembership("no low leaf"))
     }
 
+    fn write(&mut self, index: u64, leaf: IndexedLeaf) -> Result<()> {
+        self.tree.set(index, leaf.hash())?;
+        self.leaves.insert(index, leaf);
+        Ok(())
+    }
+
     /// Non-membership witness for an absent value.
     pub fn non_membership(&self, v: &F) -> Result<NonMembershipWitness> {
         let i = self.low_index(v)?;
         Ok(NonMembershipWitness {
-            low_leaf: self.leaves[i as usize],
+            low_leaf: self.leaves[&i],
             low_path: self.tree.path(i)?,
         })
     }
 
-    /// Inserts `v`; returns the witness that proves the insertion from the previous root.
+    /// Inserts one value at the cursor; returns the witness that proves it from the old root.
     pub fn insert(&mut self, v: &F) -> Result<InsertionWitness> {
         let non_membership = self.non_membership(v)?;
-        let new_index = self.tree.size();
+        let new_index = self.cursor;
         if new_index >= crate::merkle::capacity(self.tree.depth()) {
             return Err(ProtocolError::TreeFull {
                 capacity: crate::merkle::capacity(self.tree.depth()),
@@ -191,25 +310,124 @@ impl NullifierTree {
         }
         let low_index = non_membership.low_path.position;
         let low = non_membership.low_leaf;
-        let updated = IndexedLeaf {
-            value: low.value,
-            next_index: new_index,
-            next_value: *v,
-        };
-        self.tree.set(low_index, updated.hash())?;
-        self.leaves[low_index as usize] = updated;
+        self.write(
+            low_index,
+            IndexedLeaf {
+                value: low.value,
+                next_index: new_index,
+                next_value: *v,
+            },
+        )?;
         let new_path = self.tree.path(new_index)?;
-        let new_leaf = IndexedLeaf {
-            value: *v,
-            next_index: low.next_index,
-            next_value: low.next_value,
-        };
-        self.tree.set(new_index, new_leaf.hash())?;
-        self.leaves.push(new_leaf);
+        self.write(
+            new_index,
+            IndexedLeaf {
+                value: *v,
+                next_index: low.next_index,
+                next_value: low.next_value,
+            },
+        )?;
         self.sorted.insert(fe_to_bytes(v), new_index);
+        self.cursor = new_index + 1;
         Ok(InsertionWitness {
             non_membership,
             new_path,
+        })
+    }
+
+    /// Inserts a chunk of values (`None` = empty slot) as one aligned subtree at the cursor;
+    /// all or nothing. Fails if a value is zero, already present or repeated in the chunk.
+    pub fn insert_chunk(&mut self, values: &[Option<F>]) -> Result<ChunkInsertionWitness> {
+        let mut next = self.clone();
+        let w = next.insert_chunk_in_place(values)?;
+        *self = next;
+        Ok(w)
+    }
+
+    fn insert_chunk_in_place(&mut self, values: &[Option<F>]) -> Result<ChunkInsertionWitness> {
+        let n = values.len();
+        let height = subtree_height(n)?;
+        let start = self.cursor;
+        if !start.is_multiple_of(n as u64) {
+            return Err(ProtocolError::Batch(format!(
+                "nullifier cursor {start} is not aligned to {n} leaves"
+            )));
+        }
+        if start + n as u64 > crate::merkle::capacity(self.tree.depth()) {
+            return Err(ProtocolError::TreeFull {
+                capacity: crate::merkle::capacity(self.tree.depth()),
+            });
+        }
+        let mut lows = Vec::with_capacity(n);
+        let mut new: Vec<Option<IndexedLeaf>> = vec![None; n];
+        let dummy_path = self.tree.path(0)?;
+        for (k, v) in values.iter().enumerate() {
+            let Some(v) = v else {
+                lows.push(None);
+                continue;
+            };
+            let low_index = self.low_index(v)?;
+            let new_index = start + k as u64;
+            let updated_next = (new_index, *v);
+            let chunk_pos = low_index
+                .checked_sub(start)
+                .map(|p| p as usize)
+                .filter(|p| *p < n);
+            let low = match chunk_pos {
+                Some(i) => {
+                    let leaf = new[i].ok_or(ProtocolError::BadNonMembership("pending leaf"))?;
+                    new[i] = Some(IndexedLeaf {
+                        value: leaf.value,
+                        next_index: updated_next.0,
+                        next_value: updated_next.1,
+                    });
+                    ChunkLow {
+                        low_leaf: leaf,
+                        pending: Some(i),
+                        low_path: dummy_path.clone(),
+                    }
+                }
+                None => {
+                    let leaf = self.leaves[&low_index];
+                    let path = self.tree.path(low_index)?;
+                    self.write(
+                        low_index,
+                        IndexedLeaf {
+                            value: leaf.value,
+                            next_index: updated_next.0,
+                            next_value: updated_next.1,
+                        },
+                    )?;
+                    ChunkLow {
+                        low_leaf: leaf,
+                        pending: None,
+                        low_path: path,
+                    }
+                }
+            };
+            new[k] = Some(IndexedLeaf {
+                value: *v,
+                next_index: low.low_leaf.next_index,
+                next_value: low.low_leaf.next_value,
+            });
+            // visible to later lookups of this chunk (as a pending leaf)
+            self.sorted.insert(fe_to_bytes(v), new_index);
+            lows.push(Some(low));
+        }
+        let path = self.tree.path_at(height, start >> (2 * height))?;
+        for (k, leaf) in new.iter().enumerate() {
+            if let Some(leaf) = leaf {
+                self.write(start + k as u64, *leaf)?;
+            }
+        }
+        self.cursor = start + n as u64;
+        Ok(ChunkInsertionWitness {
+            lows,
+            subtree: SubtreeWitness {
+                start,
+                height,
+                path,
+            },
         })
     }
 }
@@ -220,6 +438,36 @@ mod tests {
     use ark_ff::UniformRand;
     use proptest::prelude::*;
     use rand::SeedableRng;
+
+    fn check_list(t: &NullifierTree, expected: usize) {
+        let mut idx = 0u64;
+        let mut count = 1;
+        loop {
+            let leaf = t.leaf(idx).unwrap();
+            if leaf.next_value == F::from(0u64) {
+                break;
+            }
+            assert_eq!(fe_cmp(&leaf.value, &leaf.next_value), Ordering::Less);
+            assert_eq!(t.leaf(leaf.next_index).unwrap().value, leaf.next_value);
+            idx = leaf.next_index;
+            count += 1;
+        }
+        assert_eq!(count, expected);
+    }
+
+    #[test]
+    fn limbs_are_canonical() {
+        for v in [
+            F::from(0u64),
+            F::from(1u64),
+            -F::from(1u64),
+            F::from(u64::MAX),
+        ] {
+            let (hi, lo) = limbs(&v);
+            let two128 = F::from(u128::MAX) + F::from(1u64);
+            assert_eq!(hi * two128 + lo, v);
+        }
+    }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(24))]
@@ -232,18 +480,16 @@ mod tests {
                 let v = F::rand(&mut rng);
                 let before = t.root();
                 let w = t.insert(&v).unwrap();
-                // the witness alone reproduces the new root
                 prop_assert_eq!(apply_insertion(before, &v, &w).unwrap(), t.root());
                 present.push(v);
             }
             for v in &present {
                 prop_assert!(t.contains(v));
-                // no non-membership witness for a present value
                 prop_assert!(t.non_membership(v).is_err());
-                // and no leaf of the tree can serve as one
                 for i in 0..t.size() {
-                    let leaf = t.leaf(i).unwrap();
-                    prop_assert!(!low_leaf_covers(&leaf, v));
+                    if let Some(leaf) = t.leaf(i) {
+                        prop_assert!(!low_leaf_covers(&leaf, v));
+                    }
                 }
             }
             for _ in 0..8 {
@@ -251,40 +497,84 @@ mod tests {
                 let w = t.non_membership(&v).unwrap();
                 prop_assert!(w.verify(t.root(), &v).is_ok());
             }
-            // the linked list is sorted and complete
-            let mut idx = 0u64;
-            let mut count = 1;
-            loop {
-                let leaf = t.leaf(idx).unwrap();
-                if leaf.next_value == F::from(0u64) { break; }
-                prop_assert_eq!(fe_cmp(&leaf.value, &leaf.next_value), Ordering::Less);
-                idx = leaf.next_index;
-                count += 1;
-            }
-            prop_assert_eq!(count as u64, t.size());
+            check_list(&t, n + 1);
         }
+
+        #[test]
+        fn chunks_match_witness_replay(chunks in 1usize..5, seed in any::<u64>(), sorted in any::<bool>()) {
+            let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+            let mut t = NullifierTree::with_cursor(4, 16).unwrap();
+            let mut total = 1;
+            for _ in 0..chunks {
+                let mut vals: Vec<Option<F>> = (0..16)
+                    .map(|i| (i < 13 || seed % 2 == 0).then(|| F::rand(&mut rng)))
+                    .collect();
+                if sorted {
+                    // adjacent values inside one chunk: many pending low leaves
+                    vals.sort_by(|a, b| match (a, b) {
+                        (Some(a), Some(b)) => fe_cmp(a, b),
+                        (Some(_), None) => Ordering::Less,
+                        (None, Some(_)) => Ordering::Greater,
+                        _ => Ordering::Equal,
+                    });
+                }
+                let before = t.root();
+                let w = t.insert_chunk(&vals).unwrap();
+                prop_assert_eq!(apply_chunk(before, &vals, &w).unwrap(), t.root());
+                total += vals.iter().flatten().count();
+                if sorted {
+                    prop_assert!(w.lows.iter().flatten().filter(|l| l.pending.is_some()).count() >= 1);
+                }
+            }
+            check_list(&t, total);
+        }
+    }
+
+    #[test]
+    fn chunk_refuses_double_spends_and_tampering() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+        let mut t = NullifierTree::with_cursor(3, 4).unwrap();
+        let a = F::rand(&mut rng);
+        let b = F::rand(&mut rng);
+        t.insert_chunk(&[Some(a), Some(b), None, None]).unwrap();
+        let root = t.root();
+        // already present
+        assert!(matches!(
+            t.insert_chunk(&[Some(a), None, None, None]),
+            Err(ProtocolError::NullifierSpent)
+        ));
+        // twice in one chunk
+        let c = F::rand(&mut rng);
+        assert!(t.insert_chunk(&[Some(c), Some(c), None, None]).is_err());
+        assert_eq!(t.root(), root, "failed chunks change nothing");
+        assert_eq!(t.size(), 8);
+        // a witness replayed with a wrong low leaf fails
+        let vals = [Some(c), Some(c + F::from(1u64)), None, None];
+        let mut w = t.clone().insert_chunk(&vals).unwrap();
+        assert!(apply_chunk(root, &vals, &w).is_ok());
+        w.lows[0].as_mut().unwrap().low_leaf.next_index += 1;
+        assert!(apply_chunk(root, &vals, &w).is_err());
+        // misaligned chunk
+        let mut u = NullifierTree::with_cursor(3, 1).unwrap();
+        assert!(u.insert_chunk(&[Some(c), None, None, None]).is_err());
     }
 
     #[test]
     fn double_insert_and_zero_are_refused() {
         let mut t = NullifierTree::new(2).unwrap();
         let v = F::from(42u64);
-        let before = t.root();
         let w = t.insert(&v).unwrap();
         assert!(matches!(t.insert(&v), Err(ProtocolError::NullifierSpent)));
         assert!(matches!(
             t.insert(&F::from(0u64)),
             Err(ProtocolError::NullifierSpent)
         ));
-        // replaying the old witness against the new root fails
         assert!(apply_insertion(t.root(), &v, &w).is_err());
-        // a witness for v cannot insert another value outside the low leaf's range
         let mut t2 = NullifierTree::new(2).unwrap();
         t2.insert(&F::from(100u64)).unwrap();
         let w2 = t2.non_membership(&F::from(50u64)).unwrap();
         assert!(w2.verify(t2.root(), &F::from(150u64)).is_err());
         assert!(w2.verify(t2.root(), &F::from(50u64)).is_ok());
-        let _ = before;
     }
 
     #[test]

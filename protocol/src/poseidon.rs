@@ -30,7 +30,7 @@ pub enum Domain {
     NoteTreeNode = 6,
     /// Nullifier-tree inner node (4 children).
     NullifierTreeNode = 7,
-    /// Nullifier-tree leaf (value, next_index, next_value) (3 inputs).
+    /// Nullifier-tree leaf (hi(value), lo(value), next_index, hi(next_value), lo(next_value)) (5 inputs).
     NullifierLeaf = 8,
     /// (packed invoice id, merchant pk) -> invoice tag (2 inputs).
     InvoiceTag = 9,
@@ -54,7 +54,8 @@ impl Domain {
             Domain::Circom => return None,
             Domain::SpendAuth | Domain::NullifierKey => 1,
             Domain::OwnerKey | Domain::InvoiceTag | Domain::AssetId | Domain::BatchChain => 2,
-            Domain::Nullifier | Domain::NullifierLeaf => 3,
+            Domain::Nullifier => 3,
+            Domain::NullifierLeaf => 5,
             Domain::NoteCommitment | Domain::NoteTreeNode | Domain::NullifierTreeNode => 4,
             Domain::PaymentDigest => 9,
         })
