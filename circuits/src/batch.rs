@@ -14,7 +14,7 @@ use crate::merkle::{subtree_root, PathVar};
 use crate::nullifier_tree::{canonical_limbs, is_zero, leaf_hash, less_than_limbs};
 use crate::poseidon::hash;
 use crate::{CircuitError, F};
-use ark_ff::{Field, One};
+use ark_ff::Field;
 use ark_r1cs_std::alloc::AllocVar;
 use ark_r1cs_std::boolean::Boolean;
 use ark_r1cs_std::eq::EqGadget;
