@@ -327,7 +327,7 @@ pub fn shape(params: ChunkParams) -> Result<(usize, usize), SynthesisError> {
 mod tests {
     use super::*;
     use crate::test_util::cs;
-    use ark_ff::UniformRand;
+    use ark_ff::{One, UniformRand};
     use proptest::prelude::*;
     use rand::SeedableRng;
     use rand_chacha::ChaCha20Rng;
