@@ -4,5 +4,6 @@
 //! batch and node figures as those components land.
 #![deny(missing_docs)]
 
+pub mod batching;
 pub mod constraints;
 pub mod proving;

@@ -42,6 +42,27 @@ enum Command {
         #[arg(long, default_value_t = zkpay_protocol::merkle::FULL_DEPTH)]
         depth: usize,
     },
+    /// Batch proving: chunk constraints, setup, throughput by batch size and thread count.
+    Batch {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Batch sizes (payments), comma-separated.
+        #[arg(long, value_delimiter = ',', default_values_t = vec![4, 16, 64])]
+        size: Vec<usize>,
+        /// Payment slots per chunk (2C must be a power of 4: 2, 8, 32).
+        #[arg(long, default_value_t = 8)]
+        chunk: usize,
+        /// Thread counts to measure (0 = all cores), comma-separated.
+        #[arg(long, value_delimiter = ',', default_values_t = vec![0])]
+        threads: Vec<usize>,
+        /// Tree depth (16 = 2^32 leaves).
+        #[arg(long, default_value_t = zkpay_protocol::merkle::FULL_DEPTH)]
+        depth: usize,
+        /// Where proving keys are cached.
+        #[arg(long, default_value = ".zkpay-data")]
+        data_dir: std::path::PathBuf,
+    },
 }
 
 fn print<T: serde::Serialize + std::fmt::Debug>(json: bool, v: &T) -> Result<()> {
@@ -83,6 +104,17 @@ fn main() -> Result<()> {
             samples,
             depth,
         } => print(json, &zkpay_bench::proving::prove_report(depth, samples)?)?,
+        Command::Batch {
+            json,
+            size,
+            chunk,
+            threads,
+            depth,
+            data_dir,
+        } => print(
+            json,
+            &zkpay_bench::batching::batch_report(&data_dir, depth, chunk, &size, &threads)?,
+        )?,
         Command::Verify { json, reps, depth } => print(
             json,
             &zkpay_bench::proving::verify_report(depth, &[1, 8, 32, 64], reps)?,

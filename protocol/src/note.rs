@@ -281,6 +281,21 @@ mod tests {
         }
     }
 
+    /// Row 7 of bad-inputs: a nullifier n and n + r are never two spellings of one value.
+    #[test]
+    fn nullifier_plus_r_does_not_decode() {
+        use ark_ff::{BigInteger, PrimeField};
+        let n = Nullifier(F::from(12345u64));
+        let mut big = F::MODULUS;
+        big.add_with_carry(&n.0.into_bigint());
+        let bytes = big.to_bytes_be();
+        assert!(Nullifier::from_bytes(&bytes).is_err());
+        assert!(Nullifier::from_hex(&format!("0x{}", hex::encode(&bytes))).is_err());
+        assert_eq!(Nullifier::from_hex(&n.to_hex()).unwrap(), n);
+        let json = format!("\"0x{}\"", hex::encode(&bytes));
+        assert!(serde_json::from_str::<Nullifier>(&json).is_err());
+    }
+
     #[test]
     fn note_decoding_is_strict() {
         let n = Note {

@@ -5,9 +5,11 @@
 //! parallel.
 #![deny(missing_docs)]
 
+pub mod batch;
 pub mod keys;
 pub mod payment;
 
+pub use batch::BatchProver;
 pub use keys::{CircuitKeys, KeyStore, SetupMode};
 pub use payment::PaymentProver;
 

@@ -343,11 +343,21 @@ fn key_cache_reuses_and_detects_corruption() {
     )
     .unwrap();
     assert_eq!(a.keys().id(), c.keys().id());
+    // the production path draws from the OS RNG: a fresh key every time, never cached under
+    // the development name
+    let p1 = PaymentProver::new(&store, 1, SetupMode::Production, None).unwrap();
+    let dir3 = tempfile::tempdir().unwrap();
+    let p2 =
+        PaymentProver::new(&KeyStore::new(dir3.path()), 1, SetupMode::Production, None).unwrap();
+    assert_ne!(p1.keys().id(), p2.keys().id());
     // corrupt the proving key file
     let pk_file = std::fs::read_dir(store.dir())
         .unwrap()
         .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|e| e == "pk"))
+        .find(|p| {
+            p.extension().is_some_and(|e| e == "pk")
+                && p.to_string_lossy().contains("insecure-dev-9")
+        })
         .unwrap();
     let mut data = std::fs::read(&pk_file).unwrap();
     let n = data.len();

@@ -8,6 +8,7 @@
 //! before any pairing (ark-groth16 0.6 silently ignores extra inputs).
 #![deny(missing_docs)]
 
+pub mod batch;
 pub mod encoding;
 pub mod keys;
 pub mod snarkjs;
@@ -75,6 +76,9 @@ pub enum VerifierError {
         /// Id of the key given.
         got: String,
     },
+    /// A batch does not match the chain or its payments.
+    #[error("batch refused: {0}")]
+    BatchMismatch(String),
     /// Other I/O or encoding failure.
     #[error("{0}")]
     Other(String),

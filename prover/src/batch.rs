@@ -1,0 +1,78 @@
+//! Proving batches: a batch is split into chunks of `C` slots, proven in parallel (rayon).
+
+use crate::keys::{CircuitKeys, KeyStore, SetupMode};
+use crate::ProverError;
+use ark_bn254::Bn254;
+use ark_groth16::Groth16;
+use ark_snark::SNARK;
+use rand::{CryptoRng, RngCore};
+use rayon::prelude::*;
+use zkpay_circuits::batch::BatchCircuit;
+use zkpay_protocol::batch::{BatchPublic, ChunkParams, ChunkWitness, BATCH_PUBLIC_INPUTS};
+use zkpay_verifier::{KeyId, Proof};
+
+/// Name of the batch circuit in key files.
+pub const BATCH_CIRCUIT: &str = "batch";
+
+/// Proves chunks of one shape.
+#[derive(Clone)]
+pub struct BatchProver {
+    keys: CircuitKeys,
+    params: ChunkParams,
+}
+
+impl BatchProver {
+    /// Loads or creates the chunk keys for `params` in `store`.
+    pub fn new(
+        store: &KeyStore,
+        params: ChunkParams,
+        mode: SetupMode,
+        pinned: Option<KeyId>,
+    ) -> Result<Self, ProverError> {
+        let keys = store.load_or_create(
+            &format!("{BATCH_CIRCUIT}-d{}-c{}", params.depth, params.slots),
+            BatchCircuit::blank(params),
+            BATCH_PUBLIC_INPUTS,
+            mode,
+            pinned,
+        )?;
+        Ok(Self { keys, params })
+    }
+
+    /// Keys in use.
+    pub fn keys(&self) -> &CircuitKeys {
+        &self.keys
+    }
+
+    /// Shape.
+    pub fn params(&self) -> ChunkParams {
+        self.params
+    }
+
+    /// Checks the chunk natively, then proves it.
+    pub fn prove_chunk<R: RngCore + CryptoRng>(
+        &self,
+        public: &BatchPublic,
+        witness: &ChunkWitness,
+        rng: &mut R,
+    ) -> Result<Proof, ProverError> {
+        if witness.params != self.params {
+            return Err(ProverError::Circuit(zkpay_circuits::CircuitError::Shape(
+                "chunk parameters differ from the prover's".into(),
+            )));
+        }
+        let circuit = BatchCircuit::new(public, witness)?;
+        Ok(Groth16::<Bn254>::prove(&self.keys.pk, circuit, rng)?)
+    }
+
+    /// Proves every chunk of a batch in parallel; proofs in chunk order.
+    pub fn prove_batch(
+        &self,
+        chunks: &[(BatchPublic, ChunkWitness)],
+    ) -> Result<Vec<Proof>, ProverError> {
+        chunks
+            .par_iter()
+            .map(|(p, w)| self.prove_chunk(p, w, &mut rand::rngs::OsRng))
+            .collect()
+    }
+}

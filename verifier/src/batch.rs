@@ -1,0 +1,88 @@
+//! Verification of a proven batch against the ledger's state.
+//!
+//! The verifier knows the current roots and cursors. For a batch of payments split into chunks
+//! of `C` slots it recomputes each chunk's `batch_hash` from its own cursors and the payments
+//! (`note_start + 2Ci`, `nullifier_start + 2Ci`), checks that chunk 0 starts from the current
+//! roots and each chunk starts where the previous one ended, and verifies every chunk proof and
+//! every payment proof, batching verification per key.
+
+use crate::{Proof, Verifier, VerifierError};
+use rand::{CryptoRng, RngCore};
+use zkpay_protocol::batch::{batch_hash, BatchPublic};
+use zkpay_protocol::note::Root;
+use zkpay_protocol::payment::PaymentPublic;
+
+/// The state a batch starts from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChainState {
+    /// Note root.
+    pub note_root: Root,
+    /// Nullifier root.
+    pub nullifier_root: Root,
+    /// Note-tree cursor.
+    pub note_cursor: u64,
+    /// Nullifier-tree cursor.
+    pub nullifier_cursor: u64,
+}
+
+/// Verifies a proven batch; returns the state after it.
+pub fn verify_batch<R: RngCore + CryptoRng>(
+    chunk_verifier: &Verifier,
+    payment_verifier: &Verifier,
+    slots: usize,
+    start: ChainState,
+    payments: &[(PaymentPublic, Proof)],
+    chunks: &[(BatchPublic, Proof)],
+    rng: &mut R,
+) -> Result<ChainState, VerifierError> {
+    let mismatch = |s: String| VerifierError::BatchMismatch(s);
+    if slots == 0 || payments.is_empty() {
+        return Err(mismatch("empty batch".into()));
+    }
+    let expected_chunks = payments.len().div_ceil(slots);
+    if chunks.len() != expected_chunks {
+        return Err(mismatch(format!(
+            "{} payments need {expected_chunks} chunks of {slots}, got {}",
+            payments.len(),
+            chunks.len()
+        )));
+    }
+    let mut state = start;
+    for (i, ((public, _), group)) in chunks.iter().zip(payments.chunks(slots)).enumerate() {
+        if public.old_note_root != state.note_root
+            || public.old_nullifier_root != state.nullifier_root
+        {
+            return Err(mismatch(format!(
+                "chunk {i} does not start where the chain stands"
+            )));
+        }
+        let ps: Vec<PaymentPublic> = group.iter().map(|(p, _)| p.clone()).collect();
+        if batch_hash(state.note_cursor, state.nullifier_cursor, &ps) != public.batch_hash {
+            return Err(mismatch(format!(
+                "chunk {i} does not commit to its payments"
+            )));
+        }
+        state = ChainState {
+            note_root: public.new_note_root,
+            nullifier_root: public.new_nullifier_root,
+            note_cursor: state.note_cursor + 2 * slots as u64,
+            nullifier_cursor: state.nullifier_cursor + 2 * slots as u64,
+        };
+    }
+    let chunk_items: Vec<(Proof, Vec<crate::F>)> = chunks
+        .iter()
+        .map(|(p, proof)| (proof.clone(), p.public_inputs()))
+        .collect();
+    chunk_verifier
+        .verify_batch(&chunk_items, rng)
+        .map_err(|e| match e {
+            VerifierError::BadProofs(v) => mismatch(format!("chunk proofs do not verify: {v:?}")),
+            other => other,
+        })?;
+    let payment_items: Vec<(Proof, Vec<crate::F>)> = payments
+        .iter()
+        .map(|(p, proof)| (proof.clone(), p.public_inputs()))
+        .collect();
+    payment_verifier.verify_batch(&payment_items, rng)?;
+    Ok(state)
+}
