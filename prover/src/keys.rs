@@ -90,7 +90,10 @@ pub fn shape_id<C: ConstraintSynthesizer<F>>(
         h.update(label.as_bytes());
         for m in ms {
             h.update((m.len() as u64).to_le_bytes());
-            for row in m {
+            for mut row in m {
+                // Term order inside a row depends on hash-map iteration during inlining; the
+                // shape must not, so hash every row in variable order.
+                row.sort_by_key(|(_, var)| *var);
                 h.update((row.len() as u64).to_le_bytes());
                 for (coeff, var) in row {
                     buf.clear();

@@ -484,3 +484,35 @@ fn snarkjs_verifies_exported_proof() {
         "snarkjs accepted a changed input: {text}"
     );
 }
+
+/// The cache key must be the same in every process (term order in the matrices is not).
+#[test]
+fn shape_id_is_stable_across_processes() {
+    let a =
+        zkpay_prover::keys::shape_id("payment", zkpay_circuits::payment::PaymentCircuit::blank(3))
+            .unwrap();
+    let b =
+        zkpay_prover::keys::shape_id("payment", zkpay_circuits::payment::PaymentCircuit::blank(3))
+            .unwrap();
+    assert_eq!(a, b);
+    // pinned: a change here means the circuit changed (and every cached key is invalidated)
+    let exe = std::env::current_exe().unwrap();
+    if std::env::var("ZKPAY_SHAPE_CHILD").is_ok() {
+        println!("SHAPE={}", hex::encode(a));
+        return;
+    }
+    let out = std::process::Command::new(exe)
+        .args([
+            "--exact",
+            "shape_id_is_stable_across_processes",
+            "--nocapture",
+        ])
+        .env("ZKPAY_SHAPE_CHILD", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("SHAPE={}", hex::encode(a))),
+        "child computed another shape: {text}"
+    );
+}

@@ -1,1 +1,46 @@
-//! zkpay sequencer node: HTTP API, mempool, batcher, RocksDB state
+//! # zkpay-sequencer
+//!
+//! The node a payment service runs: it takes shielded payments over HTTP, keeps them durably in
+//! a RocksDB mempool, batches and proves them in parallel chunks, and commits each batch to the
+//! base ledger. The ledger's log is the source of truth: the node's only local durable state is
+//! the mempool, and every index (spent nullifiers, invoice tags, notes, payment status) is
+//! rebuilt from the ledger when the node starts.
+#![deny(missing_docs)]
+
+pub mod api;
+pub mod batcher;
+pub mod config;
+pub mod metrics;
+pub mod node;
+pub mod store;
+
+pub use config::{NodeConfig, Profile};
+pub use node::Node;
+
+use thiserror::Error;
+
+/// Errors of the node.
+#[derive(Debug, Error)]
+pub enum NodeError {
+    /// Storage failure.
+    #[error("storage: {0}")]
+    Storage(String),
+    /// Key loading or proving failure.
+    #[error(transparent)]
+    Prover(#[from] zkpay_prover::ProverError),
+    /// Ledger failure.
+    #[error(transparent)]
+    Ledger(#[from] zkpay_verifier::ledger::LedgerError),
+    /// Protocol failure.
+    #[error(transparent)]
+    Protocol(#[from] zkpay_protocol::ProtocolError),
+    /// Configuration problem.
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+impl From<rocksdb::Error> for NodeError {
+    fn from(e: rocksdb::Error) -> Self {
+        NodeError::Storage(e.to_string())
+    }
+}

@@ -9,11 +9,12 @@
 use crate::{Proof, Verifier, VerifierError};
 use rand::{CryptoRng, RngCore};
 use zkpay_protocol::batch::{batch_hash, BatchPublic};
+use zkpay_protocol::batch::{ChunkParams, RollupState};
 use zkpay_protocol::note::Root;
 use zkpay_protocol::payment::PaymentPublic;
 
 /// The state a batch starts from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ChainState {
     /// Note root.
     pub note_root: Root,
@@ -23,6 +24,24 @@ pub struct ChainState {
     pub note_cursor: u64,
     /// Nullifier-tree cursor.
     pub nullifier_cursor: u64,
+}
+
+impl ChainState {
+    /// The state of an empty rollup of shape `params`.
+    pub fn genesis(params: ChunkParams) -> Result<Self, VerifierError> {
+        let s = RollupState::new(params).map_err(|e| VerifierError::Other(e.to_string()))?;
+        Ok(Self::of(&s))
+    }
+
+    /// The state of `s`.
+    pub fn of(s: &RollupState) -> Self {
+        Self {
+            note_root: Root(s.notes.root()),
+            nullifier_root: Root(s.nullifiers.root()),
+            note_cursor: s.notes.size(),
+            nullifier_cursor: s.nullifiers.size(),
+        }
+    }
 }
 
 /// Verifies a proven batch; returns the state after it.

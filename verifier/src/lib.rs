@@ -11,6 +11,7 @@
 pub mod batch;
 pub mod encoding;
 pub mod keys;
+pub mod ledger;
 pub mod snarkjs;
 pub mod verify;
 

@@ -1,0 +1,225 @@
+//! HTTP API (axum). Errors are JSON `{"error": <reason code>, "message": ...}` with 400
+//! (malformed), 413 (too large), 415 (content type), 422 (invalid), 409 (conflict), 503
+//! (overloaded or storage). Every rejection is counted in `/metrics`.
+
+use crate::node::{Node, Rejection};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use zkpay_protocol::field::{fe_from_hex, fe_to_bytes};
+use zkpay_verifier::ledger::PaymentSubmission;
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// The node.
+    pub node: Arc<Node>,
+    /// Global limit on concurrent verifications (one semaphore for all requests).
+    pub verify: Arc<Semaphore>,
+    /// Wakes the batcher.
+    pub wake: Arc<tokio::sync::Notify>,
+}
+
+fn error(status: StatusCode, code: &str, message: impl ToString) -> Response {
+    (
+        status,
+        Json(json!({"error": code, "message": message.to_string()})),
+    )
+        .into_response()
+}
+
+fn rejection(r: Rejection) -> Response {
+    match r {
+        Rejection::Invalid(c, m) => error(StatusCode::UNPROCESSABLE_ENTITY, c, m),
+        Rejection::Conflict(c, m) => error(StatusCode::CONFLICT, c, m),
+        Rejection::Unavailable(c, m) => error(StatusCode::SERVICE_UNAVAILABLE, c, m),
+    }
+}
+
+/// The router.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.node.config().max_body;
+    Router::new()
+        .route("/v1/payments", post(submit))
+        .route("/v1/payments/{id}", get(payment_status))
+        .route("/v1/notes", get(notes))
+        .route("/v1/roots", get(roots))
+        .route("/v1/batches/{n}", get(batch))
+        .route("/v1/invoices/{tag}", get(invoice))
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(state)
+}
+
+async fn submit(
+    State(s): State<AppState>,
+    body: Result<Json<PaymentSubmission>, JsonRejection>,
+) -> Response {
+    let sub = match body {
+        Ok(Json(sub)) => sub,
+        Err(e) => {
+            let status = e.status();
+            let code = match status {
+                StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+                StatusCode::UNSUPPORTED_MEDIA_TYPE => "content_type",
+                StatusCode::UNPROCESSABLE_ENTITY => "invalid_fields",
+                _ => "malformed",
+            };
+            s.node.metrics.reject(code);
+            return error(status, code, e.body_text());
+        }
+    };
+    if sub.ext.ciphertexts.len() != 2 {
+        s.node.metrics.reject("invalid_fields");
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_fields",
+            "two ciphertexts",
+        );
+    }
+    // one global verification limit: wait briefly, then shed load
+    let permit =
+        match tokio::time::timeout(Duration::from_millis(250), s.verify.clone().acquire_owned())
+            .await
+        {
+            Ok(Ok(p)) => p,
+            _ => {
+                s.node.metrics.reject("overloaded");
+                return error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "overloaded",
+                    "verification capacity exhausted",
+                );
+            }
+        };
+    let node = s.node.clone();
+    let r = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        node.submit(sub)
+    })
+    .await;
+    match r {
+        Ok(Ok(id)) => {
+            s.wake.notify_one();
+            (
+                StatusCode::ACCEPTED,
+                Json(json!({"id": hex::encode(id), "status": "pending"})),
+            )
+                .into_response()
+        }
+        Ok(Err(r)) => rejection(r),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, "internal", e),
+    }
+}
+
+fn parse_id(s: &str) -> Option<[u8; 32]> {
+    zkpay_protocol::field::hex_strict(s).ok()?.try_into().ok()
+}
+
+async fn payment_status(State(s): State<AppState>, Path(id): Path<String>) -> Response {
+    let Some(id) = parse_id(&id) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_id",
+            "payment id is 64 lower-case hex digits",
+        );
+    };
+    match s.node.status(&id) {
+        Some(st) => Json(json!({"id": hex::encode(id), "payment": st})).into_response(),
+        None => error(StatusCode::NOT_FOUND, "unknown_payment", "no such payment"),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NotesQuery {
+    from: Option<u64>,
+    limit: Option<usize>,
+}
+
+async fn notes(
+    State(s): State<AppState>,
+    q: Result<Query<NotesQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(Query(q)) = q else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_query",
+            "from and limit are integers",
+        );
+    };
+    let limit = q.limit.unwrap_or(1000).min(1000);
+    let notes = s.node.notes(q.from.unwrap_or(0), limit);
+    let next = notes.last().map(|n| n.position + 1);
+    Json(json!({"notes": notes, "next": next})).into_response()
+}
+
+async fn roots(State(s): State<AppState>) -> Response {
+    match s.node.head() {
+        Some((head, recent)) => Json(json!({
+            "batch": head.number,
+            "batch_hash": hex::encode(head.hash),
+            "note_root": head.state.note_root,
+            "nullifier_root": head.state.nullifier_root,
+            "note_cursor": head.state.note_cursor,
+            "nullifier_cursor": head.state.nullifier_cursor,
+            "recent_note_roots": recent,
+        }))
+        .into_response(),
+        None => error(StatusCode::SERVICE_UNAVAILABLE, "starting", "no head yet"),
+    }
+}
+
+async fn batch(State(s): State<AppState>, Path(n): Path<String>) -> Response {
+    let Ok(n) = n.parse::<u64>() else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_number",
+            "batch number is a decimal integer",
+        );
+    };
+    match s.node.batch(n) {
+        Ok(Some(b)) => Json(json!({
+            "number": b.number,
+            "parent": hex::encode(b.parent),
+            "hash": hex::encode(b.hash),
+            "payments": b.payments.iter().map(|p| hex::encode(p.id())).collect::<Vec<_>>(),
+            "chunks": b.chunks.iter().map(|c| c.public).collect::<Vec<_>>(),
+            "state": b.state,
+        }))
+        .into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, "unknown_batch", "no such batch"),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, "storage", e),
+    }
+}
+
+async fn invoice(State(s): State<AppState>, Path(tag): Path<String>) -> Response {
+    match fe_from_hex(&tag) {
+        Ok(t) => Json(s.node.invoice(&fe_to_bytes(&t))).into_response(),
+        Err(e) => error(StatusCode::BAD_REQUEST, "bad_tag", e),
+    }
+}
+
+async fn health(State(s): State<AppState>) -> Response {
+    Json(json!({"ok": true, "mempool": s.node.mempool_len()})).into_response()
+}
+
+async fn metrics(State(s): State<AppState>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        s.node.metrics.render(s.node.mempool_len()),
+    )
+        .into_response()
+}

@@ -1,0 +1,35 @@
+//! The batcher: closes a batch at `batch_size` payments or `batch_timeout` after the oldest one,
+//! proves and commits it on the blocking pool.
+
+use crate::node::Node;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Runs until `stop` is notified; finishes the batch in progress first.
+pub async fn run(node: Arc<Node>, wake: Arc<Notify>, stop: Arc<Notify>) {
+    let size = node.config().batch_size;
+    let timeout = node.config().batch_timeout;
+    loop {
+        let due =
+            node.mempool_len() >= size || node.oldest_pending_age().is_some_and(|a| a >= timeout);
+        if due {
+            let n = node.clone();
+            match tokio::task::spawn_blocking(move || n.run_batch_once()).await {
+                Ok(Ok(_)) => continue,
+                Ok(Err(e)) => tracing::error!(error = %e, "batch failed"),
+                Err(e) => tracing::error!(error = %e, "batch task panicked"),
+            }
+        }
+        let wait = node
+            .oldest_pending_age()
+            .map(|a| timeout.saturating_sub(a))
+            .unwrap_or(Duration::from_secs(3600))
+            .max(Duration::from_millis(20));
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.notified() => return,
+        }
+    }
+}

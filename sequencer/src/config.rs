@@ -1,0 +1,75 @@
+//! Node configuration (flags and environment, see `zkpay-node --help`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use zkpay_protocol::address::Network;
+use zkpay_protocol::batch::ChunkParams;
+use zkpay_protocol::merkle::FULL_DEPTH;
+use zkpay_protocol::payment::PublicAccount;
+
+/// Parameter profile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Profile {
+    /// Production sizes: depth 16 (2^32 leaves), chunks of 8 payments.
+    Full,
+    /// Small sizes for tests and quick demos: depth 4, chunks of 2 payments.
+    Test,
+}
+
+impl Profile {
+    /// Rollup shape of the profile.
+    pub fn params(self) -> ChunkParams {
+        match self {
+            // Both shapes are valid by construction (checked in tests).
+            Profile::Full => ChunkParams {
+                depth: FULL_DEPTH,
+                slots: 8,
+            },
+            Profile::Test => ChunkParams { depth: 4, slots: 2 },
+        }
+    }
+}
+
+/// Everything the node needs to start.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// Data directory (keys, ledger, mempool).
+    pub data_dir: PathBuf,
+    /// HTTP bind address (127.0.0.1 by default).
+    pub bind: SocketAddr,
+    /// Network.
+    pub network: Network,
+    /// Parameter profile.
+    pub profile: Profile,
+    /// Close a batch at this many payments.
+    pub batch_size: usize,
+    /// ... or this long after its first payment.
+    pub batch_timeout: Duration,
+    /// Public account credited with fees.
+    pub operator: PublicAccount,
+    /// Largest request body.
+    pub max_body: usize,
+    /// Proof verifications running at once (global limit).
+    pub verify_concurrency: usize,
+    /// Recent note roots payments may be proven against.
+    pub recent_roots: usize,
+}
+
+impl NodeConfig {
+    /// Defaults for `data_dir`.
+    pub fn new(data_dir: PathBuf, profile: Profile) -> Self {
+        Self {
+            data_dir,
+            bind: SocketAddr::from(([127, 0, 0, 1], 8717)),
+            network: Network::Dev,
+            profile,
+            batch_size: 8,
+            batch_timeout: Duration::from_secs(2),
+            operator: PublicAccount::new("operator").unwrap_or_else(|_| unreachable!()),
+            max_body: 64 * 1024,
+            verify_concurrency: 2,
+            recent_roots: 128,
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! `zkpay-node`: the zkpay sequencer.
+
+use anyhow::{Context, Result};
+use clap::{Parser, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Notify, Semaphore};
+use zkpay_protocol::address::Network;
+use zkpay_sequencer::api::{router, AppState};
+use zkpay_sequencer::{batcher, Node, NodeConfig, Profile};
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ProfileArg {
+    Full,
+    Test,
+}
+
+#[derive(Parser)]
+#[command(name = "zkpay-node", version, about = "zkpay sequencer node")]
+struct Args {
+    /// Data directory (keys, ledger, mempool).
+    #[arg(long, env = "ZKPAY_DATA_DIR", default_value = ".zkpay-data/node")]
+    data_dir: PathBuf,
+    /// Address to listen on.
+    #[arg(long, env = "ZKPAY_BIND", default_value = "127.0.0.1:8717")]
+    bind: SocketAddr,
+    /// Network: main, test or dev.
+    #[arg(long, env = "ZKPAY_NETWORK", default_value = "dev")]
+    network: String,
+    /// Parameter profile: full (2^32 leaves, chunks of 8) or test (small).
+    #[arg(long, env = "ZKPAY_PROFILE", value_enum, default_value = "full")]
+    profile: ProfileArg,
+    /// Close a batch at this many payments.
+    #[arg(long, env = "ZKPAY_BATCH_SIZE", default_value_t = 8)]
+    batch_size: usize,
+    /// Close a batch this many milliseconds after its first payment.
+    #[arg(long, env = "ZKPAY_BATCH_TIMEOUT_MS", default_value_t = 2000)]
+    batch_timeout_ms: u64,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    // arkworks instruments every gadget operation with INFO spans (target "gr1cs"); enabling
+    // them formats every variable and makes a Groth16 setup take minutes instead of seconds.
+    let filter = format!(
+        "{},gr1cs=off",
+        std::env::var("ZKPAY_LOG").unwrap_or_else(|_| "info".into())
+    );
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&filter)
+                .unwrap_or_else(|_| "info,gr1cs=off".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let a = Args::parse();
+    let profile = match a.profile {
+        ProfileArg::Full => Profile::Full,
+        ProfileArg::Test => Profile::Test,
+    };
+    let mut config = NodeConfig::new(a.data_dir, profile);
+    config.bind = a.bind;
+    config.network = Network::from_name(&a.network).map_err(|e| anyhow::anyhow!("{e}"))?;
+    anyhow::ensure!(a.batch_size > 0, "--batch-size must be positive");
+    config.batch_size = a.batch_size;
+    config.batch_timeout = Duration::from_millis(a.batch_timeout_ms);
+    let node = tokio::task::spawn_blocking(move || Node::open(config))
+        .await?
+        .context("node failed to start")?;
+    let state = AppState {
+        node: node.clone(),
+        verify: Arc::new(Semaphore::new(node.config().verify_concurrency)),
+        wake: Arc::new(Notify::new()),
+    };
+    let stop = Arc::new(Notify::new());
+    let batcher = tokio::spawn(batcher::run(node.clone(), state.wake.clone(), stop.clone()));
+    let listener = tokio::net::TcpListener::bind(node.config().bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", node.config().bind))?;
+    tracing::info!(addr = %listener.local_addr()?, "zkpay-node listening");
+    println!("listening on {}", listener.local_addr()?);
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+            }
+            tracing::info!("shutting down: no new payments, finishing the current batch");
+        })
+        .await?;
+    stop.notify_one();
+    let _ = batcher.await;
+    Ok(())
+}

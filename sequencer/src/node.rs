@@ -1,0 +1,626 @@
+//! The node: ingest, indexes, batching and commits.
+
+use crate::config::NodeConfig;
+use crate::metrics::Metrics;
+use crate::store::Mempool;
+use crate::NodeError;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+use zkpay_protocol::batch::RollupState;
+use zkpay_protocol::field::fe_to_bytes;
+use zkpay_protocol::note::{Commitment, Root};
+use zkpay_prover::{BatchProver, KeyStore, PaymentProver, SetupMode};
+use zkpay_verifier::batch::ChainState;
+use zkpay_verifier::ledger::{
+    BaseLedger, BatchSubmission, ChunkSubmission, CommittedBatch, EmbeddedLedger, LedgerConfig,
+    LedgerHead, PaymentSubmission,
+};
+use zkpay_verifier::{decode_proof, encode_proof, Verifier};
+
+/// Why a payment was refused; each maps to an HTTP status and a reason code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// Well-formed but invalid (HTTP 422).
+    Invalid(&'static str, String),
+    /// Conflicts with the state (HTTP 409).
+    Conflict(&'static str, String),
+    /// Overloaded or unable to persist (HTTP 503).
+    Unavailable(&'static str, String),
+}
+
+impl Rejection {
+    /// Reason code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Rejection::Invalid(c, _) | Rejection::Conflict(c, _) | Rejection::Unavailable(c, _) => {
+                c
+            }
+        }
+    }
+}
+
+/// Status of a payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum PaymentStatus {
+    /// In the mempool.
+    Pending,
+    /// In a batch being proven.
+    Batched,
+    /// Committed in batch `batch`.
+    Committed {
+        /// Batch number.
+        batch: u64,
+    },
+    /// Dropped (reason given); never silently.
+    Failed {
+        /// Reason.
+        reason: String,
+    },
+}
+
+/// A note in the tree, for wallet sync.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NoteEntry {
+    /// Leaf position.
+    pub position: u64,
+    /// Commitment.
+    pub commitment: Commitment,
+    /// Encrypted note (hex).
+    #[serde(with = "zkpay_protocol::field::serde_hex")]
+    pub ciphertext: Vec<u8>,
+    /// Batch that committed it.
+    pub batch: u64,
+}
+
+/// Invoice status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InvoiceStatus {
+    /// Whether a payment with this tag is known.
+    pub paid: bool,
+    /// The payment id (hex).
+    pub payment: Option<String>,
+    /// Its status.
+    pub status: Option<PaymentStatus>,
+}
+
+struct Pending {
+    seq: u64,
+    sub: PaymentSubmission,
+    received: Instant,
+    batched: bool,
+}
+
+#[derive(Default)]
+struct Indexes {
+    state: Option<RollupState>,
+    head: Option<LedgerHead>,
+    recent_roots: Vec<Root>,
+    committed: HashMap<[u8; 32], u64>,
+    invoices: HashMap<[u8; 32], [u8; 32]>,
+    notes: Vec<NoteEntry>,
+    pending: BTreeMap<u64, Pending>,
+    pending_ids: HashMap<[u8; 32], u64>,
+    pending_nf: HashMap<[u8; 32], [u8; 32]>,
+    failed: HashMap<[u8; 32], String>,
+    next_seq: u64,
+}
+
+/// A running node (HTTP-independent; the API and the batcher drive it).
+pub struct Node {
+    config: NodeConfig,
+    ledger: Arc<dyn BaseLedger>,
+    payment_verifier: Verifier,
+    batch_prover: BatchProver,
+    mempool: Mempool,
+    inner: Mutex<Indexes>,
+    /// Counters.
+    pub metrics: Metrics,
+    /// Serialises batch production.
+    batch_lock: Mutex<()>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Node({:?})", self.config.data_dir)
+    }
+}
+
+fn index_batch(ix: &mut Indexes, b: &CommittedBatch, slots: usize, start_cursor: u64) {
+    for (i, p) in b.payments.iter().enumerate() {
+        let id = p.id();
+        ix.committed.insert(id, b.number);
+        if let Some(tag) = p.ext.invoice_tag {
+            ix.invoices.insert(fe_to_bytes(&tag), id);
+        }
+        let chunk = (i / slots) as u64;
+        let slot = (i % slots) as u64;
+        for o in 0..2 {
+            ix.notes.push(NoteEntry {
+                position: start_cursor + chunk * 2 * slots as u64 + 2 * slot + o as u64,
+                commitment: p.public.commitments[o],
+                ciphertext: p.ext.ciphertexts[o].clone(),
+                batch: b.number,
+            });
+        }
+    }
+}
+
+impl Node {
+    /// Opens the node: keys, ledger, mempool; rebuilds every index from the ledger and
+    /// reconciles the mempool with it (payments committed before a crash are dropped from it).
+    pub fn open(config: NodeConfig) -> Result<Arc<Self>, NodeError> {
+        let params = config.profile.params();
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| NodeError::Storage(e.to_string()))?;
+        let store = KeyStore::new(&config.data_dir);
+        let mode = SetupMode::InsecureDevelopment { seed: 0 };
+        let payment = PaymentProver::new(&store, params.depth, mode, None)?;
+        let batch_prover = BatchProver::new(&store, params, mode, None)?;
+        let ledger = EmbeddedLedger::open(
+            &config.data_dir.join("ledger"),
+            LedgerConfig {
+                network: config.network,
+                params,
+                recent_roots: config.recent_roots,
+            },
+            batch_prover.keys().verifier.clone(),
+            payment.keys().verifier.clone(),
+        )?;
+        Self::with_ledger(
+            config,
+            Arc::new(ledger),
+            payment.keys().verifier.clone(),
+            batch_prover,
+        )
+    }
+
+    /// Opens the node over a given ledger.
+    pub fn with_ledger(
+        config: NodeConfig,
+        ledger: Arc<dyn BaseLedger>,
+        payment_verifier: Verifier,
+        batch_prover: BatchProver,
+    ) -> Result<Arc<Self>, NodeError> {
+        let mempool = Mempool::open(&config.data_dir.join("mempool"))?;
+        let node = Arc::new(Self {
+            config,
+            ledger,
+            payment_verifier,
+            batch_prover,
+            mempool,
+            inner: Mutex::new(Indexes::default()),
+            metrics: Metrics::default(),
+            batch_lock: Mutex::new(()),
+        });
+        node.rebuild()?;
+        Ok(node)
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Indexes>, NodeError> {
+        self.inner
+            .lock()
+            .map_err(|_| NodeError::Storage("index lock poisoned".into()))
+    }
+
+    /// Configuration.
+    pub fn config(&self) -> &NodeConfig {
+        &self.config
+    }
+
+    /// The ledger.
+    pub fn ledger(&self) -> &Arc<dyn BaseLedger> {
+        &self.ledger
+    }
+
+    fn rebuild(&self) -> Result<(), NodeError> {
+        let params = self.config.profile.params();
+        let head = self.ledger.head()?;
+        let mut ix = Indexes {
+            state: Some(RollupState::new(params)?),
+            ..Default::default()
+        };
+        for n in 1..=head.number {
+            let b = self
+                .ledger
+                .batch(n)?
+                .ok_or_else(|| NodeError::Storage(format!("ledger lacks batch {n}")))?;
+            let state = ix
+                .state
+                .as_mut()
+                .ok_or_else(|| NodeError::Storage("state".into()))?;
+            let start = state.notes.size();
+            let publics: Vec<_> = b.payments.iter().map(|p| p.public.clone()).collect();
+            state.apply_batch(&publics)?;
+            if ChainState::of(state) != b.state {
+                return Err(NodeError::Storage(format!(
+                    "replaying batch {n} does not reproduce the ledger's state"
+                )));
+            }
+            index_batch(&mut ix, &b, params.slots, start);
+        }
+        ix.recent_roots = self.ledger.recent_roots()?;
+        ix.head = Some(head);
+        let mut stale = Vec::new();
+        for (seq, sub) in self.mempool.load()? {
+            let id = sub.id();
+            ix.next_seq = ix.next_seq.max(seq + 1);
+            if ix.committed.contains_key(&id) {
+                stale.push(seq);
+                continue;
+            }
+            for nf in &sub.public.nullifiers {
+                ix.pending_nf.insert(nf.to_bytes(), id);
+            }
+            if let Some(tag) = sub.ext.invoice_tag {
+                ix.invoices.entry(fe_to_bytes(&tag)).or_insert(id);
+            }
+            ix.pending_ids.insert(id, seq);
+            ix.pending.insert(
+                seq,
+                Pending {
+                    seq,
+                    sub,
+                    received: Instant::now(),
+                    batched: false,
+                },
+            );
+        }
+        if !stale.is_empty() {
+            tracing::info!(
+                count = stale.len(),
+                "dropping mempool entries already committed"
+            );
+            self.mempool.remove(&stale)?;
+        }
+        *self.lock()? = ix;
+        Ok(())
+    }
+
+    /// Cheap, state-free checks (no cryptography beyond decoding).
+    fn cheap_checks(&self, sub: &PaymentSubmission) -> Result<zkpay_verifier::Proof, Rejection> {
+        let inv = |c, m: String| Rejection::Invalid(c, m);
+        if sub.ext.network != self.config.network {
+            return Err(inv(
+                "wrong_network",
+                format!("payment is for {}", sub.ext.network),
+            ));
+        }
+        sub.public
+            .check_ranges()
+            .map_err(|e| inv("out_of_range", e.to_string()))?;
+        sub.ext
+            .validate(sub.public.public_value)
+            .map_err(|e| inv("bad_ext_data", e.to_string()))?;
+        if sub.ext.fee_recipient != self.config.operator {
+            return Err(inv(
+                "bad_fee_recipient",
+                "fees must go to this node's operator".into(),
+            ));
+        }
+        if sub.ext.hash() != sub.public.ext_data_hash {
+            return Err(inv(
+                "ext_data_hash_mismatch",
+                "ext data does not match the proof".into(),
+            ));
+        }
+        decode_proof(&sub.proof).map_err(|e| inv("bad_proof_encoding", e.to_string()))
+    }
+
+    fn conflicts(ix: &Indexes, sub: &PaymentSubmission, id: &[u8; 32]) -> Result<(), Rejection> {
+        let conflict = |c, m: &str| Rejection::Conflict(c, m.to_string());
+        if ix.pending_ids.contains_key(id) || ix.committed.contains_key(id) {
+            return Err(conflict("duplicate", "payment already accepted"));
+        }
+        if !ix.recent_roots.contains(&sub.public.note_root) {
+            return Err(Rejection::Invalid(
+                "unknown_root",
+                "note root is not a recent committed root".into(),
+            ));
+        }
+        let state = ix.state.as_ref();
+        for nf in &sub.public.nullifiers {
+            if state.is_some_and(|s| s.nullifiers.contains(&nf.0)) {
+                return Err(conflict("nullifier_spent", "nullifier already spent"));
+            }
+            if ix.pending_nf.contains_key(&nf.to_bytes()) {
+                return Err(conflict("nullifier_pending", "nullifier already pending"));
+            }
+        }
+        if let Some(tag) = sub.ext.invoice_tag {
+            if ix.invoices.contains_key(&fe_to_bytes(&tag)) {
+                return Err(conflict("invoice_paid", "invoice already paid"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Ingests one payment: cheap checks, conflicts, proof verification (the caller bounds
+    /// concurrency), then a durable mempool write. Returns the payment id.
+    pub fn submit(&self, sub: PaymentSubmission) -> Result<[u8; 32], Rejection> {
+        let r = self.submit_inner(sub);
+        if let Err(e) = &r {
+            self.metrics.reject(e.code());
+        }
+        r
+    }
+
+    fn submit_inner(&self, sub: PaymentSubmission) -> Result<[u8; 32], Rejection> {
+        let proof = self.cheap_checks(&sub)?;
+        let id = sub.id();
+        {
+            let ix = self
+                .lock()
+                .map_err(|e| Rejection::Unavailable("storage", e.to_string()))?;
+            Self::conflicts(&ix, &sub, &id)?;
+        }
+        self.payment_verifier
+            .verify(&proof, &sub.public.public_inputs())
+            .map_err(|e| Rejection::Invalid("proof_invalid", e.to_string()))?;
+        // reserve under the lock (exactly one of two concurrent double spends wins)
+        let seq = {
+            let mut ix = self
+                .lock()
+                .map_err(|e| Rejection::Unavailable("storage", e.to_string()))?;
+            Self::conflicts(&ix, &sub, &id)?;
+            let seq = ix.next_seq;
+            ix.next_seq += 1;
+            for nf in &sub.public.nullifiers {
+                ix.pending_nf.insert(nf.to_bytes(), id);
+            }
+            if let Some(tag) = sub.ext.invoice_tag {
+                ix.invoices.insert(fe_to_bytes(&tag), id);
+            }
+            ix.pending_ids.insert(id, seq);
+            seq
+        };
+        // durable write outside the lock: concurrent writers share WAL syncs
+        if let Err(e) = self.mempool.put(seq, &sub) {
+            let mut ix = self
+                .lock()
+                .map_err(|e| Rejection::Unavailable("storage", e.to_string()))?;
+            for nf in &sub.public.nullifiers {
+                ix.pending_nf.remove(&nf.to_bytes());
+            }
+            if let Some(tag) = sub.ext.invoice_tag {
+                ix.invoices.remove(&fe_to_bytes(&tag));
+            }
+            ix.pending_ids.remove(&id);
+            return Err(Rejection::Unavailable("storage", e.to_string()));
+        }
+        let mut ix = self
+            .lock()
+            .map_err(|e| Rejection::Unavailable("storage", e.to_string()))?;
+        ix.pending.insert(
+            seq,
+            Pending {
+                seq,
+                sub,
+                received: Instant::now(),
+                batched: false,
+            },
+        );
+        self.metrics.accepted.fetch_add(1, Ordering::Relaxed);
+        Ok(id)
+    }
+
+    /// Status of a payment.
+    pub fn status(&self, id: &[u8; 32]) -> Option<PaymentStatus> {
+        let ix = self.lock().ok()?;
+        if let Some(b) = ix.committed.get(id) {
+            return Some(PaymentStatus::Committed { batch: *b });
+        }
+        if let Some(seq) = ix.pending_ids.get(id) {
+            return Some(match ix.pending.get(seq) {
+                Some(p) if p.batched => PaymentStatus::Batched,
+                _ => PaymentStatus::Pending,
+            });
+        }
+        ix.failed
+            .get(id)
+            .map(|r| PaymentStatus::Failed { reason: r.clone() })
+    }
+
+    /// Status of an invoice tag.
+    pub fn invoice(&self, tag: &[u8; 32]) -> InvoiceStatus {
+        let id = self
+            .lock()
+            .ok()
+            .and_then(|ix| ix.invoices.get(tag).copied());
+        match id {
+            None => InvoiceStatus {
+                paid: false,
+                payment: None,
+                status: None,
+            },
+            Some(id) => {
+                let status = self.status(&id);
+                InvoiceStatus {
+                    paid: matches!(status, Some(PaymentStatus::Committed { .. })),
+                    payment: Some(hex::encode(id)),
+                    status,
+                }
+            }
+        }
+    }
+
+    /// Notes from position `from`, at most `limit`.
+    pub fn notes(&self, from: u64, limit: usize) -> Vec<NoteEntry> {
+        self.lock()
+            .map(|ix| {
+                let start = ix.notes.partition_point(|n| n.position < from);
+                ix.notes[start..].iter().take(limit).cloned().collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The committed head and recent roots.
+    pub fn head(&self) -> Option<(LedgerHead, Vec<Root>)> {
+        self.lock()
+            .ok()
+            .and_then(|ix| ix.head.map(|h| (h, ix.recent_roots.clone())))
+    }
+
+    /// Payments waiting.
+    pub fn mempool_len(&self) -> usize {
+        self.lock().map(|ix| ix.pending.len()).unwrap_or(0)
+    }
+
+    /// Age of the oldest waiting payment.
+    pub fn oldest_pending_age(&self) -> Option<std::time::Duration> {
+        self.lock()
+            .ok()
+            .and_then(|ix| ix.pending.values().next().map(|p| p.received.elapsed()))
+    }
+
+    /// Takes up to `batch_size` waiting payments, proves them in parallel chunks and commits
+    /// them to the ledger. Returns the committed batch number, if any.
+    pub fn run_batch_once(&self) -> Result<Option<u64>, NodeError> {
+        let _b = self
+            .batch_lock
+            .lock()
+            .map_err(|_| NodeError::Storage("batch lock poisoned".into()))?;
+        let (mut state, head, taken, dropped) = {
+            let mut ix = self.lock()?;
+            let roots = ix.recent_roots.clone();
+            let mut taken = Vec::new();
+            let mut dropped = Vec::new();
+            for p in ix.pending.values_mut() {
+                if taken.len() >= self.config.batch_size {
+                    break;
+                }
+                if roots.contains(&p.sub.public.note_root) {
+                    p.batched = true;
+                    taken.push((p.seq, p.sub.clone()));
+                } else {
+                    dropped.push((p.seq, p.sub.clone()));
+                }
+            }
+            let state = ix
+                .state
+                .clone()
+                .ok_or_else(|| NodeError::Storage("no state".into()))?;
+            let head = ix
+                .head
+                .ok_or_else(|| NodeError::Storage("no head".into()))?;
+            (state, head, taken, dropped)
+        };
+        if !dropped.is_empty() {
+            self.fail(&dropped, "note root expired before batching")?;
+        }
+        if taken.is_empty() {
+            return Ok(None);
+        }
+        let start_cursor = state.notes.size();
+        let publics: Vec<_> = taken.iter().map(|(_, s)| s.public.clone()).collect();
+        let chunks = match state.apply_batch(&publics) {
+            Ok(c) => c,
+            Err(e) => {
+                self.metrics.batches_failed.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e, "batch cannot be applied");
+                self.fail(&taken, &format!("batch cannot be applied: {e}"))?;
+                return Ok(None);
+            }
+        };
+        let proofs = self.batch_prover.prove_batch(&chunks)?;
+        let submission = BatchSubmission {
+            number: head.number + 1,
+            parent: head.hash,
+            payments: taken.iter().map(|(_, s)| s.clone()).collect(),
+            chunks: chunks
+                .iter()
+                .zip(&proofs)
+                .map(|((p, _), pr)| ChunkSubmission {
+                    public: *p,
+                    proof: encode_proof(pr).to_vec(),
+                })
+                .collect(),
+        };
+        let committed = match self.ledger.commit(&submission) {
+            Ok(c) => c,
+            Err(e) => {
+                self.metrics.batches_failed.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e, batch = submission.number, "ledger refused the batch");
+                self.fail(&taken, &format!("ledger refused the batch: {e}"))?;
+                return Ok(None);
+            }
+        };
+        crash_point("after_ledger_commit");
+        {
+            let mut ix = self.lock()?;
+            index_batch(
+                &mut ix,
+                &committed,
+                self.config.profile.params().slots,
+                start_cursor,
+            );
+            for (seq, sub) in &taken {
+                ix.pending.remove(seq);
+                ix.pending_ids.remove(&sub.id());
+                for nf in &sub.public.nullifiers {
+                    ix.pending_nf.remove(&nf.to_bytes());
+                }
+            }
+            ix.state = Some(state);
+            ix.head = Some(self.ledger.head()?);
+            ix.recent_roots = self.ledger.recent_roots()?;
+        }
+        let seqs: Vec<u64> = taken.iter().map(|(s, _)| *s).collect();
+        self.mempool.remove(&seqs)?;
+        self.metrics
+            .batches_committed
+            .fetch_add(1, Ordering::Relaxed);
+        self.metrics
+            .payments_committed
+            .fetch_add(taken.len() as u64, Ordering::Relaxed);
+        tracing::info!(
+            batch = committed.number,
+            payments = taken.len(),
+            "batch committed"
+        );
+        Ok(Some(committed.number))
+    }
+
+    fn fail(&self, items: &[(u64, PaymentSubmission)], reason: &str) -> Result<(), NodeError> {
+        {
+            let mut ix = self.lock()?;
+            for (seq, sub) in items {
+                let id = sub.id();
+                ix.pending.remove(seq);
+                ix.pending_ids.remove(&id);
+                for nf in &sub.public.nullifiers {
+                    ix.pending_nf.remove(&nf.to_bytes());
+                }
+                if let Some(tag) = sub.ext.invoice_tag {
+                    if ix.invoices.get(&fe_to_bytes(&tag)) == Some(&id) {
+                        ix.invoices.remove(&fe_to_bytes(&tag));
+                    }
+                }
+                ix.failed.insert(id, reason.to_string());
+            }
+        }
+        tracing::warn!(count = items.len(), reason, "payments failed");
+        let seqs: Vec<u64> = items.iter().map(|(s, _)| *s).collect();
+        self.mempool.remove(&seqs)
+    }
+
+    /// A committed batch.
+    pub fn batch(&self, n: u64) -> Result<Option<CommittedBatch>, NodeError> {
+        Ok(self.ledger.batch(n)?)
+    }
+}
+
+/// Test hook: `ZKPAY_CRASH_AT=<point>` aborts the process there (simulates `kill -9`).
+pub fn crash_point(name: &str) {
+    if std::env::var("ZKPAY_CRASH_AT").is_ok_and(|v| v == name) {
+        eprintln!("ZKPAY_CRASH_AT={name}: aborting");
+        std::process::abort();
+    }
+}
+
+/// Re-encodes a proof (used by tests).
+pub fn reencode(p: &zkpay_verifier::Proof) -> Vec<u8> {
+    encode_proof(p).to_vec()
+}

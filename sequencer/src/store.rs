@@ -1,0 +1,80 @@
+//! The durable mempool: accepted payments waiting for a batch, in RocksDB.
+//!
+//! Keys: `m/<seq u64 BE>` → payment (JSON). Every change is one synced write batch, so an
+//! acknowledged payment survives `kill -9`; concurrent synced writes share one WAL sync
+//! (RocksDB's group commit).
+
+use crate::NodeError;
+use rocksdb::{IteratorMode, Options, WriteBatch, WriteOptions, DB};
+use std::path::Path;
+use zkpay_verifier::ledger::PaymentSubmission;
+
+/// The mempool.
+pub struct Mempool {
+    db: DB,
+}
+
+impl std::fmt::Debug for Mempool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Mempool")
+    }
+}
+
+fn key(seq: u64) -> Vec<u8> {
+    let mut k = b"m/".to_vec();
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+fn synced() -> WriteOptions {
+    let mut wo = WriteOptions::default();
+    wo.set_sync(true);
+    wo
+}
+
+impl Mempool {
+    /// Opens or creates the mempool in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, NodeError> {
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        Ok(Self {
+            db: DB::open(&opts, dir)?,
+        })
+    }
+
+    /// Durably stores a payment under `seq`.
+    pub fn put(&self, seq: u64, p: &PaymentSubmission) -> Result<(), NodeError> {
+        let v = serde_json::to_vec(p).map_err(|e| NodeError::Storage(e.to_string()))?;
+        let mut wb = WriteBatch::default();
+        wb.put(key(seq), v);
+        self.db.write_opt(wb, &synced())?;
+        Ok(())
+    }
+
+    /// Durably removes payments.
+    pub fn remove(&self, seqs: &[u64]) -> Result<(), NodeError> {
+        let mut wb = WriteBatch::default();
+        for s in seqs {
+            wb.delete(key(*s));
+        }
+        self.db.write_opt(wb, &synced())?;
+        Ok(())
+    }
+
+    /// Every stored payment, in sequence order.
+    pub fn load(&self) -> Result<Vec<(u64, PaymentSubmission)>, NodeError> {
+        let mut out = Vec::new();
+        for item in self.db.iterator(IteratorMode::Start) {
+            let (k, v) = item?;
+            if k.len() != 10 || &k[..2] != b"m/" {
+                continue;
+            }
+            let mut s = [0u8; 8];
+            s.copy_from_slice(&k[2..]);
+            let p: PaymentSubmission = serde_json::from_slice(&v)
+                .map_err(|e| NodeError::Storage(format!("corrupt mempool entry: {e}")))?;
+            out.push((u64::from_be_bytes(s), p));
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,471 @@
+//! In-process API tests through the Router: the payment flow and rows 1–16, 18–24 of
+//! shared/bad-inputs.md.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use common::*;
+use http_body_util::BodyExt;
+use std::sync::Arc;
+use tokio::sync::{Notify, Semaphore};
+use tower::ServiceExt;
+use zkpay_protocol::field::fe_to_hex;
+use zkpay_protocol::F;
+use zkpay_sequencer::api::{router, AppState};
+use zkpay_sequencer::Node;
+use zkpay_verifier::ledger::PaymentSubmission;
+
+fn app(node: &Arc<Node>) -> axum::Router {
+    router(AppState {
+        node: node.clone(),
+        verify: Arc::new(Semaphore::new(2)),
+        wake: Arc::new(Notify::new()),
+    })
+}
+
+async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, serde_json::Value) {
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let v = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::String(
+        String::from_utf8_lossy(&bytes).into(),
+    ));
+    (status, v)
+}
+
+fn post_raw(body: impl Into<Body>, ctype: Option<&str>) -> Request<Body> {
+    let mut b = Request::post("/v1/payments");
+    if let Some(c) = ctype {
+        b = b.header(header::CONTENT_TYPE, c);
+    }
+    b.body(body.into()).unwrap()
+}
+
+fn post(sub: &PaymentSubmission) -> Request<Body> {
+    post_raw(serde_json::to_vec(sub).unwrap(), Some("application/json"))
+}
+
+fn get(uri: &str) -> Request<Body> {
+    Request::get(uri).body(Body::empty()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payment_flow_and_bad_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = open(dir.path());
+    let prover = prover(dir.path());
+    let app = app(&node);
+    let mut alice = Wallet::new(1, "alice");
+    let bob = Wallet::new(2, "bob");
+    node.ledger().faucet(&alice.account, &usd(), 1_000).unwrap();
+
+    // deposit
+    let (dep, note) = deposit(&node, &prover, &mut alice, 500);
+    let (s, v) = call(&app, post(&dep)).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    let (s, v) = call(&app, get(&format!("/v1/payments/{id}"))).await;
+    assert_eq!(
+        (s, v["payment"]["status"].as_str()),
+        (StatusCode::OK, Some("pending"))
+    );
+    // row 12: byte-for-byte resubmission
+    let (s, v) = call(&app, post(&dep)).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::CONFLICT, Some("duplicate"))
+    );
+
+    assert_eq!(node.run_batch_once().unwrap(), Some(1));
+    let (_, v) = call(&app, get(&format!("/v1/payments/{id}"))).await;
+    assert_eq!(v["payment"]["status"], "committed");
+    assert_eq!(v["payment"]["batch"], 1);
+    assert_eq!(node.ledger().balance(&alice.account, &usd()).unwrap(), 500);
+    assert_eq!(node.ledger().pool(&usd()).unwrap(), 500);
+    let (s, v) = call(&app, get("/v1/notes?from=0&limit=10")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["notes"].as_array().unwrap().len(), 2);
+    let (_, roots) = call(&app, get("/v1/roots")).await;
+    assert_eq!(roots["batch"], 1);
+    let (s, b) = call(&app, get("/v1/batches/1")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b["payments"][0], id);
+    assert_eq!(
+        call(&app, get("/v1/batches/7")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    // row 5 (restart): replay after commit is still a conflict
+    assert_eq!(call(&app, post(&dep)).await.0, StatusCode::CONFLICT);
+
+    // a transfer paying an invoice
+    let tag = zkpay_protocol::uri::invoice_tag(b"order-1", &bob.key.full_viewing_key().pk).unwrap();
+    let pay1 = pay(
+        &node,
+        &prover,
+        &mut alice,
+        &note,
+        &bob.key,
+        120,
+        1,
+        Some(tag),
+    );
+    // row 18: ext data changed after proving
+    let mut redirected = pay1.clone();
+    redirected.ext.ciphertexts.swap(0, 1);
+    let (s, v) = call(&app, post(&redirected)).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("ext_data_hash_mismatch")
+        )
+    );
+    // row 10: a public input changed (an output commitment) with ext data intact
+    let mut changed = pay1.clone();
+    changed.public.commitments[0].0 += F::from(1u64);
+    let (s, v) = call(&app, post(&changed)).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("proof_invalid"))
+    );
+    // row 8: proof of the wrong length / trailing bytes
+    let mut short = pay1.clone();
+    short.proof.pop();
+    assert_eq!(
+        call(&app, post(&short)).await.1["error"],
+        "bad_proof_encoding"
+    );
+    let mut long = pay1.clone();
+    long.proof.push(0);
+    assert_eq!(
+        call(&app, post(&long)).await.1["error"],
+        "bad_proof_encoding"
+    );
+    // row 9: all zeros
+    let mut zeros = pay1.clone();
+    zeros.proof = vec![0; 128];
+    assert_eq!(
+        call(&app, post(&zeros)).await.1["error"],
+        "bad_proof_encoding"
+    );
+    // row 16: unknown root
+    let mut unknown = pay1.clone();
+    unknown.public.note_root.0 += F::from(1u64);
+    assert_eq!(call(&app, post(&unknown)).await.1["error"], "unknown_root");
+    // row 21: another network
+    let mut other_net = pay1.clone();
+    other_net.ext.network = zkpay_protocol::address::Network::Test;
+    assert_eq!(
+        call(&app, post(&other_net)).await.1["error"],
+        "wrong_network"
+    );
+
+    let (s, v) = call(&app, post(&pay1)).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    // invoice status: known but not yet committed
+    let (_, inv) = call(&app, get(&format!("/v1/invoices/{}", fe_to_hex(&tag)))).await;
+    assert_eq!(inv["paid"], false);
+    assert_eq!(inv["status"]["status"], "pending");
+    // row 13: the same payment with a re-randomized proof
+    let vk = &prover.keys().pk.vk;
+    let proof = zkpay_verifier::decode_proof(&pay1.proof).unwrap();
+    let re = ark_groth16::Groth16::<ark_bn254::Bn254>::rerandomize_proof(
+        vk,
+        &proof,
+        &mut rand::rngs::OsRng,
+    );
+    let mut remalleated = pay1.clone();
+    remalleated.proof = zkpay_sequencer::node::reencode(&re);
+    let (s, v) = call(&app, post(&remalleated)).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    // row 24: a second payment for the same invoice
+    let (dep2, note2) = deposit(&node, &prover, &mut alice, 50);
+    assert_eq!(call(&app, post(&dep2)).await.0, StatusCode::ACCEPTED);
+    assert_eq!(node.run_batch_once().unwrap(), Some(2));
+    let pay2 = pay(
+        &node,
+        &prover,
+        &mut alice,
+        &note2,
+        &bob.key,
+        10,
+        0,
+        Some(tag),
+    );
+    let (s, v) = call(&app, post(&pay2)).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::CONFLICT, Some("invoice_paid"))
+    );
+    let (_, inv) = call(&app, get(&format!("/v1/invoices/{}", fe_to_hex(&tag)))).await;
+    assert_eq!(inv["paid"], true);
+    // row 7/14: spending the spent note again (its nullifier is now committed)
+    let again = pay(&node, &prover, &mut alice, &note, &bob.key, 5, 0, None);
+    let (s, v) = call(&app, post(&again)).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::CONFLICT, Some("nullifier_spent"))
+    );
+
+    // metrics count rejections by reason
+    let resp = app.clone().oneshot(get("/metrics")).await.unwrap();
+    let text = String::from_utf8(
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(
+        text.contains("zkpay_payments_rejected_total{reason=\"ext_data_hash_mismatch\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("zkpay_batches_committed_total 2"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = open(dir.path());
+    let prover = prover(dir.path());
+    let app = app(&node);
+    let mut alice = Wallet::new(3, "alice");
+    node.ledger().faucet(&alice.account, &usd(), 1_000).unwrap();
+    let (dep, _) = deposit(&node, &prover, &mut alice, 10);
+    let good = serde_json::to_value(&dep).unwrap();
+
+    // row 1: over the size limit
+    let big = vec![b' '; 70 * 1024];
+    assert_eq!(
+        call(&app, post_raw(big, Some("application/json"))).await.0,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    // row 2: missing or wrong content type
+    let body = serde_json::to_vec(&good).unwrap();
+    assert_eq!(
+        call(&app, post_raw(body.clone(), None)).await.0,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    assert_eq!(
+        call(&app, post_raw(body.clone(), Some("text/plain")))
+            .await
+            .0,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    // row 3: truncated JSON, invalid UTF-8, NUL bytes, deep nesting
+    assert_eq!(
+        call(
+            &app,
+            post_raw(body[..body.len() / 2].to_vec(), Some("application/json"))
+        )
+        .await
+        .0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        call(
+            &app,
+            post_raw(vec![0xff, 0xfe, b'{'], Some("application/json"))
+        )
+        .await
+        .0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        call(&app, post_raw(vec![0u8; 16], Some("application/json")))
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
+    let deep = "[".repeat(10_000) + &"]".repeat(10_000);
+    let s = call(&app, post_raw(deep, Some("application/json"))).await.0;
+    assert!(
+        s == StatusCode::BAD_REQUEST || s == StatusCode::UNPROCESSABLE_ENTITY,
+        "{s}"
+    );
+    // row 4: unknown, duplicate, wrongly typed fields
+    let mut unknown = good.clone();
+    unknown["extra"] = serde_json::json!(1);
+    assert_eq!(
+        call(
+            &app,
+            post_raw(
+                serde_json::to_vec(&unknown).unwrap(),
+                Some("application/json")
+            )
+        )
+        .await
+        .0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let dup = String::from_utf8(body.clone()).unwrap().replacen(
+        "{\"ext\":",
+        "{\"proof\":\"00\",\"ext\":",
+        1,
+    );
+    assert_eq!(
+        call(&app, post_raw(dup, Some("application/json"))).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let mut typed = good.clone();
+    typed["public"]["fee"] = serde_json::json!("1");
+    assert_eq!(
+        call(
+            &app,
+            post_raw(
+                serde_json::to_vec(&typed).unwrap(),
+                Some("application/json")
+            )
+        )
+        .await
+        .0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    // row 5: huge counts inside the size limit: refused before any cryptography
+    let mut huge = good.clone();
+    huge["public"]["nullifiers"] = serde_json::json!(vec!["0x00"; 5000]);
+    assert_eq!(
+        call(
+            &app,
+            post_raw(serde_json::to_vec(&huge).unwrap(), Some("application/json"))
+        )
+        .await
+        .0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    // row 6: field elements as r, r+1, 2^256-1, -1, "", odd length, non-hex, another spelling
+    let r = "0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001";
+    let r1 = "0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000002";
+    let canonical = good["public"]["ext_data_hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for bad in [
+        r.to_string(),
+        r1.to_string(),
+        format!("0x{}", "f".repeat(64)),
+        "-1".into(),
+        "".into(),
+        "0x123".into(),
+        format!("0x{}", "g".repeat(64)),
+        canonical.to_uppercase().replace("0X", "0x"),
+        canonical[2..].to_string(),
+    ] {
+        let mut v = good.clone();
+        v["public"]["ext_data_hash"] = serde_json::json!(bad);
+        assert_eq!(
+            call(
+                &app,
+                post_raw(serde_json::to_vec(&v).unwrap(), Some("application/json"))
+            )
+            .await
+            .0,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad}"
+        );
+    }
+    // row 11: an extra public input cannot even be expressed; a missing one neither
+    let mut fewer = good.clone();
+    fewer["public"]["nullifiers"] = serde_json::json!([good["public"]["nullifiers"][0]]);
+    assert_eq!(
+        call(
+            &app,
+            post_raw(
+                serde_json::to_vec(&fewer).unwrap(),
+                Some("application/json")
+            )
+        )
+        .await
+        .0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    // bad ids and tags
+    assert_eq!(
+        call(&app, get("/v1/payments/xyz")).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        call(&app, get(&format!("/v1/payments/{}", "0".repeat(64))))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(&app, get(&format!("/v1/invoices/{r}"))).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        call(&app, get("/v1/notes?from=-1")).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    // nothing was accepted, and the good payment still is
+    assert_eq!(node.mempool_len(), 0);
+    assert_eq!(call(&app, post(&dep)).await.0, StatusCode::ACCEPTED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_double_spend_exactly_one_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = open(dir.path());
+    let prover = prover(dir.path());
+    let app = app(&node);
+    let mut alice = Wallet::new(4, "alice");
+    let bob = Wallet::new(5, "bob");
+    let carol = Wallet::new(6, "carol");
+    node.ledger().faucet(&alice.account, &usd(), 1_000).unwrap();
+    let (dep, note) = deposit(&node, &prover, &mut alice, 100);
+    call(&app, post(&dep)).await;
+    node.run_batch_once().unwrap();
+    // two different payments spending the same note
+    let a = pay(&node, &prover, &mut alice, &note, &bob.key, 60, 0, None);
+    let b = pay(&node, &prover, &mut alice, &note, &carol.key, 70, 0, None);
+    assert_ne!(a.id(), b.id());
+    let (ra, rb) = tokio::join!(call(&app, post(&a)), call(&app, post(&b)));
+    let accepted = [ra.0, rb.0]
+        .iter()
+        .filter(|s| **s == StatusCode::ACCEPTED)
+        .count();
+    let conflicts = [ra.0, rb.0]
+        .iter()
+        .filter(|s| **s == StatusCode::CONFLICT)
+        .count();
+    assert_eq!((accepted, conflicts), (1, 1), "{ra:?} {rb:?}");
+    assert_eq!(node.run_batch_once().unwrap(), Some(2));
+    assert_eq!(node.mempool_len(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_keeps_acknowledged_payments() {
+    let dir = tempfile::tempdir().unwrap();
+    let (dep, dep2);
+    {
+        let node = open(dir.path());
+        let prover = prover(dir.path());
+        let mut alice = Wallet::new(7, "alice");
+        node.ledger().faucet(&alice.account, &usd(), 1_000).unwrap();
+        dep = deposit(&node, &prover, &mut alice, 30).0;
+        dep2 = deposit(&node, &prover, &mut alice, 40).0;
+        node.submit(dep.clone()).unwrap();
+        node.run_batch_once().unwrap();
+        node.submit(dep2.clone()).unwrap();
+    }
+    // reopen: state rebuilt from the ledger, the pending payment is still there
+    let node = open(dir.path());
+    assert_eq!(node.mempool_len(), 1);
+    assert!(matches!(
+        node.status(&dep.id()),
+        Some(zkpay_sequencer::node::PaymentStatus::Committed { batch: 1 })
+    ));
+    // fault 5: replay before and after restart
+    assert_eq!(node.submit(dep.clone()).unwrap_err().code(), "duplicate");
+    assert_eq!(node.submit(dep2.clone()).unwrap_err().code(), "duplicate");
+    assert_eq!(node.run_batch_once().unwrap(), Some(2));
+    drop(node);
+    let node = open(dir.path());
+    assert_eq!(node.mempool_len(), 0);
+    assert_eq!(node.head().unwrap().0.number, 2);
+    assert_eq!(node.notes(0, 100).len(), 4);
+}

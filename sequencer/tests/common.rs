@@ -1,0 +1,208 @@
+//! Shared test harness: a node on the test profile and a minimal wallet that proves payments.
+#![allow(dead_code)]
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use std::path::Path;
+use std::sync::Arc;
+use zkpay_protocol::address::Network;
+use zkpay_protocol::encryption::encrypt_note;
+use zkpay_protocol::keys::SpendingKey;
+use zkpay_protocol::merkle::NoteTree;
+use zkpay_protocol::note::{Asset, AssetId, Note, Root};
+use zkpay_protocol::payment::{ExtData, PaymentWitness, PublicAccount};
+use zkpay_protocol::F;
+use zkpay_prover::{KeyStore, PaymentProver, SetupMode};
+use zkpay_sequencer::{Node, NodeConfig, Profile};
+use zkpay_verifier::encode_proof;
+use zkpay_verifier::ledger::PaymentSubmission;
+
+pub fn config(dir: &Path) -> NodeConfig {
+    let mut c = NodeConfig::new(dir.to_path_buf(), Profile::Test);
+    c.batch_size = 4;
+    c
+}
+
+pub fn open(dir: &Path) -> Arc<Node> {
+    Node::open(config(dir)).unwrap()
+}
+
+pub fn prover(dir: &Path) -> PaymentProver {
+    PaymentProver::new(
+        &KeyStore::new(dir),
+        Profile::Test.params().depth,
+        SetupMode::InsecureDevelopment { seed: 0 },
+        None,
+    )
+    .unwrap()
+}
+
+pub fn usd() -> AssetId {
+    Asset::from_text("USD").unwrap().id()
+}
+
+pub struct Wallet {
+    pub key: SpendingKey,
+    pub account: PublicAccount,
+    pub rng: ChaCha20Rng,
+}
+
+impl Wallet {
+    pub fn new(seed: u64, account: &str) -> Self {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        Self {
+            key: SpendingKey::random(&mut rng),
+            account: PublicAccount::new(account).unwrap(),
+            rng,
+        }
+    }
+}
+
+fn ext(
+    w: &mut Wallet,
+    outs: &[Note; 2],
+    to: &[[u8; 32]; 2],
+    pv: i128,
+    invoice: Option<F>,
+) -> ExtData {
+    let ct0 = encrypt_note(&outs[0], b"", &to[0], &mut w.rng).unwrap();
+    let ct1 = encrypt_note(&outs[1], b"", &to[1], &mut w.rng).unwrap();
+    ExtData {
+        network: Network::Dev,
+        fee_recipient: PublicAccount::new("operator").unwrap(),
+        public_account: (pv != 0).then(|| w.account.clone()),
+        ciphertexts: [ct0, ct1],
+        invoice_tag: invoice,
+    }
+}
+
+/// A deposit of `value` from the wallet's public account into a note of its own.
+pub fn deposit(
+    node: &Node,
+    prover: &PaymentProver,
+    w: &mut Wallet,
+    value: u64,
+) -> (PaymentSubmission, Note) {
+    deposit_at(node.head().unwrap().0.state.note_root, prover, w, value)
+}
+
+/// A deposit proven against `root`.
+pub fn deposit_at(
+    root: Root,
+    prover: &PaymentProver,
+    w: &mut Wallet,
+    value: u64,
+) -> (PaymentSubmission, Note) {
+    let auth = w.key.spend_authority();
+    let fvk = w.key.full_viewing_key();
+    let out = Note::new(usd(), value, fvk.pk, &mut w.rng);
+    let dummy = Note::dummy(usd(), fvk.pk, &mut w.rng);
+    let tk = fvk.ivk.transmission_key();
+    let e = ext(w, &[out, dummy], &[tk, tk], value as i128, None);
+    let witness = PaymentWitness::build(
+        &auth,
+        usd(),
+        root,
+        prover.depth(),
+        &[],
+        &[out, dummy],
+        value as i128,
+        0,
+        e.hash(),
+        &mut w.rng,
+    )
+    .unwrap();
+    let (proof, public) = prover.prove(&witness, &mut w.rng).unwrap();
+    (
+        PaymentSubmission {
+            public,
+            ext: e,
+            proof: encode_proof(&proof).to_vec(),
+        },
+        out,
+    )
+}
+
+/// The note tree as the node reports it.
+pub fn tree(node: &Node) -> NoteTree {
+    tree_of(
+        node.notes(0, 10_000)
+            .iter()
+            .map(|n| (n.position, n.commitment.0)),
+    )
+}
+
+/// A note tree from (position, commitment) pairs.
+pub fn tree_of(notes: impl Iterator<Item = (u64, F)>) -> NoteTree {
+    let mut t = NoteTree::new(Profile::Test.params().depth).unwrap();
+    for (pos, cm) in notes {
+        while t.size() < pos {
+            t.append(F::from(0u64)).unwrap();
+        }
+        t.append(cm).unwrap();
+    }
+    t
+}
+
+/// Spends `note` (owned by `w`) paying `amount` to `to` with `fee`, change back to `w`.
+#[allow(clippy::too_many_arguments)]
+pub fn pay(
+    node: &Node,
+    prover: &PaymentProver,
+    w: &mut Wallet,
+    note: &Note,
+    to: &SpendingKey,
+    amount: u64,
+    fee: u64,
+    invoice: Option<F>,
+) -> PaymentSubmission {
+    pay_in(&tree(node), prover, w, note, to, amount, fee, invoice)
+}
+
+/// Spends `note` using the tree `t`.
+#[allow(clippy::too_many_arguments)]
+pub fn pay_in(
+    t: &NoteTree,
+    prover: &PaymentProver,
+    w: &mut Wallet,
+    note: &Note,
+    to: &SpendingKey,
+    amount: u64,
+    fee: u64,
+    invoice: Option<F>,
+) -> PaymentSubmission {
+    let auth = w.key.spend_authority();
+    let fvk = w.key.full_viewing_key();
+    let pos = (0..t.size())
+        .find(|p| t.leaf(*p).unwrap() == note.commitment().0)
+        .unwrap();
+    let rfvk = to.full_viewing_key();
+    let out = Note::new(usd(), amount, rfvk.pk, &mut w.rng);
+    let change = Note::new(usd(), note.value - amount - fee, fvk.pk, &mut w.rng);
+    let e = ext(
+        w,
+        &[out, change],
+        &[rfvk.ivk.transmission_key(), fvk.ivk.transmission_key()],
+        0,
+        invoice,
+    );
+    let witness = PaymentWitness::build(
+        &auth,
+        usd(),
+        Root(t.root()),
+        prover.depth(),
+        &[(*note, t.path(pos).unwrap())],
+        &[out, change],
+        0,
+        fee,
+        e.hash(),
+        &mut w.rng,
+    )
+    .unwrap();
+    let (proof, public) = prover.prove(&witness, &mut w.rng).unwrap();
+    PaymentSubmission {
+        public,
+        ext: e,
+        proof: encode_proof(&proof).to_vec(),
+    }
+}

@@ -1,0 +1,243 @@
+//! Integration tests on the real binary: submit, batch, commit, query; `kill -9` at chosen
+//! points and restart with nothing acknowledged lost (faults 1–3, 5, 9, 10 of
+//! shared/bad-inputs.md).
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use zkpay_protocol::note::Root;
+use zkpay_protocol::F;
+use zkpay_verifier::ledger::PaymentSubmission;
+
+struct NodeProc {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for NodeProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn(dir: &Path, batch_size: usize, timeout_ms: u64, crash_at: Option<&str>) -> NodeProc {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_zkpay-node"));
+    cmd.args(["--profile", "test", "--bind", "127.0.0.1:0"])
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["--batch-size", &batch_size.to_string()])
+        .args(["--batch-timeout-ms", &timeout_ms.to_string()])
+        .env("ZKPAY_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if let Some(c) = crash_at {
+        cmd.env("ZKPAY_CRASH_AT", c);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("node said {line:?}"))
+        .to_string();
+    NodeProc { child, addr }
+}
+
+/// Minimal HTTP/1.1 client for loopback tests.
+fn http(addr: &str, method: &str, path: &str, body: Option<&[u8]>) -> (u16, serde_json::Value) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let body = body.unwrap_or(b"");
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len()).unwrap();
+    s.write_all(body).unwrap();
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).unwrap();
+    let text = String::from_utf8_lossy(&resp);
+    let status: u16 = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or("");
+    let v = serde_json::from_str(body).unwrap_or(serde_json::Value::Null);
+    (status, v)
+}
+
+fn submit(addr: &str, p: &PaymentSubmission) -> (u16, serde_json::Value) {
+    http(
+        addr,
+        "POST",
+        "/v1/payments",
+        Some(&serde_json::to_vec(p).unwrap()),
+    )
+}
+
+fn status(addr: &str, p: &PaymentSubmission) -> String {
+    let (_, v) = http(
+        addr,
+        "GET",
+        &format!("/v1/payments/{}", hex::encode(p.id())),
+        None,
+    );
+    v["payment"]["status"]
+        .as_str()
+        .unwrap_or("unknown")
+        .to_string()
+}
+
+fn root(addr: &str) -> (Root, u64) {
+    let (_, v) = http(addr, "GET", "/v1/roots", None);
+    let r: Root = serde_json::from_value(v["note_root"].clone()).unwrap();
+    (r, v["batch"].as_u64().unwrap())
+}
+
+fn wait_committed(addr: &str, p: &PaymentSubmission) {
+    let t = Instant::now();
+    while status(addr, p) != "committed" {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "not committed in time"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn faucet(dir: &Path, account: &zkpay_protocol::payment::PublicAccount) {
+    // the embedded ledger is in-process with the node: fund while the node is down
+    let node = zkpay_sequencer::Node::open(config(dir)).unwrap();
+    node.ledger().faucet(account, &usd(), 1_000_000).unwrap();
+}
+
+#[test]
+fn kill_9_at_every_stage_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = Wallet::new(11, "alice");
+    faucet(dir.path(), &alice.account);
+    let prover = prover(dir.path());
+
+    // fault 1: kill -9 with payments pending (long timeout: no batch yet)
+    let n = spawn(dir.path(), 100, 600_000, None);
+    let (r, _) = root(&n.addr);
+    let (d1, _) = deposit_at(r, &prover, &mut alice, 10);
+    let (d2, _) = deposit_at(r, &prover, &mut alice, 20);
+    assert_eq!(submit(&n.addr, &d1).0, 202);
+    assert_eq!(submit(&n.addr, &d2).0, 202);
+    drop(n); // SIGKILL
+    let n = spawn(dir.path(), 100, 600_000, None);
+    assert_eq!(status(&n.addr, &d1), "pending");
+    assert_eq!(status(&n.addr, &d2), "pending");
+    // fault 5: replay after restart
+    assert_eq!(submit(&n.addr, &d1).0, 409);
+    drop(n);
+
+    // fault 1 mid-proof: batch immediately, kill while proving
+    let n = spawn(dir.path(), 1, 0, None);
+    std::thread::sleep(Duration::from_millis(300));
+    drop(n);
+    let n = spawn(dir.path(), 1, 0, None);
+    wait_committed(&n.addr, &d1);
+    wait_committed(&n.addr, &d2);
+    let (r, batch) = root(&n.addr);
+    assert!(batch >= 1);
+    drop(n);
+
+    // fault 3: crash after the ledger commit, before the local cleanup
+    let (d3, _) = deposit_at(r, &prover, &mut alice, 30);
+    let mut n = spawn(dir.path(), 1, 0, Some("after_ledger_commit"));
+    assert_eq!(submit(&n.addr, &d3).0, 202);
+    let t = Instant::now();
+    while n.child.try_wait().unwrap().is_none() {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "crash point not reached"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let n = spawn(dir.path(), 1, 0, None);
+    // reconciled from the ledger: committed once, not pending, never committed twice
+    assert_eq!(status(&n.addr, &d3), "committed");
+    let (_, b) = root(&n.addr);
+    assert_eq!(b, batch + 1);
+    let (_, h) = http(&n.addr, "GET", "/health", None);
+    assert_eq!(h["mempool"], 0);
+    assert_eq!(submit(&n.addr, &d3).0, 409);
+    drop(n);
+}
+
+#[test]
+fn sigterm_drains_and_exits_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut n = spawn(dir.path(), 8, 600_000, None);
+    let pid = n.child.id();
+    let ok = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let t = Instant::now();
+    let code = loop {
+        if let Some(s) = n.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "did not exit on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(code.success(), "{code:?}");
+}
+
+#[test]
+fn refuses_to_start_with_a_bad_key() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(zkpay_sequencer::Node::open(config(dir.path())).unwrap());
+    let keys = dir.path().join("keys");
+    let vk_path = std::fs::read_dir(&keys)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.to_string_lossy().contains("payment") && p.extension().is_some_and(|e| e == "vk")
+        })
+        .unwrap();
+    let original = std::fs::read(&vk_path).unwrap();
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_zkpay-node"))
+            .args(["--profile", "test", "--bind", "127.0.0.1:0"])
+            .arg("--data-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    // fault 9: corrupt key
+    let mut corrupt = original.clone();
+    corrupt[40] ^= 0xff;
+    std::fs::write(&vk_path, &corrupt).unwrap();
+    let out = run();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("key"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // row 23: gamma = delta
+    let mut vk = zkpay_verifier::decode_vk(&original).unwrap();
+    vk.delta_g2 = vk.gamma_g2;
+    std::fs::write(&vk_path, zkpay_verifier::encode_vk(&vk)).unwrap();
+    let out = run();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("gamma equals delta"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = F::from(0u64);
+}

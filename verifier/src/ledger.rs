@@ -1,0 +1,552 @@
+//! The base ledger: the trait and its embedded RocksDB implementation (the default).
+//!
+//! The ledger accepts batch `k` only if its parent is batch `k-1`, every payment's ext data hashes
+//! to its `ext_data_hash` and names this network, every payment's note root is a recent committed
+//! root, public accounts can pay the deposits, no asset's shielded pool goes below zero
+//! (turnstile), the chunks chain from the committed state and commit to exactly the payments,
+//! and every chunk proof and payment proof verifies. It keeps a hash-chained, append-only log of
+//! committed batches; each commit is one synced RocksDB write batch.
+
+use crate::batch::{verify_batch, ChainState};
+use crate::{decode_proof, Proof, Verifier, VerifierError};
+use rand::rngs::OsRng;
+use rocksdb::{Options, WriteBatch, WriteOptions, DB};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, VecDeque};
+use std::path::Path;
+use std::sync::Mutex;
+use thiserror::Error;
+use zkpay_protocol::address::Network;
+use zkpay_protocol::batch::{BatchPublic, ChunkParams};
+use zkpay_protocol::field::fe_to_bytes;
+use zkpay_protocol::note::{AssetId, Root};
+use zkpay_protocol::payment::{ExtData, PaymentPublic, PublicAccount};
+
+/// Why the ledger refused something.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum LedgerError {
+    /// The batch's number or parent does not extend the log.
+    #[error(
+        "batch {got} does not extend the log (expected number {expected} with parent {parent})"
+    )]
+    NotNext {
+        /// Expected number.
+        expected: u64,
+        /// Number given.
+        got: u64,
+        /// Expected parent hash (hex).
+        parent: String,
+    },
+    /// A payment is malformed or breaks a ledger rule.
+    #[error("payment {index}: {why}")]
+    Payment {
+        /// Index in the batch.
+        index: usize,
+        /// Reason.
+        why: String,
+    },
+    /// A public account cannot pay.
+    #[error("insufficient public balance in {account} for asset {asset}")]
+    InsufficientBalance {
+        /// Account.
+        account: String,
+        /// Asset (hex).
+        asset: String,
+    },
+    /// An asset's shielded pool would go below zero.
+    #[error("turnstile: the pool of asset {0} would go below zero")]
+    Turnstile(String),
+    /// Proofs, chain or commitments are wrong.
+    #[error(transparent)]
+    Verify(#[from] VerifierError),
+    /// Storage failure.
+    #[error("storage: {0}")]
+    Storage(String),
+}
+
+impl From<rocksdb::Error> for LedgerError {
+    fn from(e: rocksdb::Error) -> Self {
+        LedgerError::Storage(e.to_string())
+    }
+}
+
+/// A payment as submitted to the ledger.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentSubmission {
+    /// Public inputs.
+    pub public: PaymentPublic,
+    /// Ext data.
+    pub ext: ExtData,
+    /// Proof (128 bytes, hex in JSON).
+    #[serde(with = "zkpay_protocol::field::serde_hex")]
+    pub proof: Vec<u8>,
+}
+
+impl PaymentSubmission {
+    /// Payment id (hash of public inputs and ext data, never of the proof).
+    pub fn id(&self) -> [u8; 32] {
+        self.public.payment_id(&self.ext)
+    }
+}
+
+/// A chunk proof as submitted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChunkSubmission {
+    /// Public inputs.
+    pub public: BatchPublic,
+    /// Proof bytes.
+    #[serde(with = "zkpay_protocol::field::serde_hex")]
+    pub proof: Vec<u8>,
+}
+
+/// A batch as submitted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchSubmission {
+    /// Batch number (the head's number + 1).
+    pub number: u64,
+    /// Hash of the parent batch (the head's hash).
+    #[serde(with = "hex32")]
+    pub parent: [u8; 32],
+    /// Payments in order.
+    pub payments: Vec<PaymentSubmission>,
+    /// Chunk proofs in order.
+    pub chunks: Vec<ChunkSubmission>,
+}
+
+/// A committed batch, as kept in the log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommittedBatch {
+    /// Number.
+    pub number: u64,
+    /// Parent hash.
+    #[serde(with = "hex32")]
+    pub parent: [u8; 32],
+    /// This batch's hash: `SHA-256("zkpay/v1/batch" || number || parent || payment ids ||
+    /// chunk public inputs || state after)`.
+    #[serde(with = "hex32")]
+    pub hash: [u8; 32],
+    /// The payments.
+    pub payments: Vec<PaymentSubmission>,
+    /// The chunks.
+    pub chunks: Vec<ChunkSubmission>,
+    /// State after the batch.
+    pub state: ChainState,
+}
+
+/// The tip of the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerHead {
+    /// Number of the last committed batch (0 = genesis).
+    pub number: u64,
+    /// Its hash.
+    #[serde(with = "hex32")]
+    pub hash: [u8; 32],
+    /// Rollup state after it.
+    pub state: ChainState,
+}
+
+mod hex32 {
+    use serde::{de::Error as _, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(v))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+        let s = String::deserialize(d)?;
+        let v = zkpay_protocol::field::hex_strict(&s).map_err(D::Error::custom)?;
+        v.try_into()
+            .map_err(|_| D::Error::custom("expected 32 bytes"))
+    }
+}
+
+/// What a base ledger offers the node and wallets.
+pub trait BaseLedger: Send + Sync {
+    /// The tip of the log.
+    fn head(&self) -> Result<LedgerHead, LedgerError>;
+    /// Note roots that payments may be proven against (newest last).
+    fn recent_roots(&self) -> Result<Vec<Root>, LedgerError>;
+    /// Checks and commits the next batch.
+    fn commit(&self, batch: &BatchSubmission) -> Result<CommittedBatch, LedgerError>;
+    /// A committed batch.
+    fn batch(&self, number: u64) -> Result<Option<CommittedBatch>, LedgerError>;
+    /// Public balance of an account in an asset.
+    fn balance(&self, account: &PublicAccount, asset: &AssetId) -> Result<u128, LedgerError>;
+    /// Shielded pool balance of an asset.
+    fn pool(&self, asset: &AssetId) -> Result<u128, LedgerError>;
+    /// Development faucet: credits a public account.
+    fn faucet(
+        &self,
+        account: &PublicAccount,
+        asset: &AssetId,
+        amount: u64,
+    ) -> Result<(), LedgerError>;
+}
+
+/// Configuration of the embedded ledger.
+#[derive(Clone, Debug)]
+pub struct LedgerConfig {
+    /// Network whose payments it accepts.
+    pub network: Network,
+    /// Rollup shape.
+    pub params: ChunkParams,
+    /// How many recent note roots payments may use.
+    pub recent_roots: usize,
+}
+
+const HEAD: &[u8] = b"head";
+const ROOTS: &[u8] = b"roots";
+
+fn batch_key(n: u64) -> Vec<u8> {
+    let mut k = b"batch/".to_vec();
+    k.extend_from_slice(&n.to_be_bytes());
+    k
+}
+
+fn balance_key(account: &PublicAccount, asset: &AssetId) -> Vec<u8> {
+    let mut k = b"acct/".to_vec();
+    k.extend_from_slice(&asset.to_bytes());
+    k.extend_from_slice(account.as_str().as_bytes());
+    k
+}
+
+fn pool_key(asset: &AssetId) -> Vec<u8> {
+    let mut k = b"pool/".to_vec();
+    k.extend_from_slice(&asset.to_bytes());
+    k
+}
+
+/// Hash of a batch in the log.
+pub fn batch_hash_of(
+    number: u64,
+    parent: &[u8; 32],
+    payments: &[PaymentSubmission],
+    chunks: &[ChunkSubmission],
+    state: &ChainState,
+) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"zkpay/v1/batch");
+    h.update(number.to_be_bytes());
+    h.update(parent);
+    h.update((payments.len() as u64).to_be_bytes());
+    for p in payments {
+        h.update(p.id());
+    }
+    h.update((chunks.len() as u64).to_be_bytes());
+    for c in chunks {
+        for x in c.public.public_inputs() {
+            h.update(fe_to_bytes(&x));
+        }
+    }
+    h.update(state.note_root.to_bytes());
+    h.update(state.nullifier_root.to_bytes());
+    h.update(state.note_cursor.to_be_bytes());
+    h.update(state.nullifier_cursor.to_be_bytes());
+    h.finalize().into()
+}
+
+/// The embedded ledger on RocksDB.
+pub struct EmbeddedLedger {
+    db: DB,
+    config: LedgerConfig,
+    chunk_verifier: Verifier,
+    payment_verifier: Verifier,
+    /// Serialises commits and faucet credits (read-modify-write of balances).
+    write_lock: Mutex<()>,
+}
+
+impl std::fmt::Debug for EmbeddedLedger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "EmbeddedLedger({:?})", self.config)
+    }
+}
+
+fn get_json<T: for<'de> Deserialize<'de>>(db: &DB, key: &[u8]) -> Result<Option<T>, LedgerError> {
+    match db.get(key)? {
+        None => Ok(None),
+        Some(v) => serde_json::from_slice(&v)
+            .map(Some)
+            .map_err(|e| LedgerError::Storage(format!("corrupt record: {e}"))),
+    }
+}
+
+fn u128_of(v: Option<Vec<u8>>) -> Result<u128, LedgerError> {
+    match v {
+        None => Ok(0),
+        Some(b) => {
+            let arr: [u8; 16] = b
+                .try_into()
+                .map_err(|_| LedgerError::Storage("corrupt balance".into()))?;
+            Ok(u128::from_be_bytes(arr))
+        }
+    }
+}
+
+impl EmbeddedLedger {
+    /// Opens (or creates at genesis) the ledger in `dir`.
+    pub fn open(
+        dir: &Path,
+        config: LedgerConfig,
+        chunk_verifier: Verifier,
+        payment_verifier: Verifier,
+    ) -> Result<Self, LedgerError> {
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        let db = DB::open(&opts, dir)?;
+        let ledger = Self {
+            db,
+            config,
+            chunk_verifier,
+            payment_verifier,
+            write_lock: Mutex::new(()),
+        };
+        if ledger.db.get(HEAD)?.is_none() {
+            let state = ChainState::genesis(ledger.config.params)?;
+            let mut h = Sha256::new();
+            h.update(b"zkpay/v1/genesis");
+            h.update(ledger.config.network.id().to_be_bytes());
+            h.update((ledger.config.params.depth as u64).to_be_bytes());
+            h.update((ledger.config.params.slots as u64).to_be_bytes());
+            let head = LedgerHead {
+                number: 0,
+                hash: h.finalize().into(),
+                state,
+            };
+            let mut wb = WriteBatch::default();
+            wb.put(
+                HEAD,
+                serde_json::to_vec(&head).map_err(|e| LedgerError::Storage(e.to_string()))?,
+            );
+            wb.put(
+                ROOTS,
+                serde_json::to_vec(&vec![state.note_root])
+                    .map_err(|e| LedgerError::Storage(e.to_string()))?,
+            );
+            let mut wo = WriteOptions::default();
+            wo.set_sync(true);
+            ledger.db.write_opt(wb, &wo)?;
+        }
+        Ok(ledger)
+    }
+
+    /// Configuration.
+    pub fn config(&self) -> &LedgerConfig {
+        &self.config
+    }
+
+    fn check_and_build(
+        &self,
+        b: &BatchSubmission,
+    ) -> Result<(CommittedBatch, WriteBatch), LedgerError> {
+        let head = self.head()?;
+        if b.number != head.number + 1 || b.parent != head.hash {
+            return Err(LedgerError::NotNext {
+                expected: head.number + 1,
+                got: b.number,
+                parent: hex::encode(head.hash),
+            });
+        }
+        let slots = self.config.params.slots;
+        if b.payments.is_empty() || b.chunks.len() != b.payments.len().div_ceil(slots) {
+            return Err(LedgerError::Verify(VerifierError::BatchMismatch(format!(
+                "{} payments need {} chunks",
+                b.payments.len(),
+                b.payments.len().div_ceil(slots)
+            ))));
+        }
+        let roots = self.recent_roots()?;
+        // cheap checks and accounting first
+        let mut balances: BTreeMap<Vec<u8>, u128> = BTreeMap::new();
+        let mut pools: BTreeMap<Vec<u8>, i128> = BTreeMap::new();
+        let mut payments: Vec<(PaymentPublic, Proof)> = Vec::with_capacity(b.payments.len());
+        for (index, p) in b.payments.iter().enumerate() {
+            let bad = |why: String| LedgerError::Payment { index, why };
+            if p.ext.network != self.config.network {
+                return Err(bad(format!(
+                    "for network {}, this ledger is {}",
+                    p.ext.network, self.config.network
+                )));
+            }
+            if p.ext.hash() != p.public.ext_data_hash {
+                return Err(bad("ext data does not match ext_data_hash".into()));
+            }
+            p.ext
+                .validate(p.public.public_value)
+                .map_err(|e| bad(e.to_string()))?;
+            p.public.check_ranges().map_err(|e| bad(e.to_string()))?;
+            if !roots.contains(&p.public.note_root) {
+                return Err(bad("note root is not a recent committed root".into()));
+            }
+            let proof = decode_proof(&p.proof).map_err(|e| bad(e.to_string()))?;
+            let asset = p.public.asset;
+            let pk = pool_key(&asset);
+            let pool = match pools.get(&pk) {
+                Some(v) => *v,
+                None => i128::try_from(u128_of(self.db.get(&pk)?)?)
+                    .map_err(|_| LedgerError::Storage("pool overflow".into()))?,
+            };
+            let pv = p.public.public_value;
+            let new_pool = pool + pv - i128::from(p.public.fee);
+            if new_pool < 0 {
+                return Err(LedgerError::Turnstile(asset.to_hex()));
+            }
+            pools.insert(pk, new_pool);
+            if pv != 0 {
+                let account = p
+                    .ext
+                    .public_account
+                    .as_ref()
+                    .ok_or_else(|| bad("missing public account".into()))?;
+                let key = balance_key(account, &asset);
+                let bal = match balances.get(&key) {
+                    Some(v) => *v,
+                    None => u128_of(self.db.get(&key)?)?,
+                };
+                let nb = if pv > 0 {
+                    bal.checked_sub(pv as u128)
+                        .ok_or_else(|| LedgerError::InsufficientBalance {
+                            account: account.as_str().into(),
+                            asset: asset.to_hex(),
+                        })?
+                } else {
+                    bal + pv.unsigned_abs()
+                };
+                balances.insert(key, nb);
+            }
+            if p.public.fee > 0 {
+                let key = balance_key(&p.ext.fee_recipient, &asset);
+                let bal = match balances.get(&key) {
+                    Some(v) => *v,
+                    None => u128_of(self.db.get(&key)?)?,
+                };
+                balances.insert(key, bal + u128::from(p.public.fee));
+            }
+            payments.push((p.public.clone(), proof));
+        }
+        let chunks: Vec<(BatchPublic, Proof)> = b
+            .chunks
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                decode_proof(&c.proof).map(|p| (c.public, p)).map_err(|e| {
+                    LedgerError::Verify(VerifierError::BatchMismatch(format!("chunk {i}: {e}")))
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let state = verify_batch(
+            &self.chunk_verifier,
+            &self.payment_verifier,
+            slots,
+            head.state,
+            &payments,
+            &chunks,
+            &mut OsRng,
+        )?;
+        let hash = batch_hash_of(b.number, &b.parent, &b.payments, &b.chunks, &state);
+        let committed = CommittedBatch {
+            number: b.number,
+            parent: b.parent,
+            hash,
+            payments: b.payments.clone(),
+            chunks: b.chunks.clone(),
+            state,
+        };
+        let mut wb = WriteBatch::default();
+        let js = |v: &dyn erased::Ser| v.to_json();
+        wb.put(batch_key(b.number), js(&committed)?);
+        wb.put(
+            HEAD,
+            js(&LedgerHead {
+                number: b.number,
+                hash,
+                state,
+            })?,
+        );
+        let mut recent: VecDeque<Root> = roots.into();
+        recent.push_back(state.note_root);
+        while recent.len() > self.config.recent_roots {
+            recent.pop_front();
+        }
+        wb.put(ROOTS, js(&Vec::from(recent))?);
+        for (k, v) in balances {
+            wb.put(k, v.to_be_bytes());
+        }
+        for (k, v) in pools {
+            wb.put(k, (v as u128).to_be_bytes());
+        }
+        Ok((committed, wb))
+    }
+}
+
+mod erased {
+    use super::LedgerError;
+
+    /// Object-safe JSON serialisation for the write batch helper.
+    pub trait Ser {
+        fn to_json(&self) -> Result<Vec<u8>, LedgerError>;
+    }
+
+    impl<T: serde::Serialize> Ser for T {
+        fn to_json(&self) -> Result<Vec<u8>, LedgerError> {
+            serde_json::to_vec(self).map_err(|e| LedgerError::Storage(e.to_string()))
+        }
+    }
+}
+
+impl BaseLedger for EmbeddedLedger {
+    fn head(&self) -> Result<LedgerHead, LedgerError> {
+        get_json(&self.db, HEAD)?.ok_or_else(|| LedgerError::Storage("ledger has no head".into()))
+    }
+
+    fn recent_roots(&self) -> Result<Vec<Root>, LedgerError> {
+        Ok(get_json(&self.db, ROOTS)?.unwrap_or_default())
+    }
+
+    fn commit(&self, batch: &BatchSubmission) -> Result<CommittedBatch, LedgerError> {
+        let _guard = self
+            .write_lock
+            .lock()
+            .map_err(|_| LedgerError::Storage("lock poisoned".into()))?;
+        let (committed, wb) = self.check_and_build(batch)?;
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        self.db.write_opt(wb, &wo)?;
+        Ok(committed)
+    }
+
+    fn batch(&self, number: u64) -> Result<Option<CommittedBatch>, LedgerError> {
+        get_json(&self.db, &batch_key(number))
+    }
+
+    fn balance(&self, account: &PublicAccount, asset: &AssetId) -> Result<u128, LedgerError> {
+        u128_of(self.db.get(balance_key(account, asset))?)
+    }
+
+    fn pool(&self, asset: &AssetId) -> Result<u128, LedgerError> {
+        u128_of(self.db.get(pool_key(asset))?)
+    }
+
+    fn faucet(
+        &self,
+        account: &PublicAccount,
+        asset: &AssetId,
+        amount: u64,
+    ) -> Result<(), LedgerError> {
+        let _guard = self
+            .write_lock
+            .lock()
+            .map_err(|_| LedgerError::Storage("lock poisoned".into()))?;
+        let key = balance_key(account, asset);
+        let bal = u128_of(self.db.get(&key)?)?;
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        let mut wb = WriteBatch::default();
+        wb.put(key, (bal + u128::from(amount)).to_be_bytes());
+        self.db.write_opt(wb, &wo)?;
+        Ok(())
+    }
+}
