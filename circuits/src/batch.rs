@@ -316,11 +316,7 @@ impl ConstraintSynthesizer<F> for BatchCircuit {
 
 /// Constraints and public inputs of the chunk circuit for `params`.
 pub fn shape(params: ChunkParams) -> Result<(usize, usize), SynthesisError> {
-    let cs = ark_relations::gr1cs::ConstraintSystem::<F>::new_ref();
-    cs.set_mode(ark_relations::gr1cs::SynthesisMode::Setup);
-    BatchCircuit::blank(params).generate_constraints(cs.clone())?;
-    cs.finalize();
-    Ok((cs.num_constraints(), cs.num_instance_variables() - 1))
+    crate::shape_of(BatchCircuit::blank(params))
 }
 
 #[cfg(test)]

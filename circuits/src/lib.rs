@@ -22,6 +22,17 @@ use thiserror::Error;
 /// The circuit field (BN254 scalar field).
 pub use zkpay_protocol::field::F;
 
+/// Constraints and public inputs of `circuit`, synthesised in setup mode (no witness).
+pub fn shape_of<C: ark_relations::gr1cs::ConstraintSynthesizer<F>>(
+    circuit: C,
+) -> Result<(usize, usize), ark_relations::gr1cs::SynthesisError> {
+    let cs = ark_relations::gr1cs::ConstraintSystem::<F>::new_ref();
+    cs.set_mode(ark_relations::gr1cs::SynthesisMode::Setup);
+    circuit.generate_constraints(cs.clone())?;
+    cs.finalize();
+    Ok((cs.num_constraints(), cs.num_instance_variables() - 1))
+}
+
 /// Errors building circuits.
 #[derive(Debug, Error)]
 pub enum CircuitError {

@@ -196,11 +196,7 @@ impl ConstraintSynthesizer<F> for PaymentCircuit {
 
 /// Number of constraints and public inputs of the payment circuit at `depth`.
 pub fn shape(depth: usize) -> Result<(usize, usize), SynthesisError> {
-    let cs = ark_relations::gr1cs::ConstraintSystem::<F>::new_ref();
-    cs.set_mode(ark_relations::gr1cs::SynthesisMode::Setup);
-    PaymentCircuit::blank(depth).generate_constraints(cs.clone())?;
-    cs.finalize();
-    Ok((cs.num_constraints(), cs.num_instance_variables() - 1))
+    crate::shape_of(PaymentCircuit::blank(depth))
 }
 
 #[cfg(test)]

@@ -76,17 +76,20 @@ async fn main() -> Result<()> {
     };
     let stop = Arc::new(Notify::new());
     let batcher = tokio::spawn(batcher::run(node.clone(), state.wake.clone(), stop.clone()));
+    // Install the signal handlers before announcing readiness, so a SIGTERM that arrives right
+    // after start drains instead of killing the process.
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot install the SIGTERM handler")?;
     let listener = tokio::net::TcpListener::bind(node.config().bind)
         .await
         .with_context(|| format!("cannot listen on {}", node.config().bind))?;
     tracing::info!(addr = %listener.local_addr()?, "zkpay-node listening");
     println!("listening on {}", listener.local_addr()?);
     axum::serve(listener, router(state))
-        .with_graceful_shutdown(async {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        .with_graceful_shutdown(async move {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
-                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+                _ = term.recv() => {}
             }
             tracing::info!("shutting down: no new payments, finishing the current batch");
         })

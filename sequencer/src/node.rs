@@ -129,6 +129,37 @@ impl std::fmt::Debug for Node {
     }
 }
 
+impl Indexes {
+    /// Marks a payment's id, nullifiers and invoice tag as taken by a pending payment.
+    fn reserve(&mut self, seq: u64, id: [u8; 32], sub: &PaymentSubmission) {
+        for nf in &sub.public.nullifiers {
+            self.pending_nf.insert(nf.to_bytes(), id);
+        }
+        if let Some(tag) = sub.ext.invoice_tag {
+            self.invoices.entry(fe_to_bytes(&tag)).or_insert(id);
+        }
+        self.pending_ids.insert(id, seq);
+    }
+
+    /// Undoes [`Self::reserve`] and drops the pending entry; the invoice tag is released only
+    /// when `release_invoice` (a committed payment keeps it).
+    fn release(&mut self, seq: u64, sub: &PaymentSubmission, release_invoice: bool) {
+        let id = sub.id();
+        self.pending.remove(&seq);
+        self.pending_ids.remove(&id);
+        for nf in &sub.public.nullifiers {
+            self.pending_nf.remove(&nf.to_bytes());
+        }
+        if release_invoice {
+            if let Some(tag) = sub.ext.invoice_tag {
+                if self.invoices.get(&fe_to_bytes(&tag)) == Some(&id) {
+                    self.invoices.remove(&fe_to_bytes(&tag));
+                }
+            }
+        }
+    }
+}
+
 fn index_batch(ix: &mut Indexes, b: &CommittedBatch, slots: usize, start_cursor: u64) {
     for (i, p) in b.payments.iter().enumerate() {
         let id = p.id();
@@ -251,13 +282,7 @@ impl Node {
                 stale.push(seq);
                 continue;
             }
-            for nf in &sub.public.nullifiers {
-                ix.pending_nf.insert(nf.to_bytes(), id);
-            }
-            if let Some(tag) = sub.ext.invoice_tag {
-                ix.invoices.entry(fe_to_bytes(&tag)).or_insert(id);
-            }
-            ix.pending_ids.insert(id, seq);
+            ix.reserve(seq, id, &sub);
             ix.pending.insert(
                 seq,
                 Pending {
@@ -367,13 +392,7 @@ impl Node {
             Self::conflicts(&ix, &sub, &id)?;
             let seq = ix.next_seq;
             ix.next_seq += 1;
-            for nf in &sub.public.nullifiers {
-                ix.pending_nf.insert(nf.to_bytes(), id);
-            }
-            if let Some(tag) = sub.ext.invoice_tag {
-                ix.invoices.insert(fe_to_bytes(&tag), id);
-            }
-            ix.pending_ids.insert(id, seq);
+            ix.reserve(seq, id, &sub);
             seq
         };
         // durable write outside the lock: concurrent writers share WAL syncs
@@ -381,13 +400,7 @@ impl Node {
             let mut ix = self
                 .lock()
                 .map_err(|e| Rejection::Unavailable("storage", e.to_string()))?;
-            for nf in &sub.public.nullifiers {
-                ix.pending_nf.remove(&nf.to_bytes());
-            }
-            if let Some(tag) = sub.ext.invoice_tag {
-                ix.invoices.remove(&fe_to_bytes(&tag));
-            }
-            ix.pending_ids.remove(&id);
+            ix.release(seq, &sub, true);
             return Err(Rejection::Unavailable("storage", e.to_string()));
         }
         let mut ix = self
@@ -557,11 +570,7 @@ impl Node {
                 start_cursor,
             );
             for (seq, sub) in &taken {
-                ix.pending.remove(seq);
-                ix.pending_ids.remove(&sub.id());
-                for nf in &sub.public.nullifiers {
-                    ix.pending_nf.remove(&nf.to_bytes());
-                }
+                ix.release(*seq, sub, false);
             }
             ix.state = Some(state);
             ix.head = Some(self.ledger.head()?);
@@ -587,18 +596,8 @@ impl Node {
         {
             let mut ix = self.lock()?;
             for (seq, sub) in items {
-                let id = sub.id();
-                ix.pending.remove(seq);
-                ix.pending_ids.remove(&id);
-                for nf in &sub.public.nullifiers {
-                    ix.pending_nf.remove(&nf.to_bytes());
-                }
-                if let Some(tag) = sub.ext.invoice_tag {
-                    if ix.invoices.get(&fe_to_bytes(&tag)) == Some(&id) {
-                        ix.invoices.remove(&fe_to_bytes(&tag));
-                    }
-                }
-                ix.failed.insert(id, reason.to_string());
+                ix.release(*seq, sub, true);
+                ix.failed.insert(sub.id(), reason.to_string());
             }
         }
         tracing::warn!(count = items.len(), reason, "payments failed");
