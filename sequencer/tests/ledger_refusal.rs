@@ -1,0 +1,101 @@
+//! Fault 4 of shared/bad-inputs.md: the ledger rejects a batch. The batch is marked failed,
+//! counted and logged; its payments are reported failed (never silently dropped) and their
+//! nullifiers and invoice tags are released.
+
+mod common;
+
+use common::*;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use zkpay_protocol::note::{AssetId, Root};
+use zkpay_protocol::payment::PublicAccount;
+use zkpay_prover::{BatchProver, KeyStore, PaymentProver, SetupMode};
+use zkpay_sequencer::node::PaymentStatus;
+use zkpay_sequencer::{Node, Profile};
+use zkpay_verifier::ledger::{
+    BaseLedger, BatchSubmission, CommittedBatch, EmbeddedLedger, LedgerConfig, LedgerError,
+    LedgerHead,
+};
+
+struct Refusing {
+    inner: EmbeddedLedger,
+    refuse: AtomicBool,
+}
+
+impl BaseLedger for Refusing {
+    fn head(&self) -> Result<LedgerHead, LedgerError> {
+        self.inner.head()
+    }
+    fn recent_roots(&self) -> Result<Vec<Root>, LedgerError> {
+        self.inner.recent_roots()
+    }
+    fn commit(&self, b: &BatchSubmission) -> Result<CommittedBatch, LedgerError> {
+        if self.refuse.load(Ordering::SeqCst) {
+            return Err(LedgerError::Storage("refused by the test".into()));
+        }
+        self.inner.commit(b)
+    }
+    fn batch(&self, n: u64) -> Result<Option<CommittedBatch>, LedgerError> {
+        self.inner.batch(n)
+    }
+    fn balance(&self, a: &PublicAccount, asset: &AssetId) -> Result<u128, LedgerError> {
+        self.inner.balance(a, asset)
+    }
+    fn pool(&self, asset: &AssetId) -> Result<u128, LedgerError> {
+        self.inner.pool(asset)
+    }
+    fn faucet(&self, a: &PublicAccount, asset: &AssetId, amount: u64) -> Result<(), LedgerError> {
+        self.inner.faucet(a, asset, amount)
+    }
+}
+
+#[test]
+fn refused_batch_is_reported_not_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path());
+    let params = Profile::Test.params();
+    let store = KeyStore::new(dir.path());
+    let mode = SetupMode::InsecureDevelopment { seed: 0 };
+    let payer = PaymentProver::new(&store, params.depth, mode, None).unwrap();
+    let batcher = BatchProver::new(&store, params, mode, None).unwrap();
+    let inner = EmbeddedLedger::open(
+        &dir.path().join("ledger"),
+        LedgerConfig {
+            network: cfg.network,
+            params,
+            recent_roots: cfg.recent_roots,
+        },
+        batcher.keys().verifier.clone(),
+        payer.keys().verifier.clone(),
+    )
+    .unwrap();
+    let ledger = Arc::new(Refusing {
+        inner,
+        refuse: AtomicBool::new(true),
+    });
+    let node =
+        Node::with_ledger(cfg, ledger.clone(), payer.keys().verifier.clone(), batcher).unwrap();
+    let mut alice = Wallet::new(21, "alice");
+    node.ledger().faucet(&alice.account, &usd(), 100).unwrap();
+    let (dep, _) = deposit(&node, &payer, &mut alice, 60);
+    node.submit(dep.clone()).unwrap();
+
+    assert_eq!(node.run_batch_once().unwrap(), None);
+    match node.status(&dep.id()) {
+        Some(PaymentStatus::Failed { reason }) => assert!(reason.contains("refused"), "{reason}"),
+        other => panic!("expected failed, got {other:?}"),
+    }
+    assert_eq!(node.metrics.batches_failed.load(Ordering::SeqCst), 1);
+    assert_eq!(node.mempool_len(), 0);
+    assert_eq!(node.ledger().head().unwrap().number, 0, "nothing committed");
+    assert_eq!(node.ledger().balance(&alice.account, &usd()).unwrap(), 100);
+
+    // once the ledger accepts again, the same payment can be resubmitted and committed
+    ledger.refuse.store(false, Ordering::SeqCst);
+    node.submit(dep.clone()).unwrap();
+    assert_eq!(node.run_batch_once().unwrap(), Some(1));
+    assert!(matches!(
+        node.status(&dep.id()),
+        Some(PaymentStatus::Committed { batch: 1 })
+    ));
+}
