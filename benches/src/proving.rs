@@ -68,6 +68,19 @@ pub fn transfer_witness(depth: usize, seed: u64) -> Result<PaymentWitness> {
     )?)
 }
 
+/// A payment prover with fresh development keys in a temporary directory (kept alive by the
+/// returned guard).
+fn dev_prover(depth: usize) -> Result<(tempfile::TempDir, PaymentProver)> {
+    let dir = tempfile::tempdir()?;
+    let prover = PaymentProver::new(
+        &KeyStore::new(dir.path()),
+        depth,
+        SetupMode::InsecureDevelopment { seed: 0 },
+        None,
+    )?;
+    Ok((dir, prover))
+}
+
 /// Figures of `zkpay-bench prove`.
 #[derive(Debug, Serialize)]
 pub struct ProveReport {
@@ -89,14 +102,8 @@ pub struct ProveReport {
 
 /// Measures setup and proving.
 pub fn prove_report(depth: usize, samples: usize) -> Result<ProveReport> {
-    let dir = tempfile::tempdir()?;
     let t = Instant::now();
-    let prover = PaymentProver::new(
-        &KeyStore::new(dir.path()),
-        depth,
-        SetupMode::InsecureDevelopment { seed: 0 },
-        None,
-    )?;
+    let (_dir, prover) = dev_prover(depth)?;
     let setup_seconds = t.elapsed().as_secs_f64();
     let witnesses: Vec<PaymentWitness> = (0..samples.max(1) + 1)
         .map(|i| transfer_witness(depth, i as u64))
@@ -155,13 +162,7 @@ pub struct VerifyReport {
 
 /// Measures verification at `depth` with proofs made by a development key.
 pub fn verify_report(depth: usize, sizes: &[usize], reps: usize) -> Result<VerifyReport> {
-    let dir = tempfile::tempdir()?;
-    let prover = PaymentProver::new(
-        &KeyStore::new(dir.path()),
-        depth,
-        SetupMode::InsecureDevelopment { seed: 0 },
-        None,
-    )?;
+    let (_dir, prover) = dev_prover(depth)?;
     let mut rng = ChaCha20Rng::seed_from_u64(3);
     let base: Vec<(Proof, Vec<F>)> = (0..4u64)
         .map(|i| {

@@ -141,6 +141,19 @@ impl Indexes {
         self.pending_ids.insert(id, seq);
     }
 
+    /// Adds a durably stored payment to the waiting list.
+    fn add_pending(&mut self, seq: u64, sub: PaymentSubmission) {
+        self.pending.insert(
+            seq,
+            Pending {
+                seq,
+                sub,
+                received: Instant::now(),
+                batched: false,
+            },
+        );
+    }
+
     /// Undoes [`Self::reserve`] and drops the pending entry; the invoice tag is released only
     /// when `release_invoice` (a committed payment keeps it).
     fn release(&mut self, seq: u64, sub: &PaymentSubmission, release_invoice: bool) {
@@ -283,15 +296,7 @@ impl Node {
                 continue;
             }
             ix.reserve(seq, id, &sub);
-            ix.pending.insert(
-                seq,
-                Pending {
-                    seq,
-                    sub,
-                    received: Instant::now(),
-                    batched: false,
-                },
-            );
+            ix.add_pending(seq, sub);
         }
         if !stale.is_empty() {
             tracing::info!(
@@ -406,15 +411,7 @@ impl Node {
         let mut ix = self
             .lock()
             .map_err(|e| Rejection::Unavailable("storage", e.to_string()))?;
-        ix.pending.insert(
-            seq,
-            Pending {
-                seq,
-                sub,
-                received: Instant::now(),
-                batched: false,
-            },
-        );
+        ix.add_pending(seq, sub);
         self.metrics.accepted.fetch_add(1, Ordering::Relaxed);
         Ok(id)
     }
