@@ -2,10 +2,12 @@
 //! (malformed), 413 (too large), 415 (content type), 422 (invalid), 409 (conflict), 503
 //! (overloaded or storage). Every rejection is counted in `/metrics`.
 
+use crate::ingest::VerifyPool;
 use crate::node::{Node, Rejection};
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -22,10 +24,31 @@ use zkpay_verifier::ledger::PaymentSubmission;
 pub struct AppState {
     /// The node.
     pub node: Arc<Node>,
-    /// Global limit on concurrent verifications (one semaphore for all requests).
+    /// Global admission limit: payments between decoding and the verdict of their proof. When
+    /// it is exhausted for 250 ms the request is shed with 503.
     pub verify: Arc<Semaphore>,
+    /// The verification pool (proofs arriving together are verified together).
+    pub pool: Arc<VerifyPool>,
     /// Wakes the batcher.
     pub wake: Arc<tokio::sync::Notify>,
+}
+
+impl AppState {
+    /// State for `node`, with the limits of its configuration.
+    pub fn new(node: Arc<Node>) -> Self {
+        let c = node.config();
+        let pool = VerifyPool::start(
+            node.payment_verifier().clone(),
+            c.verify_workers,
+            c.verify_group,
+        );
+        Self {
+            verify: Arc::new(Semaphore::new(c.verify_queue)),
+            pool,
+            wake: Arc::new(tokio::sync::Notify::new()),
+            node,
+        }
+    }
 }
 
 fn error(status: StatusCode, code: &str, message: impl ToString) -> Response {
@@ -56,8 +79,47 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/invoices/{tag}", get(invoice))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn_with_state(state.clone(), limits))
         .with_state(state)
+}
+
+/// Refuses a declared body over the limit before reading it (413), and answers 408 when a
+/// request (a slow body included) takes longer than the request timeout.
+async fn limits(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let c = s.node.config();
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > c.max_body as u64) {
+        s.node.metrics.reject("too_large");
+        let mut r = error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("body over {} bytes", c.max_body),
+        );
+        // the unread body makes the connection unusable: close it
+        r.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return r;
+    }
+    match tokio::time::timeout(c.request_timeout, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => {
+            s.node.metrics.reject("timeout");
+            let mut r = error(
+                StatusCode::REQUEST_TIMEOUT,
+                "timeout",
+                "request not completed in time",
+            );
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            r
+        }
+    }
 }
 
 async fn submit(
@@ -78,15 +140,7 @@ async fn submit(
             return error(status, code, e.body_text());
         }
     };
-    if sub.ext.ciphertexts.len() != 2 {
-        s.node.metrics.reject("invalid_fields");
-        return error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_fields",
-            "two ciphertexts",
-        );
-    }
-    // one global verification limit: wait briefly, then shed load
+    // the global verification limit: wait briefly for a slot, then shed load
     let permit =
         match tokio::time::timeout(Duration::from_millis(250), s.verify.clone().acquire_owned())
             .await
@@ -101,13 +155,16 @@ async fn submit(
                 );
             }
         };
+    let (proof, id) = match s.node.check(&sub) {
+        Ok(x) => x,
+        Err(r) => return rejection(r),
+    };
+    if !s.pool.verify(proof, sub.public.public_inputs()).await {
+        return rejection(s.node.proof_invalid());
+    }
+    drop(permit);
     let node = s.node.clone();
-    let r = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        node.submit(sub)
-    })
-    .await;
-    match r {
+    match tokio::task::spawn_blocking(move || node.accept(sub, id)).await {
         Ok(Ok(id)) => {
             s.wake.notify_one();
             (
@@ -210,7 +267,18 @@ async fn invoice(State(s): State<AppState>, Path(tag): Path<String>) -> Response
 }
 
 async fn health(State(s): State<AppState>) -> Response {
-    Json(json!({"ok": true, "mempool": s.node.mempool_len()})).into_response()
+    if s.node.storage_failing() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"ok": false, "storage": "failing", "mempool": s.node.mempool_len()})),
+        )
+            .into_response();
+    }
+    Json(json!({"ok": true, "storage": "ok", "mempool": s.node.mempool_len()})).into_response()
+}
+
+async fn openapi() -> Response {
+    Json(crate::openapi::document()).into_response()
 }
 
 async fn metrics(State(s): State<AppState>) -> Response {

@@ -50,8 +50,18 @@ pub struct NodeConfig {
     pub operator: PublicAccount,
     /// Largest request body.
     pub max_body: usize,
-    /// Proof verifications running at once (global limit).
-    pub verify_concurrency: usize,
+    /// Payments admitted to proof verification at once (global limit; beyond it, 503).
+    pub verify_queue: usize,
+    /// Threads verifying proofs.
+    pub verify_workers: usize,
+    /// Most proofs verified together in one group.
+    pub verify_group: usize,
+    /// Longest time to receive a request's line and headers.
+    pub header_timeout: Duration,
+    /// Longest time for a whole request, body included (408 beyond it).
+    pub request_timeout: Duration,
+    /// Most open connections.
+    pub max_connections: usize,
     /// Recent note roots payments may be proven against.
     pub recent_roots: usize,
 }
@@ -68,7 +78,12 @@ impl NodeConfig {
             batch_timeout: Duration::from_secs(2),
             operator: PublicAccount::new("operator").unwrap_or_else(|_| unreachable!()),
             max_body: 64 * 1024,
-            verify_concurrency: 2,
+            verify_queue: 256,
+            verify_workers: 2,
+            verify_group: 64,
+            header_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(10),
+            max_connections: 1024,
             recent_roots: 128,
         }
     }

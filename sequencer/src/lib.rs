@@ -10,8 +10,11 @@
 pub mod api;
 pub mod batcher;
 pub mod config;
+pub mod ingest;
 pub mod metrics;
 pub mod node;
+pub mod openapi;
+pub mod serve;
 pub mod store;
 
 pub use config::{NodeConfig, Profile};

@@ -6,10 +6,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 use zkpay_protocol::address::Network;
 use zkpay_sequencer::api::{router, AppState};
-use zkpay_sequencer::{batcher, Node, NodeConfig, Profile};
+use zkpay_sequencer::{batcher, serve, Node, NodeConfig, Profile};
 
 #[derive(Clone, Copy, ValueEnum)]
 enum ProfileArg {
@@ -69,11 +69,7 @@ async fn main() -> Result<()> {
     let node = tokio::task::spawn_blocking(move || Node::open(config))
         .await?
         .context("node failed to start")?;
-    let state = AppState {
-        node: node.clone(),
-        verify: Arc::new(Semaphore::new(node.config().verify_concurrency)),
-        wake: Arc::new(Notify::new()),
-    };
+    let state = AppState::new(node.clone());
     let stop = Arc::new(Notify::new());
     let batcher = tokio::spawn(batcher::run(node.clone(), state.wake.clone(), stop.clone()));
     // Install the signal handlers before announcing readiness, so a SIGTERM that arrives right
@@ -85,15 +81,15 @@ async fn main() -> Result<()> {
         .with_context(|| format!("cannot listen on {}", node.config().bind))?;
     tracing::info!(addr = %listener.local_addr()?, "zkpay-node listening");
     println!("listening on {}", listener.local_addr()?);
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async move {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            tracing::info!("shutting down: no new payments, finishing the current batch");
-        })
-        .await?;
+    let limits = serve::ServeLimits::of(node.config());
+    serve::serve(listener, router(state), limits, async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        tracing::info!("shutting down: no new payments, finishing the current batch");
+    })
+    .await;
     stop.notify_one();
     let _ = batcher.await;
     Ok(())

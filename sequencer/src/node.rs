@@ -121,6 +121,8 @@ pub struct Node {
     pub metrics: Metrics,
     /// Serialises batch production.
     batch_lock: Mutex<()>,
+    /// Set when a durable write failed; cleared by [`Node::probe_storage`].
+    storage_failing: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Node {
@@ -238,6 +240,7 @@ impl Node {
             inner: Mutex::new(Indexes::default()),
             metrics: Metrics::default(),
             batch_lock: Mutex::new(()),
+            storage_failing: std::sync::atomic::AtomicBool::new(false),
         });
         node.rebuild()?;
         Ok(node)
@@ -318,6 +321,12 @@ impl Node {
                 format!("payment is for {}", sub.ext.network),
             ));
         }
+        if sub.public.nullifiers[0] == sub.public.nullifiers[1] {
+            return Err(inv(
+                "duplicate_nullifier",
+                "a payment cannot spend the same note twice".into(),
+            ));
+        }
         sub.public
             .check_ranges()
             .map_err(|e| inv("out_of_range", e.to_string()))?;
@@ -367,33 +376,81 @@ impl Node {
         Ok(())
     }
 
-    /// Ingests one payment: cheap checks, conflicts, proof verification (the caller bounds
-    /// concurrency), then a durable mempool write. Returns the payment id.
+    /// Ingests one payment: cheap checks, conflicts, proof verification on this thread, then a
+    /// durable mempool write. Returns the payment id. (The HTTP API does the same in three steps,
+    /// [`Self::check`], the verification pool and [`Self::accept`], so that proofs arriving
+    /// together are verified together.)
     pub fn submit(&self, sub: PaymentSubmission) -> Result<[u8; 32], Rejection> {
-        let r = self.submit_inner(sub);
+        let (proof, id) = self.check(&sub)?;
+        if self
+            .payment_verifier
+            .verify(&proof, &sub.public.public_inputs())
+            .is_err()
+        {
+            return Err(self.proof_invalid());
+        }
+        self.accept(sub, id)
+    }
+
+    /// Counts and returns the rejection of a payment whose proof does not verify.
+    pub fn proof_invalid(&self) -> Rejection {
+        let r = Rejection::Invalid(
+            "proof_invalid",
+            "the proof does not verify for these public inputs".into(),
+        );
+        self.metrics.reject(r.code());
+        r
+    }
+
+    /// The verifier of payment proofs.
+    pub fn payment_verifier(&self) -> &Verifier {
+        &self.payment_verifier
+    }
+
+    /// Everything before proof verification: structure, ext data, proof decoding, and conflicts
+    /// with the state. Returns the decoded proof and the payment id. Rejections are counted.
+    pub fn check(&self, sub: &PaymentSubmission) -> Result<(zkpay_verifier::Proof, [u8; 32]), Rejection> {
+        let r = (|| -> Result<_, Rejection> {
+            self.storage_available()?;
+            let proof = self.cheap_checks(sub)?;
+            let id = sub.id();
+            let ix = self
+                .lock()
+                .map_err(|e| Rejection::Unavailable("storage", e.to_string()))?;
+            Self::conflicts(&ix, sub, &id)?;
+            Ok((proof, id))
+        })();
         if let Err(e) = &r {
             self.metrics.reject(e.code());
         }
         r
     }
 
-    fn submit_inner(&self, sub: PaymentSubmission) -> Result<[u8; 32], Rejection> {
-        let proof = self.cheap_checks(&sub)?;
-        let id = sub.id();
-        {
-            let ix = self
-                .lock()
-                .map_err(|e| Rejection::Unavailable("storage", e.to_string()))?;
-            Self::conflicts(&ix, &sub, &id)?;
+    /// Takes a payment whose proof verified: reserves its nullifiers and invoice tag (exactly one
+    /// of two concurrent double spends wins), writes it durably, and only then acknowledges it.
+    /// Blocks on the disk sync; rejections are counted.
+    pub fn accept(&self, sub: PaymentSubmission, id: [u8; 32]) -> Result<[u8; 32], Rejection> {
+        let r = self.accept_inner(sub, id);
+        if let Err(e) = &r {
+            self.metrics.reject(e.code());
         }
-        self.payment_verifier
-            .verify(&proof, &sub.public.public_inputs())
-            .map_err(|e| Rejection::Invalid("proof_invalid", e.to_string()))?;
-        // reserve under the lock (exactly one of two concurrent double spends wins)
+        r
+    }
+
+    fn storage_available(&self) -> Result<(), Rejection> {
+        if self.storage_failing.load(Ordering::Relaxed) {
+            return Err(Rejection::Unavailable(
+                "storage",
+                "the node cannot persist payments; not accepting any".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn accept_inner(&self, sub: PaymentSubmission, id: [u8; 32]) -> Result<[u8; 32], Rejection> {
+        let unavailable = |e: NodeError| Rejection::Unavailable("storage", e.to_string());
         let seq = {
-            let mut ix = self
-                .lock()
-                .map_err(|e| Rejection::Unavailable("storage", e.to_string()))?;
+            let mut ix = self.lock().map_err(unavailable)?;
             Self::conflicts(&ix, &sub, &id)?;
             let seq = ix.next_seq;
             ix.next_seq += 1;
@@ -402,18 +459,41 @@ impl Node {
         };
         // durable write outside the lock: concurrent writers share WAL syncs
         if let Err(e) = self.mempool.put(seq, &sub) {
-            let mut ix = self
-                .lock()
-                .map_err(|e| Rejection::Unavailable("storage", e.to_string()))?;
+            self.storage_failing.store(true, Ordering::Relaxed);
+            tracing::error!(error = %e, "mempool write failed: no longer acknowledging payments");
+            let mut ix = self.lock().map_err(unavailable)?;
             ix.release(seq, &sub, true);
-            return Err(Rejection::Unavailable("storage", e.to_string()));
+            return Err(unavailable(e));
         }
-        let mut ix = self
-            .lock()
-            .map_err(|e| Rejection::Unavailable("storage", e.to_string()))?;
+        let mut ix = self.lock().map_err(unavailable)?;
         ix.add_pending(seq, sub);
         self.metrics.accepted.fetch_add(1, Ordering::Relaxed);
         Ok(id)
+    }
+
+    /// Whether the node is refusing payments because a durable write failed.
+    pub fn storage_failing(&self) -> bool {
+        self.storage_failing.load(Ordering::Relaxed)
+    }
+
+    /// Probes the storage after a failure: a synced test write; on success the node accepts
+    /// payments again. Returns whether storage works. The batcher calls this periodically.
+    pub fn probe_storage(&self) -> bool {
+        if !self.storage_failing() {
+            return true;
+        }
+        let ok = self.mempool.probe().is_ok();
+        if ok {
+            tracing::info!("storage works again: accepting payments");
+            self.storage_failing.store(false, Ordering::Relaxed);
+        }
+        ok
+    }
+
+    /// Test hook: make every mempool write fail (as on a full disk) while `on`.
+    #[doc(hidden)]
+    pub fn inject_storage_fault(&self, on: bool) {
+        self.mempool.inject_fault(on);
     }
 
     /// Status of a payment.
@@ -550,6 +630,12 @@ impl Node {
         };
         let committed = match self.ledger.commit(&submission) {
             Ok(c) => c,
+            Err(zkpay_verifier::ledger::LedgerError::Storage(e)) => {
+                // The ledger could not write: nothing was committed and the payments are still
+                // acknowledged and stored here, so they stay pending for the next attempt.
+                self.unmark_batched(&taken);
+                return Err(NodeError::Storage(format!("ledger: {e}")));
+            }
             Err(e) => {
                 self.metrics.batches_failed.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(error = %e, batch = submission.number, "ledger refused the batch");
@@ -574,7 +660,7 @@ impl Node {
             ix.recent_roots = self.ledger.recent_roots()?;
         }
         let seqs: Vec<u64> = taken.iter().map(|(s, _)| *s).collect();
-        self.mempool.remove(&seqs)?;
+        self.remove_from_mempool(&seqs)?;
         self.metrics
             .batches_committed
             .fetch_add(1, Ordering::Relaxed);
@@ -599,7 +685,29 @@ impl Node {
         }
         tracing::warn!(count = items.len(), reason, "payments failed");
         let seqs: Vec<u64> = items.iter().map(|(s, _)| *s).collect();
-        self.mempool.remove(&seqs)
+        self.remove_from_mempool(&seqs)
+    }
+
+    /// Removes entries from the durable mempool. A failure leaves stale entries that the next
+    /// start drops (they are committed or failed in the indexes rebuilt from the ledger), but the
+    /// node stops acknowledging payments until storage works again.
+    fn remove_from_mempool(&self, seqs: &[u64]) -> Result<(), NodeError> {
+        let r = self.mempool.remove(seqs);
+        if let Err(e) = &r {
+            self.storage_failing.store(true, Ordering::Relaxed);
+            tracing::error!(error = %e, "mempool write failed: no longer acknowledging payments");
+        }
+        r
+    }
+
+    fn unmark_batched(&self, items: &[(u64, PaymentSubmission)]) {
+        if let Ok(mut ix) = self.lock() {
+            for (seq, _) in items {
+                if let Some(p) = ix.pending.get_mut(seq) {
+                    p.batched = false;
+                }
+            }
+        }
     }
 
     /// A committed batch.

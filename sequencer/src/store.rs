@@ -7,11 +7,13 @@
 use crate::NodeError;
 use rocksdb::{IteratorMode, Options, WriteBatch, WriteOptions, DB};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use zkpay_verifier::ledger::PaymentSubmission;
 
 /// The mempool.
 pub struct Mempool {
     db: DB,
+    fault: AtomicBool,
 }
 
 impl std::fmt::Debug for Mempool {
@@ -39,6 +41,7 @@ impl Mempool {
         opts.create_if_missing(true);
         Ok(Self {
             db: DB::open(&opts, dir)?,
+            fault: AtomicBool::new(false),
         })
     }
 
@@ -47,8 +50,29 @@ impl Mempool {
         let v = serde_json::to_vec(p).map_err(|e| NodeError::Storage(e.to_string()))?;
         let mut wb = WriteBatch::default();
         wb.put(key(seq), v);
+        self.write(wb)
+    }
+
+    fn write(&self, wb: WriteBatch) -> Result<(), NodeError> {
+        if self.fault.load(Ordering::Relaxed) {
+            return Err(NodeError::Storage(
+                "injected fault: No space left on device".into(),
+            ));
+        }
         self.db.write_opt(wb, &synced())?;
         Ok(())
+    }
+
+    /// A synced write of a probe key (to learn whether storage works again).
+    pub fn probe(&self) -> Result<(), NodeError> {
+        let mut wb = WriteBatch::default();
+        wb.put(b"probe", b"");
+        self.write(wb)
+    }
+
+    /// Test hook: every write fails while `on`.
+    pub fn inject_fault(&self, on: bool) {
+        self.fault.store(on, Ordering::Relaxed);
     }
 
     /// Durably removes payments.
@@ -57,8 +81,7 @@ impl Mempool {
         for s in seqs {
             wb.delete(key(*s));
         }
-        self.db.write_opt(wb, &synced())?;
-        Ok(())
+        self.write(wb)
     }
 
     /// Every stored payment, in sequence order.

@@ -8,20 +8,16 @@ use axum::http::{header, Request, StatusCode};
 use common::*;
 use http_body_util::BodyExt;
 use std::sync::Arc;
-use tokio::sync::{Notify, Semaphore};
 use tower::ServiceExt;
 use zkpay_protocol::field::fe_to_hex;
+use rand::{Rng, SeedableRng};
 use zkpay_protocol::F;
 use zkpay_sequencer::api::{router, AppState};
 use zkpay_sequencer::Node;
 use zkpay_verifier::ledger::PaymentSubmission;
 
 fn app(node: &Arc<Node>) -> axum::Router {
-    router(AppState {
-        node: node.clone(),
-        verify: Arc::new(Semaphore::new(2)),
-        wake: Arc::new(Notify::new()),
-    })
+    router(AppState::new(node.clone()))
 }
 
 async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, serde_json::Value) {
@@ -468,4 +464,156 @@ async fn restart_keeps_acknowledged_payments() {
     assert_eq!(node.mempool_len(), 0);
     assert_eq!(node.head().unwrap().0.number, 2);
     assert_eq!(node.notes(0, 100).len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_documents_every_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = open(dir.path());
+    let app = app(&node);
+    let (s, doc) = call(&app, get("/openapi.json")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    assert_eq!(paths.len(), 9, "one entry per route");
+    for (path, ops) in paths {
+        let concrete = path
+            .replace("{id}", &"00".repeat(32))
+            .replace("{n}", "1")
+            .replace("{tag}", &fe_to_hex(&F::from(1u64)));
+        for method in ops.as_object().unwrap().keys() {
+            let req = match method.as_str() {
+                "get" => get(&concrete),
+                "post" => post_raw("{}", Some("application/json")),
+                m => panic!("undocumented method {m}"),
+            };
+            let (s, v) = call(&app, req).await;
+            // the router serves it (a 404 must be the handler's own JSON answer, not a missing
+            // route) and every documented status is one the handler can give
+            assert!(
+                s != StatusCode::NOT_FOUND || v.get("error").is_some(),
+                "{method} {path} is not routed"
+            );
+            assert!(
+                ops[method]["responses"]
+                    .get(s.as_str())
+                    .is_some(),
+                "{method} {path} answered {s}, which is not documented"
+            );
+        }
+    }
+}
+
+/// Rows 15, 20 and 22 at the API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn same_nullifier_twice_foreign_key_and_opaque_ciphertexts() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = open(dir.path());
+    let prover = prover(dir.path());
+    let app = app(&node);
+    let mut alice = Wallet::new(21, "alice");
+    node.ledger().faucet(&alice.account, &usd(), 1_000).unwrap();
+    let root = node.head().unwrap().0.state.note_root;
+
+    // row 15: one payment using the same nullifier twice: refused before any cryptography (the
+    // circuit has no valid proof for it either: circuits/tests)
+    let (mut dup, _) = deposit(&node, &prover, &mut alice, 5);
+    dup.public.nullifiers[1] = dup.public.nullifiers[0];
+    let (s, v) = call(&app, post(&dup)).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("duplicate_nullifier"))
+    );
+    assert_eq!(node.metrics.rejected("duplicate_nullifier"), 1);
+
+    // row 20: a proof made with another key of the same circuit
+    let other_dir = tempfile::tempdir().unwrap();
+    let foreign = zkpay_prover::PaymentProver::new(
+        &zkpay_prover::KeyStore::new(other_dir.path()),
+        zkpay_sequencer::Profile::Test.params().depth,
+        zkpay_prover::SetupMode::InsecureDevelopment { seed: 99 },
+        None,
+    )
+    .unwrap();
+    assert_ne!(foreign.keys().verifier.key_id(), prover.keys().verifier.key_id());
+    let (alien, _) = deposit_at(root, &foreign, &mut alice, 5);
+    let (s, v) = call(&app, post(&alien)).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("proof_invalid"))
+    );
+
+    // row 22: ciphertexts of a wrong length or random bytes are opaque: stored and served back
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(22);
+    let random: Vec<u8> = (0..635).map(|_| rng.gen()).collect();
+    let (odd, _) = deposit_with(root, &prover, &mut alice, 7, |e| {
+        e.ciphertexts = [vec![1, 2, 3], random.clone()];
+    });
+    let (s, v) = call(&app, post(&odd)).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    // ... under a cap of 1024 bytes
+    let (big, _) = deposit_with(root, &prover, &mut alice, 7, |e| {
+        e.ciphertexts[0] = vec![0xab; 1025];
+    });
+    let (s, v) = call(&app, post(&big)).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(node.run_batch_once().unwrap(), Some(1));
+    let (_, v) = call(&app, get("/v1/notes")).await;
+    let cts: Vec<&str> = v["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["ciphertext"].as_str().unwrap())
+        .collect();
+    assert_eq!(cts, vec!["010203".to_string(), hex::encode(&random)]);
+    // trial decryption of what the node serves says "not mine", never panics
+    let fvk = alice.key.full_viewing_key();
+    for c in &cts {
+        let bytes = hex::decode(c).unwrap();
+        assert!(zkpay_protocol::encryption::try_decrypt_note(&fvk.ivk, &bytes).is_none());
+    }
+}
+
+/// Fault 8: when the mempool cannot be written (disk full), the node stops acknowledging (503),
+/// changes nothing, says so in /health, and recovers once a probe write succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_failure_stops_acknowledging() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = open(dir.path());
+    let prover = prover(dir.path());
+    let app = app(&node);
+    let mut alice = Wallet::new(31, "alice");
+    node.ledger().faucet(&alice.account, &usd(), 1_000).unwrap();
+    let (a, _) = deposit(&node, &prover, &mut alice, 10);
+    let (b, _) = deposit(&node, &prover, &mut alice, 20);
+    assert_eq!(call(&app, get("/health")).await.0, StatusCode::OK);
+
+    node.inject_storage_fault(true);
+    let (s, v) = call(&app, post(&a)).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("storage"))
+    );
+    // nothing acknowledged, nothing reserved
+    assert_eq!(node.mempool_len(), 0);
+    assert!(node.status(&a.id()).is_none());
+    let (s, v) = call(&app, get("/health")).await;
+    assert_eq!((s, v["storage"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("failing")));
+    // refused up front while storage is failing
+    let (s, v) = call(&app, post(&b)).await;
+    assert_eq!((s, v["error"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("storage")));
+    assert!(!node.probe_storage());
+    assert_eq!(node.metrics.rejected("storage"), 2);
+
+    node.inject_storage_fault(false);
+    assert!(node.probe_storage());
+    assert_eq!(call(&app, get("/health")).await.0, StatusCode::OK);
+    assert_eq!(call(&app, post(&a)).await.0, StatusCode::ACCEPTED);
+    assert_eq!(call(&app, post(&b)).await.0, StatusCode::ACCEPTED);
+    // a restart finds exactly what was acknowledged
+    drop(app);
+    drop(node);
+    let node = open(dir.path());
+    assert_eq!(node.mempool_len(), 2);
+    assert_eq!(node.run_batch_once().unwrap(), Some(1));
 }

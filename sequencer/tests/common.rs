@@ -93,12 +93,24 @@ pub fn deposit_at(
     w: &mut Wallet,
     value: u64,
 ) -> (PaymentSubmission, Note) {
+    deposit_with(root, prover, w, value, |_| {})
+}
+
+/// A deposit proven against `root` whose ext data `tweak` changes before proving.
+pub fn deposit_with(
+    root: Root,
+    prover: &PaymentProver,
+    w: &mut Wallet,
+    value: u64,
+    tweak: impl FnOnce(&mut ExtData),
+) -> (PaymentSubmission, Note) {
     let auth = w.key.spend_authority();
     let fvk = w.key.full_viewing_key();
     let out = Note::new(usd(), value, fvk.pk, &mut w.rng);
     let dummy = Note::dummy(usd(), fvk.pk, &mut w.rng);
     let tk = fvk.ivk.transmission_key();
-    let e = ext(w, &[out, dummy], &[tk, tk], value as i128, None);
+    let mut e = ext(w, &[out, dummy], &[tk, tk], value as i128, None);
+    tweak(&mut e);
     let witness = PaymentWitness::build(
         &auth,
         usd(),
