@@ -6,4 +6,5 @@
 
 pub mod batching;
 pub mod constraints;
+pub mod ingest;
 pub mod proving;

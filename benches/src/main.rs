@@ -63,6 +63,28 @@ enum Command {
         #[arg(long, default_value = ".zkpay-data")]
         data_dir: std::path::PathBuf,
     },
+    /// Node ingest: valid payments accepted per second (durable) and p50/p99 latency on
+    /// loopback, with pre-generated proofs (cached in the data directory).
+    Node {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Payments to measure.
+        #[arg(long, default_value_t = 2000)]
+        payments: usize,
+        /// Warm-up payments before measuring.
+        #[arg(long, default_value_t = 200)]
+        warmup: usize,
+        /// Concurrent keep-alive connections.
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Parameter profile of the node: full or test.
+        #[arg(long, default_value = "full")]
+        profile: String,
+        /// Where keys and pre-generated proofs are cached.
+        #[arg(long, default_value = ".zkpay-data")]
+        data_dir: std::path::PathBuf,
+    },
 }
 
 fn print<T: serde::Serialize + std::fmt::Debug>(json: bool, v: &T) -> Result<()> {
@@ -115,6 +137,35 @@ fn main() -> Result<()> {
             json,
             &zkpay_bench::batching::batch_report(&data_dir, depth, chunk, &size, &threads)?,
         )?,
+        Command::Node {
+            json,
+            payments,
+            warmup,
+            connections,
+            profile,
+            data_dir,
+        } => {
+            let profile = match profile.as_str() {
+                "full" => zkpay_sequencer::Profile::Full,
+                "test" => zkpay_sequencer::Profile::Test,
+                p => anyhow::bail!("unknown profile {p:?} (full or test)"),
+            };
+            let r = zkpay_bench::ingest::ingest_report(
+                &data_dir,
+                profile,
+                payments,
+                warmup,
+                connections,
+            )?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!(
+                    "ingest ({} profile, {} connections): {:.0} payments/s accepted durably; latency p50 {:.1} ms, p99 {:.1} ms ({} accepted, {} refused)",
+                    r.profile, r.connections, r.accepted_per_second, r.latency.p50_ms, r.latency.p99_ms, r.accepted, r.refused
+                );
+            }
+        }
         Command::Verify { json, reps, depth } => print(
             json,
             &zkpay_bench::proving::verify_report(depth, &[1, 8, 32, 64], reps)?,

@@ -16,7 +16,9 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
-use zkpay_protocol::field::{fe_from_hex, fe_to_bytes};
+use zkpay_protocol::field::{fe_from_hex, fe_to_bytes, fe_to_hex};
+use zkpay_protocol::note::Asset;
+use zkpay_protocol::payment::PublicAccount;
 use zkpay_verifier::ledger::PaymentSubmission;
 
 /// Shared state of the handlers.
@@ -80,6 +82,9 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
+        .route("/v1/info", get(info))
+        .route("/v1/accounts/{name}", get(account))
+        .route("/v1/dev/faucet", post(faucet))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn_with_state(state.clone(), limits))
         .with_state(state)
@@ -245,15 +250,32 @@ async fn batch(State(s): State<AppState>, Path(n): Path<String>) -> Response {
         );
     };
     match s.node.batch(n) {
-        Ok(Some(b)) => Json(json!({
-            "number": b.number,
-            "parent": hex::encode(b.parent),
-            "hash": hex::encode(b.hash),
-            "payments": b.payments.iter().map(|p| hex::encode(p.id())).collect::<Vec<_>>(),
-            "chunks": b.chunks.iter().map(|c| c.public).collect::<Vec<_>>(),
-            "state": b.state,
-        }))
-        .into_response(),
+        Ok(Some(b)) => {
+            let notes = s.node.batch_notes(n);
+            let entries: Vec<_> = b
+                .payments
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    json!({
+                        "id": hex::encode(p.id()),
+                        "public": p.public,
+                        "invoice_tag": p.ext.invoice_tag.map(|t| fe_to_hex(&t)),
+                        "notes": notes.get(2 * i..2 * i + 2),
+                    })
+                })
+                .collect();
+            Json(json!({
+                "number": b.number,
+                "parent": hex::encode(b.parent),
+                "hash": hex::encode(b.hash),
+                "payments": b.payments.iter().map(|p| hex::encode(p.id())).collect::<Vec<_>>(),
+                "entries": entries,
+                "chunks": b.chunks.iter().map(|c| c.public).collect::<Vec<_>>(),
+                "state": b.state,
+            }))
+            .into_response()
+        }
         Ok(None) => error(StatusCode::NOT_FOUND, "unknown_batch", "no such batch"),
         Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, "storage", e),
     }
@@ -290,4 +312,85 @@ async fn metrics(State(s): State<AppState>) -> Response {
         s.node.metrics.render(s.node.mempool_len()),
     )
         .into_response()
+}
+
+async fn info(State(s): State<AppState>) -> Response {
+    let c = s.node.config();
+    let params = c.profile.params();
+    Json(json!({
+        "network": c.network,
+        "tree_depth": params.depth,
+        "chunk_slots": params.slots,
+        "operator": c.operator,
+        "payment_key_id": s.node.payment_verifier().key_id().to_hex(),
+        "max_body": c.max_body,
+        "version": env!("CARGO_PKG_VERSION"),
+    }))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssetQuery {
+    asset: String,
+}
+
+async fn account(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    q: Result<Query<AssetQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(Query(q)) = q else {
+        return error(StatusCode::BAD_REQUEST, "bad_query", "asset is required");
+    };
+    let (account, asset) = match (PublicAccount::new(&name), Asset::from_text(&q.asset)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return error(StatusCode::BAD_REQUEST, "bad_account", e),
+    };
+    match s.node.ledger().balance(&account, &asset.id()) {
+        Ok(b) => Json(json!({"account": account, "asset": asset.to_text(), "balance": b.to_string()}))
+            .into_response(),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, "storage", e),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaucetRequest {
+    account: PublicAccount,
+    asset: String,
+    amount: u64,
+}
+
+/// Development faucet: credits a public account. Only on the dev network.
+async fn faucet(
+    State(s): State<AppState>,
+    body: Result<Json<FaucetRequest>, JsonRejection>,
+) -> Response {
+    if s.node.config().network != zkpay_protocol::address::Network::Dev {
+        return error(StatusCode::NOT_FOUND, "no_faucet", "the faucet exists only on dev");
+    }
+    let r = match body {
+        Ok(Json(r)) => r,
+        Err(e) => return error(e.status(), "malformed", e.body_text()),
+    };
+    let asset = match Asset::from_text(&r.asset) {
+        Ok(a) => a,
+        Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, "bad_asset", e),
+    };
+    if r.amount == 0 || r.amount > 1_000_000_000_000 {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_amount",
+            "faucet amount is 1..=10^12 base units",
+        );
+    }
+    match s.node.ledger().faucet(&r.account, &asset.id(), r.amount) {
+        Ok(()) => match s.node.ledger().balance(&r.account, &asset.id()) {
+            Ok(b) => Json(json!({"account": r.account, "asset": asset.to_text(), "balance": b.to_string()}))
+                .into_response(),
+            Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, "storage", e),
+        },
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, "storage", e),
+    }
 }

@@ -546,6 +546,17 @@ impl Node {
             .unwrap_or_default()
     }
 
+    /// The notes a committed batch created, in position order.
+    pub fn batch_notes(&self, batch: u64) -> Vec<NoteEntry> {
+        self.lock()
+            .map(|ix| {
+                let start = ix.notes.partition_point(|n| n.batch < batch);
+                let end = ix.notes.partition_point(|n| n.batch <= batch);
+                ix.notes[start..end].to_vec()
+            })
+            .unwrap_or_default()
+    }
+
     /// The committed head and recent roots.
     pub fn head(&self) -> Option<(LedgerHead, Vec<Root>)> {
         self.lock()

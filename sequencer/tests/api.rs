@@ -475,11 +475,12 @@ async fn openapi_documents_every_route() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 9, "one entry per route");
+    assert_eq!(paths.len(), 12, "one entry per route");
     for (path, ops) in paths {
         let concrete = path
             .replace("{id}", &"00".repeat(32))
             .replace("{n}", "1")
+            .replace("{name}", "alice")
             .replace("{tag}", &fe_to_hex(&F::from(1u64)));
         for method in ops.as_object().unwrap().keys() {
             let req = match method.as_str() {

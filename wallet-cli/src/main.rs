@@ -1,110 +1,625 @@
-//! `zkpay`: the zkpay wallet command line.
+//! `zkpay`: the zkpay wallet command line. Exit codes: 0 ok, 1 failure, 2 usage, 3 rejected by
+//! the node, 4 insufficient funds, 5 node unreachable, 6 wallet file (missing, wrong passphrase,
+//! other network, watch-only), 7 unacceptable payment request (URI, QR, expired, paid).
 
-use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
-use rand::rngs::OsRng;
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::json;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::Instant;
+use zeroize::Zeroizing;
 use zkpay_protocol::address::Network;
-use zkpay_protocol::encryption::{encrypt_note, try_open_note};
-use zkpay_protocol::field::fe_to_hex;
-use zkpay_protocol::keys::SpendingKey;
-use zkpay_protocol::merkle::{NoteTree, FULL_DEPTH};
-use zkpay_protocol::note::{Asset, Note};
-use zkpay_protocol::uri::PaymentRequest;
+use zkpay_protocol::note::Asset;
+use zkpay_protocol::uri::{parse_amount, PaymentRequest};
+use zkpay_wallet::client::NodeClient;
+use zkpay_wallet::wallet::{format_in, SentStatus, Wallet};
+use zkpay_wallet::{exit, qr, receipt, WalletError};
 
 #[derive(Parser)]
-#[command(name = "zkpay", version, about = "zkpay shielded wallet")]
+#[command(name = "zkpay", version, about = "zkpay shielded wallet: pay privately by QR")]
 struct Cli {
+    /// Wallet directory (wallet file and cached proving keys).
+    #[arg(long, global = true, env = "ZKPAY_WALLET_DIR", default_value = ".zkpay-data/wallet")]
+    data_dir: PathBuf,
+    /// Node URL.
+    #[arg(long, global = true, env = "ZKPAY_NODE", default_value = "http://127.0.0.1:8717")]
+    node: String,
+    /// Print one JSON object instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Network the wallet must be on (refuses a wallet of another network).
+    #[arg(long, global = true, env = "ZKPAY_NETWORK")]
+    network: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
 
-#[derive(Subcommand)]
-enum Command {
-    /// Walk through the protocol: keys, address, note, commitment, nullifier, invoice QR.
-    Demo,
+#[derive(Clone, Copy, ValueEnum)]
+enum ProfileArg {
+    Full,
+    Test,
 }
 
-fn main() -> Result<()> {
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Demo => demo(),
+#[derive(Subcommand)]
+enum Command {
+    /// Create a wallet (passphrase from ZKPAY_PASSPHRASE or a prompt).
+    Init {
+        /// Watch-only: a merchant till from a full viewing key.
+        #[arg(long)]
+        watch: Option<String>,
+    },
+    /// Show the shielded address.
+    Address,
+    /// Viewing keys.
+    ViewingKey {
+        #[command(subcommand)]
+        command: ViewingKeyCommand,
+    },
+    /// Development faucet: credit the wallet's public account.
+    Faucet {
+        /// Amount, e.g. 100.00.
+        #[arg(long)]
+        amount: String,
+        /// Asset: USD, EUR, GBP, JPY, ZKP, or SYMBOL.DECIMALS.
+        #[arg(long, default_value = "USD")]
+        asset: String,
+    },
+    /// Move funds from the public account into a shielded note.
+    Deposit {
+        /// Amount.
+        #[arg(long)]
+        amount: String,
+        /// Asset.
+        #[arg(long, default_value = "USD")]
+        asset: String,
+        /// Wait until committed.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Download new batches and find this wallet's notes.
+    Sync,
+    /// Balances per asset.
+    Balance,
+    /// Issue a payment request (URI and QR code).
+    Request {
+        /// Amount.
+        #[arg(long)]
+        amount: String,
+        /// Asset.
+        #[arg(long, default_value = "USD")]
+        asset: String,
+        /// Invoice id (paid once).
+        #[arg(long)]
+        invoice: Option<String>,
+        /// Expires after this many seconds.
+        #[arg(long)]
+        expires_in: Option<u64>,
+        /// Memo for the payer's note.
+        #[arg(long)]
+        memo: Option<String>,
+        /// Merchant name shown to the payer.
+        #[arg(long)]
+        label: Option<String>,
+        /// Message shown to the payer.
+        #[arg(long)]
+        message: Option<String>,
+        /// Also write the QR code as PNG.
+        #[arg(long)]
+        png: Option<PathBuf>,
+        /// Also write the QR code as SVG.
+        #[arg(long)]
+        svg: Option<PathBuf>,
+    },
+    /// Pay a request: a zkpay: URI, or --qr with an image of its QR code.
+    Pay {
+        /// The payment request URI.
+        uri: Option<String>,
+        /// Read the request from a QR image (PNG or an SVG written by `zkpay request`).
+        #[arg(long)]
+        qr: Option<PathBuf>,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+        /// Wait until committed.
+        #[arg(long)]
+        wait: bool,
+        /// Fee for the node operator.
+        #[arg(long, default_value = "0")]
+        fee: String,
+    },
+    /// Invoices issued by this wallet.
+    Invoice {
+        #[command(subcommand)]
+        command: InvoiceCommand,
+    },
+    /// Receipts.
+    Receipt {
+        #[command(subcommand)]
+        command: ReceiptCommand,
+    },
+    /// Move shielded funds to a public account.
+    Withdraw {
+        /// Amount.
+        #[arg(long)]
+        amount: String,
+        /// Asset.
+        #[arg(long, default_value = "USD")]
+        asset: String,
+        /// Public account (the wallet's own by default).
+        #[arg(long)]
+        to: Option<String>,
+        /// Wait until committed.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Payments sent and notes received.
+    History,
+    /// End-to-end demo with an in-process node (what `make demo` runs).
+    Demo {
+        /// Parameter profile: full (2^32 leaves, chunks of 8) or test (small).
+        #[arg(long, value_enum, default_value = "full")]
+        profile: ProfileArg,
+        /// Where proving keys are cached between runs.
+        #[arg(long, default_value = ".zkpay-data")]
+        keys_dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ViewingKeyCommand {
+    /// Print the full viewing key (sees incoming payments and spends; cannot spend).
+    Export,
+}
+
+#[derive(Subcommand)]
+enum InvoiceCommand {
+    /// Whether an invoice is paid (and committed).
+    Status {
+        /// Invoice id.
+        invoice: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReceiptCommand {
+    /// Write the receipt of a committed payment.
+    Export {
+        /// Payment id (or a prefix of at least 8 hex digits).
+        payment: String,
+        /// Output file (stdout if absent).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Verify a receipt against the node.
+    Verify {
+        /// Receipt file.
+        file: PathBuf,
+    },
+}
+
+struct Ctx {
+    dir: PathBuf,
+    client: NodeClient,
+    json: bool,
+    network: Option<Network>,
+}
+
+/// An error with its exit code.
+struct Fail(i32, String);
+
+impl From<WalletError> for Fail {
+    fn from(e: WalletError) -> Self {
+        Fail(e.exit_code(), e.to_string())
     }
 }
 
-fn step<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    let t = Instant::now();
-    let v = f().with_context(|| format!("step {name:?} failed"))?;
-    println!("  ✓ {name} ({:.1} ms)", t.elapsed().as_secs_f64() * 1e3);
-    Ok(v)
+fn usage(msg: impl Into<String>) -> Fail {
+    Fail(exit::USAGE, msg.into())
 }
 
-fn demo() -> Result<()> {
-    let network = Network::Dev;
-    println!("zkpay protocol demo (network {network})\n");
-    let mut rng = OsRng;
-    let (merchant, customer) = step("generate merchant and customer spending keys", || {
-        Ok((SpendingKey::random(&mut rng), SpendingKey::random(&mut rng)))
-    })?;
-    let mfvk = merchant.full_viewing_key();
-    let maddr = merchant.address(network);
-    println!("    merchant address: {maddr}");
-    println!("    customer address: {}", customer.address(network));
-    let usd = Asset::from_text("USD")?;
-    let request = step("merchant issues an invoice", || {
-        let mut r = PaymentRequest::new(maddr, usd.clone(), Some(1250));
-        r.invoice = Some(b"order-1042".to_vec());
-        r.label = Some("Corner Café".into());
-        r.message = Some("2 flat whites".into());
-        Ok(r)
-    })?;
-    let uri = request.to_uri();
-    println!("    payment request URI:\n    {uri}\n");
-    println!("{}", zkpay_wallet::qr::render_terminal(&uri)?);
-    let parsed = step("customer scans and parses the request", || {
-        Ok(PaymentRequest::parse_for(&uri, network)?)
-    })?;
-    let tag = parsed.invoice_tag().context("request has an invoice")?;
-    println!("    invoice tag: {}", fe_to_hex(&tag));
-    let note = step("customer creates the merchant's note", || {
-        Ok(Note::new(
-            usd.id(),
-            parsed.amount.unwrap_or(0),
-            parsed.address.pk,
-            &mut rng,
-        ))
-    })?;
-    let cm = note.commitment();
-    println!("    note commitment: {cm}");
-    let ct = step(
-        "encrypt the note to the merchant (x25519 + ChaCha20-Poly1305)",
-        || {
-            Ok(encrypt_note(
-                &note,
-                b"thanks!",
-                &parsed.address.tk,
-                &mut rng,
-            )?)
-        },
-    )?;
-    println!("    ciphertext: {} bytes", ct.len());
-    let mut tree = NoteTree::new(FULL_DEPTH)?;
-    let pos = step("append the commitment to a 2^32-leaf note tree", || {
-        Ok(tree.append(cm.0)?)
-    })?;
-    println!("    position {pos}, root {}", fe_to_hex(&tree.root()));
-    let (found, memo) = step(
-        "merchant's watch-only key finds the note by trial decryption",
-        || try_open_note(&mfvk.ivk, &mfvk.pk, &cm, &ct).context("note not found"),
-    )?;
-    println!(
-        "    found {} {} with memo {:?}",
-        zkpay_protocol::uri::format_amount(found.value, usd.decimals),
-        usd.symbol,
-        String::from_utf8_lossy(&memo)
+fn passphrase(confirm: bool) -> Result<Zeroizing<String>, Fail> {
+    if let Ok(p) = std::env::var("ZKPAY_PASSPHRASE") {
+        return Ok(Zeroizing::new(p));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(usage(
+            "no passphrase: set ZKPAY_PASSPHRASE or run in a terminal",
+        ));
+    }
+    let p = Zeroizing::new(
+        rpassword::prompt_password("wallet passphrase: ")
+            .map_err(|e| Fail(exit::FAILURE, e.to_string()))?,
     );
-    let nf = found.nullifier(&mfvk.nk, pos);
-    println!("    nullifier when spent: {nf}");
-    println!("\nok: proofs, the node and the ledger join this flow as they land.");
+    if confirm {
+        let again = Zeroizing::new(
+            rpassword::prompt_password("again: ").map_err(|e| Fail(exit::FAILURE, e.to_string()))?,
+        );
+        if *again != *p {
+            return Err(usage("passphrases differ"));
+        }
+    }
+    Ok(p)
+}
+
+fn open(ctx: &Ctx) -> Result<Wallet, Fail> {
+    if !ctx.dir.is_dir() {
+        return Err(WalletError::NoWallet(ctx.dir.clone()).into());
+    }
+    let p = passphrase(false)?;
+    Ok(Wallet::open(&ctx.dir, p.as_bytes(), ctx.network)?)
+}
+
+fn asset(s: &str) -> Result<Asset, Fail> {
+    Asset::from_text(s).map_err(|e| usage(e.to_string()))
+}
+
+fn amount(s: &str, a: &Asset) -> Result<u64, Fail> {
+    parse_amount(s, a.decimals).map_err(|e| Fail(exit::BAD_REQUEST, e.to_string()))
+}
+
+fn out(ctx: &Ctx, v: serde_json::Value, text: impl FnOnce() -> String) {
+    if ctx.json {
+        println!("{v}");
+    } else {
+        println!("{}", text());
+    }
+}
+
+fn prover(
+    ctx: &Ctx,
+    w: &mut Wallet,
+) -> Result<(zkpay_prover::PaymentProver, zkpay_wallet::client::NodeInfo), Fail> {
+    let info = w.check_node(&ctx.client)?;
+    let p = w.prover(&ctx.dir, &info)?;
+    Ok((p, info))
+}
+
+fn sync(ctx: &Ctx, w: &mut Wallet) -> Result<u64, Fail> {
+    let bar = if ctx.json {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("syncing {bar:30} {pos}/{len} batches")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    };
+    let found = w.sync(&ctx.client, 16, |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })?;
+    bar.finish_and_clear();
+    Ok(found)
+}
+
+fn wait(ctx: &Ctx, w: &mut Wallet, id: &str) -> Result<u64, Fail> {
+    if !ctx.json {
+        eprintln!("waiting for payment {} to be committed...", &id[..16]);
+    }
+    Ok(w.wait(&ctx.client, id, zkpay_wallet::demo::default_wait())?)
+}
+
+fn confirm(question: &str) -> Result<bool, Fail> {
+    if !std::io::stdin().is_terminal() {
+        return Err(usage(
+            "refusing to pay without confirmation: run in a terminal or pass --yes",
+        ));
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| Fail(exit::FAILURE, e.to_string()))?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+}
+
+fn run(cli: Cli) -> Result<(), Fail> {
+    let network = match &cli.network {
+        Some(n) => Some(Network::from_name(n).map_err(|e| usage(e.to_string()))?),
+        None => None,
+    };
+    let ctx = Ctx {
+        dir: cli.data_dir.clone(),
+        client: NodeClient::new(&cli.node),
+        json: cli.json,
+        network,
+    };
+    match cli.command {
+        Command::Init { watch } => {
+            let network = ctx.network.unwrap_or(Network::Dev);
+            if zkpay_wallet::store::Sealed::path_in(&ctx.dir).exists() {
+                return Err(WalletError::Exists(ctx.dir.join("wallet.json")).into());
+            }
+            let p = passphrase(true)?;
+            if p.is_empty() {
+                return Err(usage("the passphrase must not be empty"));
+            }
+            let w = Wallet::create(&ctx.dir, network, p.as_bytes(), watch.as_deref())?;
+            out(
+                &ctx,
+                json!({"ok": true, "network": network, "address": w.address().encode(), "watch_only": w.watch_only(), "account": w.account()}),
+                || {
+                    format!(
+                        "created {} wallet on {network} in {}\naddress: {}",
+                        if w.watch_only() { "a watch-only" } else { "a" },
+                        ctx.dir.display(),
+                        w.address()
+                    )
+                },
+            );
+        }
+        Command::Address => {
+            let w = open(&ctx)?;
+            out(&ctx, json!({"address": w.address().encode(), "network": w.network(), "account": w.account()}), || {
+                w.address().encode()
+            });
+        }
+        Command::ViewingKey {
+            command: ViewingKeyCommand::Export,
+        } => {
+            let w = open(&ctx)?;
+            let k = Zeroizing::new(w.viewing_key());
+            out(&ctx, json!({"viewing_key": *k}), || k.to_string());
+        }
+        Command::Faucet { amount: a, asset: s } => {
+            let w = open(&ctx)?;
+            let asset = asset(&s)?;
+            let v = amount(&a, &asset)?;
+            let b = ctx.client.faucet(w.account(), &asset.to_text(), v)?;
+            out(&ctx, json!({"ok": true, "account": w.account(), "asset": asset.to_text(), "balance": b.to_string()}), || {
+                format!("public account {}: {}", w.account(), format_in(&asset.to_text(), b as u64))
+            });
+        }
+        Command::Deposit { amount: a, asset: s, wait: wt } => {
+            let mut w = open(&ctx)?;
+            let asset = asset(&s)?;
+            let v = amount(&a, &asset)?;
+            let (p, info) = prover(&ctx, &mut w)?;
+            let sent = w.deposit(&ctx.client, &p, &info, &asset, v, &mut rand::rngs::OsRng)?;
+            let batch = if wt { Some(wait(&ctx, &mut w, &sent.id)?) } else { None };
+            out(&ctx, json!({"ok": true, "payment": sent.id, "batch": batch}), || {
+                format!("deposit {} accepted{}", sent.id, batch.map(|b| format!(", committed in batch {b}")).unwrap_or_default())
+            });
+        }
+        Command::Sync => {
+            let mut w = open(&ctx)?;
+            let found = sync(&ctx, &mut w)?;
+            out(&ctx, json!({"ok": true, "batch": w.synced_batch(), "new_notes": found}), || {
+                format!("synced to batch {}; {found} new notes", w.synced_batch())
+            });
+        }
+        Command::Balance => {
+            let mut w = open(&ctx)?;
+            sync(&ctx, &mut w)?;
+            let b = w.balances();
+            out(&ctx, json!({"batch": w.synced_batch(), "balances": b}), || {
+                if b.is_empty() {
+                    return "no funds".into();
+                }
+                b.iter()
+                    .map(|b| {
+                        format!(
+                            "{}{}",
+                            b.spendable_text,
+                            if b.pending > 0 { format!(" (+{} locked by pending payments)", format_in(&b.asset, b.pending)) } else { String::new() }
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        Command::Request { amount: a, asset: s, invoice, expires_in, memo, label, message, png, svg } => {
+            let mut w = open(&ctx)?;
+            let asset = asset(&s)?;
+            let v = amount(&a, &asset)?;
+            if v == 0 {
+                return Err(Fail(exit::BAD_REQUEST, "amount must be above zero".into()));
+            }
+            let mut r = PaymentRequest::new(w.address(), asset, Some(v));
+            r.invoice = invoice.map(String::into_bytes);
+            r.expires = expires_in.map(|s| zkpay_wallet::wallet::now() + s);
+            r.memo = memo.map(String::into_bytes);
+            r.label = label;
+            r.message = message;
+            let uri = w.request(r)?;
+            let term = qr::render_terminal(&uri)?;
+            if let Some(p) = &png {
+                write_file(p, &qr::render_png(&uri)?)?;
+            }
+            if let Some(p) = &svg {
+                write_file(p, qr::render_svg(&uri)?.as_bytes())?;
+            }
+            out(&ctx, json!({"ok": true, "uri": uri, "png": png, "svg": svg}), || format!("{uri}\n{term}"));
+        }
+        Command::Pay { uri, qr: image, yes, wait: wt, fee } => {
+            let t0 = Instant::now();
+            let text = match (uri, image) {
+                (Some(u), None) => u,
+                (None, Some(p)) => read_qr(&p)?,
+                _ => return Err(usage("give a URI or --qr IMAGE (one of them)")),
+            };
+            let mut w = open(&ctx)?;
+            let req = PaymentRequest::parse_for(&text, w.network()).map_err(WalletError::from)?;
+            let fee = amount(&fee, &req.asset)?;
+            // every check before the slow proving step
+            sync(&ctx, &mut w)?;
+            w.precheck(&ctx.client, &req, fee)?;
+            let amount_text = format_in(&req.asset.to_text(), req.amount.unwrap_or(0));
+            let question = format!(
+                "Pay {amount_text} to {}{}{}, fee {}, network {}?",
+                req.label.as_deref().map(|l| format!("{l} ")).unwrap_or_default(),
+                req.address,
+                req.invoice.as_ref().map(|i| format!(" for invoice {:?}", String::from_utf8_lossy(i))).unwrap_or_default(),
+                format_in(&req.asset.to_text(), fee),
+                req.network()
+            );
+            if !yes && !confirm(&question)? {
+                return Err(Fail(exit::FAILURE, "payment cancelled".into()));
+            }
+            let (p, info) = prover(&ctx, &mut w)?;
+            let sent = w.pay(&ctx.client, &p, &info, &req, fee, &mut rand::rngs::OsRng)?;
+            let accepted_ms = t0.elapsed().as_secs_f64() * 1e3;
+            let batch = if wt { Some(wait(&ctx, &mut w, &sent.id)?) } else { None };
+            out(
+                &ctx,
+                json!({"ok": true, "payment": sent.id, "amount": amount_text, "to": req.address.encode(),
+                       "proof_ms": w.last_proof().as_secs_f64() * 1e3, "accepted_ms": accepted_ms, "batch": batch}),
+                || format!("paid {amount_text}: payment {} accepted{}", sent.id, batch.map(|b| format!(", committed in batch {b}")).unwrap_or_default()),
+            );
+        }
+        Command::Invoice { command: InvoiceCommand::Status { invoice } } => {
+            let mut w = open(&ctx)?;
+            let issued = w
+                .invoices()
+                .iter()
+                .find(|i| i.invoice == invoice)
+                .cloned()
+                .ok_or_else(|| Fail(exit::BAD_REQUEST, format!("no invoice {invoice:?} issued by this wallet")))?;
+            let tag = zkpay_protocol::field::fe_from_hex(&issued.tag).map_err(|e| Fail(exit::FAILURE, e.to_string()))?;
+            sync(&ctx, &mut w)?;
+            let st = ctx.client.invoice(&tag)?;
+            let received: u64 = st
+                .payment
+                .as_deref()
+                .map(|p| w.received_from(p).iter().map(|n| n.note.value).sum())
+                .unwrap_or(0);
+            let batch = match &st.status {
+                Some(zkpay_wallet::client::RemoteStatus::Committed { batch }) => Some(*batch),
+                _ => None,
+            };
+            let expired = issued.expires.is_some_and(|e| zkpay_wallet::wallet::now() >= e);
+            let state = if st.paid { "paid" } else if st.payment.is_some() { "pending" } else if expired { "expired" } else { "unpaid" };
+            out(
+                &ctx,
+                json!({"invoice": invoice, "status": state, "paid": st.paid, "payment": st.payment, "batch": batch,
+                       "received": received, "received_text": format_in(&issued.asset, received), "amount": issued.amount}),
+                || match state {
+                    "paid" => format!("invoice {invoice:?}: paid, committed in batch {}; received {}", batch.unwrap_or(0), format_in(&issued.asset, received)),
+                    "pending" => format!("invoice {invoice:?}: payment accepted, not committed yet (do not hand over goods yet)"),
+                    s => format!("invoice {invoice:?}: {s}"),
+                },
+            );
+        }
+        Command::Receipt { command: ReceiptCommand::Export { payment, out: file } } => {
+            let mut w = open(&ctx)?;
+            sync(&ctx, &mut w)?;
+            let r = receipt::export(&w, &payment)?;
+            let text = serde_json::to_string_pretty(&r).map_err(|e| Fail(exit::FAILURE, e.to_string()))?;
+            match &file {
+                Some(p) => {
+                    write_file(p, text.as_bytes())?;
+                    out(&ctx, json!({"ok": true, "file": p}), || format!("receipt written to {}", p.display()));
+                }
+                None => println!("{text}"),
+            }
+        }
+        Command::Receipt { command: ReceiptCommand::Verify { file } } => {
+            let bytes = std::fs::read(&file).map_err(|e| Fail(exit::FAILURE, format!("{}: {e}", file.display())))?;
+            if bytes.len() > 1 << 20 {
+                return Err(Fail(exit::BAD_REQUEST, "receipt file over 1 MiB".into()));
+            }
+            let r: receipt::Receipt = serde_json::from_slice(&bytes)
+                .map_err(|e| Fail(exit::BAD_REQUEST, format!("not a receipt: {e}")))?;
+            let v = receipt::verify(&r, &ctx.client)?;
+            out(&ctx, json!({"ok": true, "verified": v}), || format!("VALID: {}", v.statement));
+        }
+        Command::Withdraw { amount: a, asset: s, to, wait: wt } => {
+            let mut w = open(&ctx)?;
+            let asset = asset(&s)?;
+            let v = amount(&a, &asset)?;
+            sync(&ctx, &mut w)?;
+            let (p, info) = prover(&ctx, &mut w)?;
+            let sent = w.withdraw(&ctx.client, &p, &info, &asset, v, to.as_deref(), &mut rand::rngs::OsRng)?;
+            let batch = if wt { Some(wait(&ctx, &mut w, &sent.id)?) } else { None };
+            out(&ctx, json!({"ok": true, "payment": sent.id, "batch": batch}), || {
+                format!("withdrawal {} accepted{}", sent.id, batch.map(|b| format!(", committed in batch {b}")).unwrap_or_default())
+            });
+        }
+        Command::History => {
+            let mut w = open(&ctx)?;
+            sync(&ctx, &mut w)?;
+            let sent: Vec<_> = w.sent().to_vec();
+            let received: Vec<_> = w.notes().iter().filter(|n| !w.sent().iter().any(|s| s.id == n.payment)).cloned().collect();
+            out(&ctx, json!({"sent": sent, "received": received}), || {
+                let mut lines = Vec::new();
+                for s in &sent {
+                    let st = match &s.status {
+                        SentStatus::Pending => "pending".to_string(),
+                        SentStatus::Committed { batch } => format!("batch {batch}"),
+                        SentStatus::Failed { reason } => format!("failed: {reason}"),
+                    };
+                    lines.push(format!("sent     {} {} {} to {} [{st}]", &s.id[..12], s.kind, format_in(&s.asset, s.amount), s.to.as_deref().unwrap_or("-")));
+                }
+                for n in &received {
+                    lines.push(format!("received {} {} memo {:?} [batch {}]", &n.payment[..12], format_in(&w.asset_text(&n.note.asset), n.note.value), n.memo, n.batch));
+                }
+                if lines.is_empty() { "no history".into() } else { lines.join("\n") }
+            });
+        }
+        Command::Demo { profile, keys_dir } => {
+            let profile = match profile {
+                ProfileArg::Full => zkpay_sequencer::Profile::Full,
+                ProfileArg::Test => zkpay_sequencer::Profile::Test,
+            };
+            if !ctx.json {
+                println!("zkpay demo: a QR payment end to end (in-process node, RocksDB, embedded ledger)\n");
+            }
+            let s = zkpay_wallet::demo::run(&zkpay_wallet::demo::DemoOptions { profile, key_dir: keys_dir, verbose: !ctx.json })?;
+            out(&ctx, serde_json::to_value(&s).unwrap_or_default(), || {
+                format!(
+                    "\n{}: payment proof {:.0} ms, QR decoded to accepted {:.0} ms, batch proved and committed {:.0} ms",
+                    if s.ok { "ok" } else { "FAILED" },
+                    s.payment_proof_ms, s.qr_to_accept_ms, s.batch_proof_ms
+                )
+            });
+            if !s.ok {
+                return Err(Fail(exit::FAILURE, "demo checks failed".into()));
+            }
+        }
+    }
     Ok(())
+}
+
+fn read_qr(p: &Path) -> Result<String, Fail> {
+    let is_svg = p.extension().is_some_and(|e| e.eq_ignore_ascii_case("svg"));
+    let text = if is_svg {
+        let meta = std::fs::metadata(p).map_err(|e| Fail(exit::BAD_REQUEST, format!("{}: {e}", p.display())))?;
+        if meta.len() > qr::MAX_IMAGE_FILE {
+            return Err(Fail(exit::BAD_REQUEST, "SVG file too large".into()));
+        }
+        let s = std::fs::read_to_string(p).map_err(|e| Fail(exit::BAD_REQUEST, format!("{}: {e}", p.display())))?;
+        qr::decode_svg(&s)?
+    } else {
+        qr::decode_file(p)?
+    };
+    Ok(text)
+}
+
+fn write_file(p: &Path, bytes: &[u8]) -> Result<(), Fail> {
+    zkpay_wallet::store::atomic_write(p, bytes).map_err(Fail::from)
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { exit::USAGE as u8 } else { 0 });
+        }
+    };
+    let json = cli.json;
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Fail(code, msg)) => {
+            if json {
+                println!("{}", json!({"ok": false, "error": msg, "exit_code": code}));
+            } else {
+                eprintln!("error: {msg}");
+            }
+            ExitCode::from(code as u8)
+        }
+    }
 }

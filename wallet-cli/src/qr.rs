@@ -1,8 +1,20 @@
-//! QR codes of payment requests.
+//! QR codes of payment requests: terminal, SVG and PNG rendering, and decoding of images with
+//! bounded memory.
 
 use crate::WalletError;
 use qrcode::render::{svg, unicode};
-use qrcode::{EcLevel, QrCode};
+use qrcode::{Color, EcLevel, QrCode};
+use std::io::Cursor;
+use std::path::Path;
+
+/// Largest image side decoded (pixels); larger images are refused before decoding.
+pub const MAX_IMAGE_SIDE: u32 = 4096;
+/// Largest image file read (bytes).
+pub const MAX_IMAGE_FILE: u64 = 16 * 1024 * 1024;
+/// Pixels per module in PNG output.
+const PNG_SCALE: u32 = 8;
+/// Quiet zone, in modules.
+const QUIET: u32 = 4;
 
 fn code(payload: &str) -> Result<QrCode, WalletError> {
     QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::M)
@@ -28,9 +40,129 @@ pub fn render_svg(payload: &str) -> Result<String, WalletError> {
         .build())
 }
 
+/// Renders `payload` as a PNG (8 pixels per module, 4-module quiet zone).
+pub fn render_png(payload: &str) -> Result<Vec<u8>, WalletError> {
+    let c = code(payload)?;
+    let w = c.width() as u32;
+    let colors = c.to_colors();
+    let side = (w + 2 * QUIET) * PNG_SCALE;
+    let img = image::GrayImage::from_fn(side, side, |x, y| {
+        let (mx, my) = (x / PNG_SCALE, y / PNG_SCALE);
+        let dark = mx >= QUIET
+            && my >= QUIET
+            && mx < QUIET + w
+            && my < QUIET + w
+            && colors[((my - QUIET) * w + (mx - QUIET)) as usize] == Color::Dark;
+        image::Luma([if dark { 0 } else { 255 }])
+    });
+    let mut out = Vec::new();
+    img.write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
+        .map_err(|e| WalletError::Qr(format!("PNG encoding: {e}")))?;
+    Ok(out)
+}
+
+/// Decodes the one QR code in a PNG image file.
+pub fn decode_file(path: &Path) -> Result<String, WalletError> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| WalletError::Qr(format!("{}: {e}", path.display())))?;
+    if meta.len() > MAX_IMAGE_FILE {
+        return Err(WalletError::Qr(format!(
+            "{}: file over {} MiB",
+            path.display(),
+            MAX_IMAGE_FILE >> 20
+        )));
+    }
+    let bytes =
+        std::fs::read(path).map_err(|e| WalletError::Qr(format!("{}: {e}", path.display())))?;
+    decode_image(&bytes)
+}
+
+/// Decodes the one QR code in an image (PNG). Refuses images over [`MAX_IMAGE_SIDE`] from
+/// their header, before allocating pixels; contrast is stretched first, so faint codes read.
+pub fn decode_image(bytes: &[u8]) -> Result<String, WalletError> {
+    let mut reader = image::ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| WalletError::Qr(format!("unreadable image: {e}")))?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_IMAGE_SIDE);
+    limits.max_image_height = Some(MAX_IMAGE_SIDE);
+    limits.max_alloc = Some(256 * 1024 * 1024);
+    reader.limits(limits);
+    let img = reader.decode().map_err(|e| match e {
+        image::ImageError::Limits(_) => WalletError::Qr(format!(
+            "image larger than {MAX_IMAGE_SIDE}×{MAX_IMAGE_SIDE} pixels"
+        )),
+        e => WalletError::Qr(format!("unreadable image: {e}")),
+    })?;
+    let gray = img.to_luma8();
+    decode_gray(&gray)
+}
+
+fn decode_gray(gray: &image::GrayImage) -> Result<String, WalletError> {
+    let (lo, hi) = gray
+        .pixels()
+        .fold((255u8, 0u8), |(lo, hi), p| (lo.min(p.0[0]), hi.max(p.0[0])));
+    if hi.saturating_sub(lo) < 8 {
+        return Err(WalletError::Qr("no QR code found (blank image)".into()));
+    }
+    let span = u32::from(hi - lo);
+    let (w, h) = gray.dimensions();
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(w as usize, h as usize, |x, y| {
+        let v = u32::from(gray.get_pixel(x as u32, y as u32).0[0] - lo);
+        (v * 255 / span) as u8
+    });
+    let grids = prepared.detect_grids();
+    match grids.len() {
+        0 => Err(WalletError::Qr("no QR code found".into())),
+        1 => {
+            let (_, text) = grids[0]
+                .decode()
+                .map_err(|e| WalletError::Qr(format!("QR code unreadable: {e}")))?;
+            Ok(text)
+        }
+        n => Err(WalletError::Qr(format!(
+            "{n} QR codes in the image; show exactly one"
+        ))),
+    }
+}
+
+/// Decodes an SVG produced by [`render_svg`] (its `M x y h w v h H x V y` rectangles), so a
+/// saved SVG request can be read back without a general SVG renderer.
+pub fn decode_svg(svg: &str) -> Result<String, WalletError> {
+    let bad = || WalletError::Qr("not a zkpay QR SVG".into());
+    let attr = |name: &str| -> Option<u32> {
+        let i = svg.find(&format!(" {name}=\""))? + name.len() + 3;
+        svg[i..].split('"').next()?.parse().ok()
+    };
+    let (w, h) = (attr("width").ok_or_else(bad)?, attr("height").ok_or_else(bad)?);
+    if w > MAX_IMAGE_SIDE || h > MAX_IMAGE_SIDE {
+        return Err(WalletError::Qr("SVG too large".into()));
+    }
+    let d_start = svg.find(" d=\"").ok_or_else(bad)? + 4;
+    let d = svg[d_start..].split('"').next().ok_or_else(bad)?;
+    let mut img = image::GrayImage::from_pixel(w, h, image::Luma([255]));
+    for rect in d.split('M').filter(|s| !s.is_empty()) {
+        // "{left} {top}h{width}v{height}H{left}V{top}"
+        let mut nums = rect
+            .split(|c: char| c == ' ' || c.is_ascii_alphabetic())
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse::<u32>().map_err(|_| bad()));
+        let mut next = || nums.next().ok_or_else(bad).and_then(|r| r);
+        let (x0, y0, rw, rh) = (next()?, next()?, next()?, next()?);
+        for y in y0..(y0 + rh).min(h) {
+            for x in x0..(x0 + rw).min(w) {
+                img.put_pixel(x, y, image::Luma([0]));
+            }
+        }
+    }
+    decode_gray(&img)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const URI: &str = "zkpay:test?amount=1.00&asset=USD";
 
     #[test]
     fn renders_and_refuses_oversized() {
@@ -41,5 +173,75 @@ mod tests {
             render_terminal(&"x".repeat(5000)),
             Err(WalletError::QrCapacity(5000))
         ));
+        assert!(matches!(render_png(&"x".repeat(5000)), Err(WalletError::QrCapacity(5000))));
+    }
+
+    #[test]
+    fn png_and_svg_round_trip() {
+        assert_eq!(decode_image(&render_png(URI).unwrap()).unwrap(), URI);
+        assert_eq!(decode_svg(&render_svg(URI).unwrap()).unwrap(), URI);
+    }
+
+    fn png(img: &image::GrayImage) -> Vec<u8> {
+        let mut out = Vec::new();
+        img.write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
+            .unwrap();
+        out
+    }
+
+    fn gray(bytes: &[u8]) -> image::GrayImage {
+        image::load_from_memory(bytes).unwrap().to_luma8()
+    }
+
+    #[test]
+    fn rotated_and_low_contrast_codes_read() {
+        let g = gray(&render_png(URI).unwrap());
+        let rotated = image::imageops::rotate90(&g);
+        assert_eq!(decode_image(&png(&rotated)).unwrap(), URI);
+        let faint = image::GrayImage::from_fn(g.width(), g.height(), |x, y| {
+            image::Luma([if g.get_pixel(x, y).0[0] < 128 { 118 } else { 138 }])
+        });
+        assert_eq!(decode_image(&png(&faint)).unwrap(), URI);
+    }
+
+    #[test]
+    fn no_code_two_codes_truncated_and_huge_images_fail_cleanly() {
+        let blank = image::GrayImage::from_pixel(300, 300, image::Luma([255]));
+        assert!(decode_image(&png(&blank)).unwrap_err().to_string().contains("no QR code"));
+        let noise = image::GrayImage::from_fn(300, 300, |x, y| {
+            image::Luma([((x * 7919 + y * 104_729) % 251) as u8])
+        });
+        assert!(decode_image(&png(&noise)).is_err());
+        // two codes side by side
+        let a = gray(&render_png(URI).unwrap());
+        let b = gray(&render_png("zkpay:other").unwrap());
+        let mut two = image::GrayImage::from_pixel(a.width() + b.width(), a.height().max(b.height()), image::Luma([255]));
+        image::imageops::overlay(&mut two, &a, 0, 0);
+        image::imageops::overlay(&mut two, &b, i64::from(a.width()), 0);
+        let e = decode_image(&png(&two)).unwrap_err().to_string();
+        assert!(e.contains("2 QR codes"), "{e}");
+        // truncated PNG
+        let full = render_png(URI).unwrap();
+        assert!(decode_image(&full[..full.len() / 2]).unwrap_err().to_string().contains("unreadable"));
+        assert!(decode_image(b"").is_err());
+        // 20000 x 20000: refused from the header (IHDR with a valid CRC), nothing allocated
+        let mut hdr = full.clone();
+        hdr[16..20].copy_from_slice(&20000u32.to_be_bytes());
+        hdr[20..24].copy_from_slice(&20000u32.to_be_bytes());
+        let crc = crc32(&hdr[12..29]);
+        hdr[29..33].copy_from_slice(&crc.to_be_bytes());
+        let e = decode_image(&hdr).unwrap_err().to_string();
+        assert!(e.contains("larger than"), "{e}");
+    }
+
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut c = 0xffff_ffffu32;
+        for b in bytes {
+            c ^= u32::from(*b);
+            for _ in 0..8 {
+                c = if c & 1 == 1 { 0xedb8_8320 ^ (c >> 1) } else { c >> 1 };
+            }
+        }
+        !c
     }
 }

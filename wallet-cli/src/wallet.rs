@@ -1,0 +1,1023 @@
+//! The wallet: keys, synced notes, payments sent, invoices issued; and the operations on them.
+
+use crate::client::{NodeClient, NodeInfo, RemoteStatus};
+use crate::store::Sealed;
+use crate::tx::{prove_deposit, prove_payment, Output, PaymentPlan, ProvenPayment};
+use crate::WalletError;
+use rand::{CryptoRng, RngCore};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+use zeroize::{Zeroize, Zeroizing};
+use zkpay_protocol::address::{Address, Network};
+use zkpay_protocol::encryption::try_open_note;
+use zkpay_protocol::field::{fe_to_hex, F};
+use zkpay_protocol::keys::{FullViewingKey, SpendingKey};
+use zkpay_protocol::merkle::NoteTree;
+use zkpay_protocol::note::{Asset, AssetId, Note, Nullifier, Root, BUILTIN_ASSETS};
+use zkpay_protocol::payment::PublicAccount;
+use zkpay_protocol::uri::{format_amount, PaymentRequest};
+use zkpay_prover::{KeyStore, PaymentProver, SetupMode};
+
+/// A leaf of the note tree, as synced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Leaf {
+    /// Position.
+    pub position: u64,
+    /// Commitment.
+    #[serde(with = "zkpay_protocol::field::serde_fe")]
+    pub cm: F,
+}
+
+/// A note this wallet owns (or watches).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnedNote {
+    /// The note opening.
+    pub note: Note,
+    /// Leaf position.
+    pub position: u64,
+    /// Batch that committed it.
+    pub batch: u64,
+    /// Payment that created it (hex id).
+    pub payment: String,
+    /// Memo (lossy UTF-8).
+    pub memo: String,
+    /// Its nullifier.
+    pub nullifier: Nullifier,
+    /// Batch that spent it.
+    pub spent_in: Option<u64>,
+    /// Payment spending it that is not committed yet.
+    pub pending_spend: Option<String>,
+}
+
+/// Status of a payment this wallet sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum SentStatus {
+    /// Accepted by the node, not committed yet.
+    Pending,
+    /// Committed.
+    Committed {
+        /// Batch.
+        batch: u64,
+    },
+    /// Failed or refused.
+    Failed {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A payment this wallet sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sent {
+    /// Payment id (hex).
+    pub id: String,
+    /// deposit, payment or withdrawal.
+    pub kind: String,
+    /// Asset (text).
+    pub asset: String,
+    /// Amount in base units.
+    pub amount: u64,
+    /// Fee.
+    pub fee: u64,
+    /// Recipient address, or public account for a withdrawal.
+    pub to: Option<String>,
+    /// Invoice id (lossy UTF-8) when paying an invoice.
+    pub invoice: Option<String>,
+    /// Invoice tag (hex).
+    pub invoice_tag: Option<String>,
+    /// The two outputs (recipient first).
+    pub outputs: Vec<Note>,
+    /// Memos of the outputs.
+    pub memos: Vec<String>,
+    /// Positions of the outputs once committed.
+    pub positions: Vec<u64>,
+    /// Nullifiers spent.
+    pub nullifiers: Vec<Nullifier>,
+    /// Status.
+    #[serde(flatten)]
+    pub status: SentStatus,
+    /// Unix seconds.
+    pub created: u64,
+}
+
+/// An invoice this wallet issued.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Issued {
+    /// Invoice id (lossy UTF-8).
+    pub invoice: String,
+    /// Tag (hex).
+    pub tag: String,
+    /// Asset text.
+    pub asset: String,
+    /// Amount.
+    pub amount: Option<u64>,
+    /// Expiry.
+    pub expires: Option<u64>,
+    /// The URI.
+    pub uri: String,
+    /// Unix seconds.
+    pub created: u64,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct State {
+    network: Option<Network>,
+    /// Spending-key seed (hex), absent for a watch-only wallet. Zeroized on drop.
+    seed: Option<SeedHex>,
+    fvk: String,
+    account: String,
+    depth: Option<usize>,
+    synced_batch: u64,
+    leaves: Vec<Leaf>,
+    notes: Vec<OwnedNote>,
+    sent: Vec<Sent>,
+    invoices: Vec<Issued>,
+    assets: BTreeMap<String, String>,
+}
+
+/// The spending-key seed (hex) inside the state; zeroized on drop, never printed.
+#[derive(Serialize, Deserialize, Default)]
+#[serde(transparent)]
+struct SeedHex(String);
+
+impl Drop for SeedHex {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+/// Balance of one asset.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Balance {
+    /// Asset text.
+    pub asset: String,
+    /// Spendable now (base units).
+    pub spendable: u64,
+    /// Locked by payments not committed yet.
+    pub pending: u64,
+    /// Formatted spendable amount.
+    pub spendable_text: String,
+}
+
+/// An opened wallet.
+pub struct Wallet {
+    sealed: Sealed,
+    state: State,
+    key: Option<SpendingKey>,
+    fvk: FullViewingKey,
+    network: Network,
+    last_proof: std::time::Duration,
+}
+
+impl std::fmt::Debug for Wallet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Wallet({}, {})", self.network, self.address())
+    }
+}
+
+/// Current unix time.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn asset_text_of(id: &AssetId, known: &BTreeMap<String, String>) -> String {
+    let hex = fe_to_hex(&id.0);
+    if let Some(t) = known.get(&hex) {
+        return t.clone();
+    }
+    for (sym, _) in BUILTIN_ASSETS {
+        if let Ok(a) = Asset::from_text(sym) {
+            if a.id() == *id {
+                return a.to_text();
+            }
+        }
+    }
+    hex
+}
+
+/// Formats `amount` of the asset named `asset` (base units when unknown).
+pub fn format_in(asset: &str, amount: u64) -> String {
+    match Asset::from_text(asset) {
+        Ok(a) => format!("{} {}", format_amount(amount, a.decimals), a.symbol),
+        Err(_) => format!("{amount} units of {asset}"),
+    }
+}
+
+impl Wallet {
+    /// Creates a wallet in `dir`: a new spending key, or watch-only from a full viewing key.
+    pub fn create(
+        dir: &Path,
+        network: Network,
+        passphrase: &[u8],
+        watch: Option<&str>,
+    ) -> Result<Self, WalletError> {
+        let (key, fvk) = match watch {
+            Some(s) => (None, FullViewingKey::decode(s, network)?),
+            None => {
+                let k = SpendingKey::random(&mut rand::rngs::OsRng);
+                let fvk = k.full_viewing_key();
+                (Some(k), fvk)
+            }
+        };
+        let addr = fvk.address(network).encode();
+        let account = format!("w{}", &addr[addr.len() - 12..]);
+        let state = State {
+            network: Some(network),
+            seed: key.as_ref().map(|k| SeedHex(hex::encode(k.to_bytes().as_ref()))),
+            fvk: fvk.encode(network),
+            account,
+            ..Default::default()
+        };
+        let plain = Zeroizing::new(
+            serde_json::to_vec(&state).map_err(|e| WalletError::Corrupt(e.to_string()))?,
+        );
+        let sealed = Sealed::create(dir, network, key.is_none(), passphrase, &plain)?;
+        Ok(Self {
+            sealed,
+            state,
+            key,
+            fvk,
+            network,
+            last_proof: std::time::Duration::ZERO,
+        })
+    }
+
+    /// Opens the wallet in `dir`; with `network`, refuses a wallet of another network.
+    pub fn open(
+        dir: &Path,
+        passphrase: &[u8],
+        network: Option<Network>,
+    ) -> Result<Self, WalletError> {
+        let (sealed, plain) = Sealed::open(dir, passphrase)?;
+        let wnet = sealed.network();
+        if let Some(n) = network {
+            if n != wnet {
+                return Err(WalletError::NetworkMismatch {
+                    wallet: wnet,
+                    other: n,
+                    what: "--network",
+                });
+            }
+        }
+        let state: State = serde_json::from_slice(&plain)
+            .map_err(|e| WalletError::Corrupt(format!("state: {e}")))?;
+        if state.network != Some(wnet) {
+            return Err(WalletError::Corrupt("state and header disagree on the network".into()));
+        }
+        let key = match &state.seed {
+            Some(h) => {
+                let bytes = Zeroizing::new(
+                    hex::decode(&h.0).map_err(|_| WalletError::Corrupt("seed".into()))?,
+                );
+                let seed: [u8; 32] = bytes
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| WalletError::Corrupt("seed".into()))?;
+                Some(SpendingKey::from_bytes(seed))
+            }
+            None => None,
+        };
+        let fvk = FullViewingKey::decode(&state.fvk, wnet)?;
+        if let Some(k) = &key {
+            if k.full_viewing_key().pk != fvk.pk {
+                return Err(WalletError::Corrupt("seed and viewing key disagree".into()));
+            }
+        }
+        Ok(Self {
+            sealed,
+            state,
+            key,
+            fvk,
+            network: wnet,
+            last_proof: std::time::Duration::ZERO,
+        })
+    }
+
+    /// Seals and writes the state (atomically).
+    pub fn save(&self) -> Result<(), WalletError> {
+        let plain = Zeroizing::new(
+            serde_json::to_vec(&self.state).map_err(|e| WalletError::Corrupt(e.to_string()))?,
+        );
+        self.sealed.save(&plain)
+    }
+
+    /// How long the last payment proof took.
+    pub fn last_proof(&self) -> std::time::Duration {
+        self.last_proof
+    }
+
+    /// Network.
+    pub fn network(&self) -> Network {
+        self.network
+    }
+
+    /// Whether the wallet cannot spend.
+    pub fn watch_only(&self) -> bool {
+        self.key.is_none()
+    }
+
+    /// Shielded address.
+    pub fn address(&self) -> Address {
+        self.fvk.address(self.network)
+    }
+
+    /// Full viewing key (bech32m).
+    pub fn viewing_key(&self) -> String {
+        self.fvk.encode(self.network)
+    }
+
+    /// The wallet's public account on the ledger (faucet, deposits, withdrawals).
+    pub fn account(&self) -> &str {
+        &self.state.account
+    }
+
+    /// Last batch synced.
+    pub fn synced_batch(&self) -> u64 {
+        self.state.synced_batch
+    }
+
+    /// Notes found.
+    pub fn notes(&self) -> &[OwnedNote] {
+        &self.state.notes
+    }
+
+    /// Payments sent.
+    pub fn sent(&self) -> &[Sent] {
+        &self.state.sent
+    }
+
+    /// Invoices issued.
+    pub fn invoices(&self) -> &[Issued] {
+        &self.state.invoices
+    }
+
+    /// Name of an asset id.
+    pub fn asset_text(&self, id: &AssetId) -> String {
+        asset_text_of(id, &self.state.assets)
+    }
+
+    fn learn_asset(&mut self, a: &Asset) {
+        self.state
+            .assets
+            .insert(fe_to_hex(&a.id().0), a.to_text());
+    }
+
+    /// Checks the node is on this wallet's network (and tree depth) and returns its info.
+    pub fn check_node(&mut self, client: &NodeClient) -> Result<NodeInfo, WalletError> {
+        let info = client.info()?;
+        if info.network != self.network {
+            return Err(WalletError::NetworkMismatch {
+                wallet: self.network,
+                other: info.network,
+                what: "the node",
+            });
+        }
+        match self.state.depth {
+            Some(d) if d != info.tree_depth => {
+                return Err(WalletError::Node(format!(
+                    "the node's tree depth {} differs from the wallet's {d}",
+                    info.tree_depth
+                )))
+            }
+            _ => self.state.depth = Some(info.tree_depth),
+        }
+        Ok(info)
+    }
+
+    /// The payment prover matching the node's key (cached under `key_dir`).
+    pub fn prover(&self, key_dir: &Path, info: &NodeInfo) -> Result<PaymentProver, WalletError> {
+        let mode = match self.network {
+            // development and test networks use the published deterministic setup
+            Network::Dev | Network::Test => SetupMode::InsecureDevelopment { seed: 0 },
+            Network::Main => {
+                return Err(WalletError::Refused(
+                    "mainnet proving keys come from a ceremony; none is configured".into(),
+                ))
+            }
+        };
+        let p = PaymentProver::new(&KeyStore::new(key_dir), info.tree_depth, mode, None)?;
+        let id = p.keys().verifier.key_id().to_hex();
+        if id != info.payment_key_id {
+            return Err(WalletError::KeyMismatch {
+                node: info.payment_key_id.clone(),
+                wallet: id,
+            });
+        }
+        Ok(p)
+    }
+
+    fn tree(&self) -> Result<NoteTree, WalletError> {
+        let depth = self
+            .state
+            .depth
+            .ok_or_else(|| WalletError::Node("not synced yet".into()))?;
+        let mut t = NoteTree::new(depth)?;
+        for l in &self.state.leaves {
+            while t.size() < l.position {
+                t.append(F::from(0u64))?;
+            }
+            t.append(l.cm)?;
+        }
+        Ok(t)
+    }
+
+    /// Syncs to the node's head: downloads each committed batch after the last synced one,
+    /// finds this wallet's notes by trial decryption, marks spent notes, and checks the rebuilt
+    /// tree against each batch's root. Saves every `save_every` batches and at the end, so an
+    /// interrupted sync resumes from the last saved batch without duplicating notes.
+    pub fn sync(
+        &mut self,
+        client: &NodeClient,
+        save_every: u64,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<u64, WalletError> {
+        self.check_node(client)?;
+        let head = client.head()?;
+        let mut tree = self.tree()?;
+        let start = self.state.synced_batch;
+        let mut found = 0;
+        for n in start + 1..=head.batch {
+            let b = client
+                .batch(n)?
+                .ok_or_else(|| WalletError::Node(format!("batch {n} is missing")))?;
+            if b.number != n {
+                return Err(WalletError::Node(format!("asked batch {n}, got {}", b.number)));
+            }
+            for e in &b.entries {
+                for nf in &e.public.nullifiers {
+                    for owned in self.state.notes.iter_mut() {
+                        if owned.nullifier == *nf {
+                            owned.spent_in = Some(n);
+                            owned.pending_spend = None;
+                        }
+                    }
+                }
+                let mut positions = Vec::new();
+                for out in &e.notes {
+                    positions.push(out.position);
+                    if out.position < tree.size() {
+                        // already synced (a resumed sync): the leaf must agree
+                        if tree.leaf(out.position)? != out.commitment.0 {
+                            return Err(WalletError::Node(format!(
+                                "leaf {} changed since the last sync",
+                                out.position
+                            )));
+                        }
+                        continue;
+                    }
+                    while tree.size() < out.position {
+                        tree.append(F::from(0u64))?;
+                    }
+                    tree.append(out.commitment.0)?;
+                    self.state.leaves.push(Leaf {
+                        position: out.position,
+                        cm: out.commitment.0,
+                    });
+                    if let Some((note, memo)) =
+                        try_open_note(&self.fvk.ivk, &self.fvk.pk, &out.commitment, &out.ciphertext)
+                    {
+                        if note.value == 0
+                            || self.state.notes.iter().any(|o| o.position == out.position)
+                        {
+                            continue;
+                        }
+                        found += 1;
+                        self.state.notes.push(OwnedNote {
+                            note,
+                            position: out.position,
+                            batch: n,
+                            payment: e.id.clone(),
+                            memo: String::from_utf8_lossy(&memo).into_owned(),
+                            nullifier: note.nullifier(&self.fvk.nk, out.position),
+                            spent_in: None,
+                            pending_spend: None,
+                        });
+                    }
+                }
+                if let Some(s) = self.state.sent.iter_mut().find(|s| s.id == e.id) {
+                    s.status = SentStatus::Committed { batch: n };
+                    s.positions = positions;
+                }
+            }
+            match b.note_root() {
+                Some(r) if r == tree.root() => {}
+                _ => {
+                    return Err(WalletError::Node(format!(
+                        "batch {n}: the notes served do not reproduce the batch's note root"
+                    )))
+                }
+            }
+            self.state.synced_batch = n;
+            progress(n - start, head.batch - start);
+            if save_every > 0 && (n - start) % save_every == 0 {
+                self.save()?;
+            }
+        }
+        self.refresh_pending(client)?;
+        self.save()?;
+        Ok(found)
+    }
+
+    /// Asks the node about payments still pending; a failed one releases its notes.
+    fn refresh_pending(&mut self, client: &NodeClient) -> Result<(), WalletError> {
+        let pending: Vec<String> = self
+            .state
+            .sent
+            .iter()
+            .filter(|s| s.status == SentStatus::Pending)
+            .map(|s| s.id.clone())
+            .collect();
+        for id in pending {
+            let failed = match client.status(&id)? {
+                Some(RemoteStatus::Failed { reason }) => Some(reason),
+                None => Some("unknown to the node".to_string()),
+                _ => None,
+            };
+            if let Some(reason) = failed {
+                self.mark_failed(&id, reason);
+            }
+        }
+        Ok(())
+    }
+
+    fn mark_failed(&mut self, id: &str, reason: String) {
+        if let Some(s) = self.state.sent.iter_mut().find(|s| s.id == id) {
+            s.status = SentStatus::Failed { reason };
+        }
+        for n in self.state.notes.iter_mut() {
+            if n.pending_spend.as_deref() == Some(id) {
+                n.pending_spend = None;
+            }
+        }
+    }
+
+    /// Balances per asset.
+    pub fn balances(&self) -> Vec<Balance> {
+        let mut m: BTreeMap<String, Balance> = BTreeMap::new();
+        for n in self.state.notes.iter().filter(|n| n.spent_in.is_none()) {
+            let asset = self.asset_text(&n.note.asset);
+            let b = m.entry(asset.clone()).or_insert_with(|| Balance {
+                asset,
+                ..Default::default()
+            });
+            if n.pending_spend.is_some() {
+                b.pending += n.note.value;
+            } else {
+                b.spendable += n.note.value;
+            }
+        }
+        m.into_values()
+            .map(|mut b| {
+                b.spendable_text = format_in(&b.asset, b.spendable);
+                b
+            })
+            .collect()
+    }
+
+    /// Spendable notes of `asset` covering `need` with at most two notes: the smallest single
+    /// note that covers it, else the two largest. Fails with insufficient funds otherwise.
+    fn select(&self, asset: &Asset, need: u64) -> Result<Vec<OwnedNote>, WalletError> {
+        let mut spendable: Vec<&OwnedNote> = self
+            .state
+            .notes
+            .iter()
+            .filter(|n| n.note.asset == asset.id() && n.spent_in.is_none() && n.pending_spend.is_none())
+            .collect();
+        spendable.sort_by_key(|n| n.note.value);
+        let total: u128 = spendable.iter().map(|n| u128::from(n.note.value)).sum();
+        let insufficient = |have: u128| WalletError::InsufficientFunds {
+            asset: asset.symbol.clone(),
+            need: format_amount(need, asset.decimals),
+            have: format_amount(u64::try_from(have).unwrap_or(u64::MAX), asset.decimals),
+        };
+        if let Some(n) = spendable.iter().find(|n| n.note.value >= need) {
+            return Ok(vec![(*n).clone()]);
+        }
+        let k = spendable.len();
+        if k >= 2 {
+            let pair = u128::from(spendable[k - 1].note.value) + u128::from(spendable[k - 2].note.value);
+            if pair >= u128::from(need) {
+                return Ok(vec![spendable[k - 1].clone(), spendable[k - 2].clone()]);
+            }
+            if total >= u128::from(need) {
+                return Err(WalletError::Refused(format!(
+                    "the funds are split over more than two notes (a payment spends at most two); pay {} or less, or consolidate first",
+                    format_amount(u64::try_from(pair).unwrap_or(u64::MAX), asset.decimals)
+                )));
+            }
+        }
+        Err(insufficient(total))
+    }
+
+    fn spend_plan(
+        &self,
+        info: &NodeInfo,
+        client: &NodeClient,
+        notes: &[OwnedNote],
+    ) -> Result<(Root, Vec<(Note, zkpay_protocol::merkle::MerklePath)>), WalletError> {
+        let tree = self.tree()?;
+        let root = Root(tree.root());
+        let head = client.head()?;
+        if !head.recent_note_roots.contains(&root) {
+            return Err(WalletError::Node(
+                "the wallet's tree root is not a recent root of the node: sync again".into(),
+            ));
+        }
+        let _ = info;
+        let spends = notes
+            .iter()
+            .map(|n| Ok((n.note, tree.path(n.position)?)))
+            .collect::<Result<Vec<_>, WalletError>>()?;
+        Ok((root, spends))
+    }
+
+    fn key(&self) -> Result<&SpendingKey, WalletError> {
+        self.key.as_ref().ok_or(WalletError::WatchOnly)
+    }
+
+    fn record(&mut self, sent: Sent, spent: &[OwnedNote]) {
+        for n in self.state.notes.iter_mut() {
+            if spent.iter().any(|s| s.position == n.position) {
+                n.pending_spend = Some(sent.id.clone());
+            }
+        }
+        self.state.sent.push(sent);
+    }
+
+    /// Submits a proven payment and records it. The wallet is saved before returning.
+    fn submit(
+        &mut self,
+        client: &NodeClient,
+        proven: &ProvenPayment,
+        mut sent: Sent,
+        spent: &[OwnedNote],
+    ) -> Result<Sent, WalletError> {
+        match client.submit(&proven.submission) {
+            Ok(id) => {
+                sent.id = id;
+                self.record(sent.clone(), spent);
+                self.save()?;
+                Ok(sent)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deposits `amount` of `asset` from the wallet's public account into a shielded note.
+    pub fn deposit<R: RngCore + CryptoRng>(
+        &mut self,
+        client: &NodeClient,
+        prover: &PaymentProver,
+        info: &NodeInfo,
+        asset: &Asset,
+        amount: u64,
+        rng: &mut R,
+    ) -> Result<Sent, WalletError> {
+        if amount == 0 {
+            return Err(WalletError::Refused("amount must be above zero".into()));
+        }
+        let key = self.key()?;
+        let have = client.account_balance(&self.state.account, &asset.to_text())?;
+        if have < u128::from(amount) {
+            return Err(WalletError::InsufficientFunds {
+                asset: format!("{} in public account {}", asset.symbol, self.state.account),
+                need: format_amount(amount, asset.decimals),
+                have: format_amount(u64::try_from(have).unwrap_or(u64::MAX), asset.decimals),
+            });
+        }
+        let head = client.head()?;
+        let auth = key.spend_authority();
+        let tk = self.fvk.ivk.transmission_key();
+        let proven = prove_deposit(
+            &auth,
+            &tk,
+            prover,
+            self.network,
+            PublicAccount::new(&info.operator)?,
+            PublicAccount::new(&self.state.account)?,
+            asset.id(),
+            Root(head.note_root),
+            amount,
+            rng,
+        )?;
+        self.learn_asset(asset);
+        let sent = self.sent_record("deposit", asset, amount, 0, Some(self.state.account.clone()), None, &proven);
+        self.submit(client, &proven, sent, &[])
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn sent_record(
+        &self,
+        kind: &str,
+        asset: &Asset,
+        amount: u64,
+        fee: u64,
+        to: Option<String>,
+        invoice: Option<(&[u8], F)>,
+        proven: &ProvenPayment,
+    ) -> Sent {
+        Sent {
+            id: hex::encode(proven.submission.id()),
+            kind: kind.into(),
+            asset: asset.to_text(),
+            amount,
+            fee,
+            to,
+            invoice: invoice.map(|(i, _)| String::from_utf8_lossy(i).into_owned()),
+            invoice_tag: invoice.map(|(_, t)| fe_to_hex(&t)),
+            outputs: proven.outputs.iter().map(|o| o.note).collect(),
+            memos: proven
+                .outputs
+                .iter()
+                .map(|o| String::from_utf8_lossy(&o.memo).into_owned())
+                .collect(),
+            positions: Vec::new(),
+            nullifiers: proven.submission.public.nullifiers.to_vec(),
+            status: SentStatus::Pending,
+            created: now(),
+        }
+    }
+
+    /// Checks a payment request before any slow step: network, amount, expiry, invoice not
+    /// already paid, funds. Returns the notes to spend.
+    pub fn precheck(
+        &mut self,
+        client: &NodeClient,
+        req: &PaymentRequest,
+        fee: u64,
+    ) -> Result<Vec<OwnedNote>, WalletError> {
+        self.key()?;
+        if req.network() != self.network {
+            return Err(WalletError::NetworkMismatch {
+                wallet: self.network,
+                other: req.network(),
+                what: "the payment request",
+            });
+        }
+        let amount = req
+            .amount
+            .ok_or_else(|| WalletError::Refused("the request has no amount".into()))?;
+        if amount == 0 {
+            return Err(WalletError::Refused("amount must be above zero".into()));
+        }
+        req.check_not_expired(now())?;
+        if let Some(tag) = req.invoice_tag() {
+            if self
+                .state
+                .sent
+                .iter()
+                .any(|s| s.invoice_tag.as_deref() == Some(&fe_to_hex(&tag)) && !matches!(s.status, SentStatus::Failed { .. }))
+            {
+                return Err(WalletError::Refused("this wallet already paid this invoice".into()));
+            }
+            let st = client.invoice(&tag)?;
+            if st.payment.is_some() {
+                return Err(WalletError::Refused(format!(
+                    "invoice already paid (payment {})",
+                    st.payment.unwrap_or_default()
+                )));
+            }
+        }
+        let need = amount
+            .checked_add(fee)
+            .ok_or_else(|| WalletError::Refused("amount plus fee overflows".into()))?;
+        self.select(&req.asset, need)
+    }
+
+    /// Pays a request: precheck, prove locally, submit. Sync first.
+    pub fn pay<R: RngCore + CryptoRng>(
+        &mut self,
+        client: &NodeClient,
+        prover: &PaymentProver,
+        info: &NodeInfo,
+        req: &PaymentRequest,
+        fee: u64,
+        rng: &mut R,
+    ) -> Result<Sent, WalletError> {
+        let notes = self.precheck(client, req, fee)?;
+        self.pay_notes(client, prover, info, req, notes, fee, rng)
+    }
+
+    /// Spendable notes of `asset` covering `need` (at most two).
+    pub fn spendable_for(&self, asset: &Asset, need: u64) -> Result<Vec<OwnedNote>, WalletError> {
+        self.select(asset, need)
+    }
+
+    /// Pays `req` from exactly these notes (coin control), without the wallet's own checks of
+    /// the request: the node's rules still apply. The demo uses it to show that the node, not
+    /// only the wallet, refuses a second payment of an invoice and a double spend.
+    #[allow(clippy::too_many_arguments)]
+    pub fn pay_notes<R: RngCore + CryptoRng>(
+        &mut self,
+        client: &NodeClient,
+        prover: &PaymentProver,
+        info: &NodeInfo,
+        req: &PaymentRequest,
+        notes: Vec<OwnedNote>,
+        fee: u64,
+        rng: &mut R,
+    ) -> Result<Sent, WalletError> {
+        let amount = req
+            .amount
+            .filter(|a| *a > 0)
+            .ok_or_else(|| WalletError::Refused("amount must be above zero".into()))?;
+        let total: u64 = notes.iter().map(|n| n.note.value).sum();
+        let change = total
+            .checked_sub(amount)
+            .and_then(|c| c.checked_sub(fee))
+            .ok_or_else(|| WalletError::InsufficientFunds {
+                asset: req.asset.symbol.clone(),
+                need: format_amount(amount.saturating_add(fee), req.asset.decimals),
+                have: format_amount(total, req.asset.decimals),
+            })?;
+        let (root, spends) = self.spend_plan(info, client, &notes)?;
+        let key = self.key()?;
+        let auth = key.spend_authority();
+        let tk = self.fvk.ivk.transmission_key();
+        let memo = req
+            .memo
+            .clone()
+            .or_else(|| req.invoice.clone())
+            .unwrap_or_default();
+        let plan = PaymentPlan {
+            network: self.network,
+            fee_recipient: PublicAccount::new(&info.operator)?,
+            public_account: None,
+            asset: req.asset.id(),
+            root,
+            spends,
+            outputs: vec![
+                Output {
+                    note: Note::new(req.asset.id(), amount, req.address.pk, rng),
+                    tk: req.address.tk,
+                    memo,
+                },
+                Output {
+                    note: Note::new(req.asset.id(), change, auth.owner_key(), rng),
+                    tk,
+                    memo: b"change".to_vec(),
+                },
+            ],
+            public_value: 0,
+            fee,
+            invoice_tag: req.invoice_tag(),
+        };
+        let t = std::time::Instant::now();
+        let proven = prove_payment(&auth, &tk, prover, plan, rng)?;
+        self.last_proof = t.elapsed();
+        self.learn_asset(&req.asset);
+        let invoice = req.invoice.as_deref().zip(req.invoice_tag());
+        let sent = self.sent_record(
+            "payment",
+            &req.asset,
+            amount,
+            fee,
+            Some(req.address.encode()),
+            invoice,
+            &proven,
+        );
+        self.submit(client, &proven, sent, &notes)
+    }
+
+    /// Withdraws `amount` to the public account `to` (the wallet's own by default).
+    #[allow(clippy::too_many_arguments)]
+    pub fn withdraw<R: RngCore + CryptoRng>(
+        &mut self,
+        client: &NodeClient,
+        prover: &PaymentProver,
+        info: &NodeInfo,
+        asset: &Asset,
+        amount: u64,
+        to: Option<&str>,
+        rng: &mut R,
+    ) -> Result<Sent, WalletError> {
+        if amount == 0 {
+            return Err(WalletError::Refused("amount must be above zero".into()));
+        }
+        let key = self.key()?;
+        let to = PublicAccount::new(to.unwrap_or(&self.state.account))?;
+        let notes = self.select(asset, amount)?;
+        let (root, spends) = self.spend_plan(info, client, &notes)?;
+        let auth = key.spend_authority();
+        let tk = self.fvk.ivk.transmission_key();
+        let total: u64 = notes.iter().map(|n| n.note.value).sum();
+        let plan = PaymentPlan {
+            network: self.network,
+            fee_recipient: PublicAccount::new(&info.operator)?,
+            public_account: Some(to.clone()),
+            asset: asset.id(),
+            root,
+            spends,
+            outputs: vec![Output {
+                note: Note::new(asset.id(), total - amount, auth.owner_key(), rng),
+                tk,
+                memo: b"change".to_vec(),
+            }],
+            public_value: -i128::from(amount),
+            fee: 0,
+            invoice_tag: None,
+        };
+        let proven = prove_payment(&auth, &tk, prover, plan, rng)?;
+        let sent = self.sent_record("withdrawal", asset, amount, 0, Some(to.as_str().to_string()), None, &proven);
+        self.submit(client, &proven, sent, &notes)
+    }
+
+    /// Polls the node until payment `id` is committed (then syncs) or fails.
+    pub fn wait(
+        &mut self,
+        client: &NodeClient,
+        id: &str,
+        timeout: std::time::Duration,
+    ) -> Result<u64, WalletError> {
+        let t = std::time::Instant::now();
+        loop {
+            match client.status(id)? {
+                Some(RemoteStatus::Committed { batch }) => {
+                    self.sync(client, 16, |_, _| {})?;
+                    return Ok(batch);
+                }
+                Some(RemoteStatus::Failed { reason }) => {
+                    self.mark_failed(id, reason.clone());
+                    self.save()?;
+                    return Err(WalletError::Rejected {
+                        status: 200,
+                        code: "failed".into(),
+                        message: reason,
+                    });
+                }
+                None => return Err(WalletError::Node(format!("payment {id} is unknown to the node"))),
+                _ => {}
+            }
+            if t.elapsed() > timeout {
+                return Err(WalletError::Node(format!(
+                    "payment {id} not committed after {} s",
+                    timeout.as_secs()
+                )));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+
+    /// Issues a payment request to this wallet's address and remembers the invoice.
+    pub fn request(&mut self, req: PaymentRequest) -> Result<String, WalletError> {
+        if req.address != self.address() {
+            return Err(WalletError::Refused("a request must be to this wallet's address".into()));
+        }
+        let uri = req.to_uri();
+        // the URI must parse back exactly (limits on memo, label, invoice)
+        PaymentRequest::parse_for(&uri, self.network)?;
+        if let (Some(inv), Some(tag)) = (&req.invoice, req.invoice_tag()) {
+            let tag = fe_to_hex(&tag);
+            if self.state.invoices.iter().any(|i| i.tag == tag) {
+                return Err(WalletError::Refused(format!(
+                    "invoice {:?} was already issued",
+                    String::from_utf8_lossy(inv)
+                )));
+            }
+            self.state.invoices.push(Issued {
+                invoice: String::from_utf8_lossy(inv).into_owned(),
+                tag,
+                asset: req.asset.to_text(),
+                amount: req.amount,
+                expires: req.expires,
+                uri: uri.clone(),
+                created: now(),
+            });
+        }
+        self.learn_asset(&req.asset);
+        self.save()?;
+        Ok(uri)
+    }
+
+    /// The notes this wallet received from payment `id`.
+    pub fn received_from(&self, payment: &str) -> Vec<&OwnedNote> {
+        self.state.notes.iter().filter(|n| n.payment == payment).collect()
+    }
+
+    /// Everything needed for a receipt of sent payment `id`'s first output (the recipient's).
+    pub fn receipt_parts(
+        &self,
+        id: &str,
+    ) -> Result<(Sent, zkpay_protocol::merkle::MerklePath, F, u64), WalletError> {
+        let s = self
+            .state
+            .sent
+            .iter()
+            .find(|s| s.id == id || (s.id.starts_with(id) && id.len() >= 8))
+            .ok_or_else(|| WalletError::Refused(format!("no payment {id} in this wallet")))?;
+        if !matches!(s.status, SentStatus::Committed { .. }) || s.positions.is_empty() {
+            return Err(WalletError::Refused(
+                "the payment is not committed yet (run `zkpay sync`)".into(),
+            ));
+        }
+        let tree = self.tree()?;
+        let path = tree.path(s.positions[0])?;
+        Ok((s.clone(), path, tree.root(), self.state.synced_batch))
+    }
+}
