@@ -1,14 +1,17 @@
 # zkpay: `make demo` runs an end-to-end QR payment; `make test` runs every check.
 SHELL := /bin/bash
 CARGO ?= cargo
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 
 .PHONY: demo test bootstrap fmt clippy unit bench report node
 
 bootstrap:
 	@scripts/bootstrap.sh
 
+# Release build (proving at full size); workspace-wide so RocksDB is compiled once.
 demo: bootstrap
-	$(CARGO) run -q -p zkpay-wallet --bin zkpay -- demo
+	$(CARGO) build --release --workspace --bins
+	$(TARGET_DIR)/release/zkpay demo
 
 test: bootstrap fmt clippy unit
 
@@ -21,5 +24,13 @@ clippy:
 unit:
 	$(CARGO) test --workspace
 
+node: bootstrap
+	$(CARGO) build --release --workspace --bins
+	$(TARGET_DIR)/release/zkpay-node
+
 bench:
 	$(CARGO) bench -p zkpay-bench
+
+report: bootstrap
+	$(CARGO) build --release --workspace --bins
+	$(TARGET_DIR)/release/zkpay-bench report

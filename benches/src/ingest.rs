@@ -74,11 +74,9 @@ pub struct IngestReport {
     pub cores: usize,
 }
 
-fn fixtures(
-    data_dir: &Path,
-    profile: Profile,
-    n: usize,
-) -> Result<(Vec<Vec<u8>>, f64)> {
+/// Pre-generated, serialized deposit payments against the genesis root (cached under
+/// `<data_dir>/bench`), and the seconds spent generating missing ones.
+pub fn fixtures(data_dir: &Path, profile: Profile, n: usize) -> Result<(Vec<Vec<u8>>, f64)> {
     let depth = profile.params().depth;
     let prover = PaymentProver::new(
         &KeyStore::new(data_dir),
@@ -108,7 +106,11 @@ fn fixtures(
             .root();
         let usd = Asset::from_text("USD")?.id();
         let start = have.len();
-        eprintln!("generating {} deposit proofs (cached in {})", n - start, file.display());
+        eprintln!(
+            "generating {} deposit proofs (cached in {})",
+            n - start,
+            file.display()
+        );
         let new: Vec<Vec<u8>> = (start..n)
             .into_par_iter()
             .map(|i| -> Result<Vec<u8>> {
@@ -299,6 +301,8 @@ pub fn ingest_report(
         verify_workers: workers,
         verify_group: group,
         proof_generation_seconds: generated,
-        cores: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        cores: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
     })
 }

@@ -70,7 +70,7 @@ pub fn transfer_witness(depth: usize, seed: u64) -> Result<PaymentWitness> {
 
 /// A payment prover with fresh development keys in a temporary directory (kept alive by the
 /// returned guard).
-fn dev_prover(depth: usize) -> Result<(tempfile::TempDir, PaymentProver)> {
+pub fn dev_prover(depth: usize) -> Result<(tempfile::TempDir, PaymentProver)> {
     let dir = tempfile::tempdir()?;
     let prover = PaymentProver::new(
         &KeyStore::new(dir.path()),

@@ -348,8 +348,10 @@ async fn account(
         (Err(e), _) | (_, Err(e)) => return error(StatusCode::BAD_REQUEST, "bad_account", e),
     };
     match s.node.ledger().balance(&account, &asset.id()) {
-        Ok(b) => Json(json!({"account": account, "asset": asset.to_text(), "balance": b.to_string()}))
-            .into_response(),
+        Ok(b) => {
+            Json(json!({"account": account, "asset": asset.to_text(), "balance": b.to_string()}))
+                .into_response()
+        }
         Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, "storage", e),
     }
 }
@@ -368,7 +370,11 @@ async fn faucet(
     body: Result<Json<FaucetRequest>, JsonRejection>,
 ) -> Response {
     if s.node.config().network != zkpay_protocol::address::Network::Dev {
-        return error(StatusCode::NOT_FOUND, "no_faucet", "the faucet exists only on dev");
+        return error(
+            StatusCode::NOT_FOUND,
+            "no_faucet",
+            "the faucet exists only on dev",
+        );
     }
     let r = match body {
         Ok(Json(r)) => r,
@@ -387,8 +393,10 @@ async fn faucet(
     }
     match s.node.ledger().faucet(&r.account, &asset.id(), r.amount) {
         Ok(()) => match s.node.ledger().balance(&r.account, &asset.id()) {
-            Ok(b) => Json(json!({"account": r.account, "asset": asset.to_text(), "balance": b.to_string()}))
-                .into_response(),
+            Ok(b) => Json(
+                json!({"account": r.account, "asset": asset.to_text(), "balance": b.to_string()}),
+            )
+            .into_response(),
             Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, "storage", e),
         },
         Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, "storage", e),

@@ -56,7 +56,16 @@ impl VerifyPool {
             .tx
             .lock()
             .ok()
-            .and_then(|g| g.as_ref().map(|tx| tx.send(Job { proof, inputs, reply }).is_ok()))
+            .and_then(|g| {
+                g.as_ref().map(|tx| {
+                    tx.send(Job {
+                        proof,
+                        inputs,
+                        reply,
+                    })
+                    .is_ok()
+                })
+            })
             .unwrap_or(false);
         sent && rx.await.unwrap_or(false)
     }

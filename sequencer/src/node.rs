@@ -409,7 +409,10 @@ impl Node {
 
     /// Everything before proof verification: structure, ext data, proof decoding, and conflicts
     /// with the state. Returns the decoded proof and the payment id. Rejections are counted.
-    pub fn check(&self, sub: &PaymentSubmission) -> Result<(zkpay_verifier::Proof, [u8; 32]), Rejection> {
+    pub fn check(
+        &self,
+        sub: &PaymentSubmission,
+    ) -> Result<(zkpay_verifier::Proof, [u8; 32]), Rejection> {
         let r = (|| -> Result<_, Rejection> {
             self.storage_available()?;
             let proof = self.cheap_checks(sub)?;

@@ -7,10 +7,10 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use common::*;
 use http_body_util::BodyExt;
+use rand::{Rng, SeedableRng};
 use std::sync::Arc;
 use tower::ServiceExt;
 use zkpay_protocol::field::fe_to_hex;
-use rand::{Rng, SeedableRng};
 use zkpay_protocol::F;
 use zkpay_sequencer::api::{router, AppState};
 use zkpay_sequencer::Node;
@@ -496,9 +496,7 @@ async fn openapi_documents_every_route() {
                 "{method} {path} is not routed"
             );
             assert!(
-                ops[method]["responses"]
-                    .get(s.as_str())
-                    .is_some(),
+                ops[method]["responses"].get(s.as_str()).is_some(),
                 "{method} {path} answered {s}, which is not documented"
             );
         }
@@ -523,7 +521,10 @@ async fn same_nullifier_twice_foreign_key_and_opaque_ciphertexts() {
     let (s, v) = call(&app, post(&dup)).await;
     assert_eq!(
         (s, v["error"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some("duplicate_nullifier"))
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("duplicate_nullifier")
+        )
     );
     assert_eq!(node.metrics.rejected("duplicate_nullifier"), 1);
 
@@ -536,7 +537,10 @@ async fn same_nullifier_twice_foreign_key_and_opaque_ciphertexts() {
         None,
     )
     .unwrap();
-    assert_ne!(foreign.keys().verifier.key_id(), prover.keys().verifier.key_id());
+    assert_ne!(
+        foreign.keys().verifier.key_id(),
+        prover.keys().verifier.key_id()
+    );
     let (alien, _) = deposit_at(root, &foreign, &mut alice, 5);
     let (s, v) = call(&app, post(&alien)).await;
     assert_eq!(
@@ -599,10 +603,16 @@ async fn storage_failure_stops_acknowledging() {
     assert_eq!(node.mempool_len(), 0);
     assert!(node.status(&a.id()).is_none());
     let (s, v) = call(&app, get("/health")).await;
-    assert_eq!((s, v["storage"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("failing")));
+    assert_eq!(
+        (s, v["storage"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("failing"))
+    );
     // refused up front while storage is failing
     let (s, v) = call(&app, post(&b)).await;
-    assert_eq!((s, v["error"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("storage")));
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("storage"))
+    );
     assert!(!node.probe_storage());
     assert_eq!(node.metrics.rejected("storage"), 2);
 

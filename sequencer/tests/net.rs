@@ -19,9 +19,14 @@ async fn start(node: Arc<Node>) -> (SocketAddr, tokio::sync::oneshot::Sender<()>
     let addr = listener.local_addr().unwrap();
     let limits = ServeLimits::of(node.config());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(serve(listener, router(AppState::new(node)), limits, async {
-        let _ = rx.await;
-    }));
+    tokio::spawn(serve(
+        listener,
+        router(AppState::new(node)),
+        limits,
+        async {
+            let _ = rx.await;
+        },
+    ));
     (addr, tx)
 }
 
@@ -47,7 +52,10 @@ async fn post(addr: SocketAddr, body: &[u8]) -> u16 {
 }
 
 fn status(resp: &str) -> u16 {
-    resp.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+    resp.split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
 }
 
 fn config(dir: &std::path::Path) -> NodeConfig {
@@ -93,7 +101,9 @@ async fn oversized_bodies_and_slow_clients() {
 
     // slow headers: the connection is closed after the header timeout, without a request
     let mut slow = TcpStream::connect(addr).await.unwrap();
-    slow.write_all(b"GET /health HTTP/1.1\r\nhost:").await.unwrap();
+    slow.write_all(b"GET /health HTTP/1.1\r\nhost:")
+        .await
+        .unwrap();
     let t = Instant::now();
     let mut buf = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(10), slow.read_to_end(&mut buf)).await;
@@ -146,11 +156,14 @@ async fn invalid_proof_flood() {
     let prover = prover(dir.path());
     let (addr, _stop) = start(node.clone()).await;
     let mut alice = Wallet::new(61, "alice");
-    node.ledger().faucet(&alice.account, &usd(), 1_000_000).unwrap();
+    node.ledger()
+        .faucet(&alice.account, &usd(), 1_000_000)
+        .unwrap();
     let root = node.head().unwrap().0.state.note_root;
     // honest payments, and one template whose proof belongs to other public inputs
-    let honest: Vec<PaymentSubmission> =
-        (0..6).map(|i| deposit_at(root, &prover, &mut alice, 10 + i).0).collect();
+    let honest: Vec<PaymentSubmission> = (0..6)
+        .map(|i| deposit_at(root, &prover, &mut alice, 10 + i).0)
+        .collect();
     let (template, _) = deposit_at(root, &prover, &mut alice, 1);
     let (other, _) = deposit_at(root, &prover, &mut alice, 2);
     let bad_body = |i: u64| {
@@ -203,7 +216,12 @@ async fn invalid_proof_flood() {
     // every invalid proof was verified and refused, or shed before verification
     assert_eq!(node.metrics.rejected("proof_invalid"), refused_invalid);
     assert!(node.metrics.rejected("overloaded") >= 600 - refused_invalid);
-    assert_eq!(node.metrics.accepted.load(std::sync::atomic::Ordering::Relaxed), 6);
+    assert_eq!(
+        node.metrics
+            .accepted
+            .load(std::sync::atomic::Ordering::Relaxed),
+        6
+    );
     // memory flat: the third round does not grow the process beyond the first by more than
     // a few MiB (allocator noise), i.e. nothing is retained per rejected request
     assert!(

@@ -156,16 +156,16 @@ impl NodeClient {
                     message: v["message"].as_str().unwrap_or("").to_string(),
                 })
             }
-            Err(ureq::Error::Transport(t)) => Err(WalletError::Unreachable(format!(
-                "{}: {t}",
-                self.base
-            ))),
+            Err(ureq::Error::Transport(t)) => {
+                Err(WalletError::Unreachable(format!("{}: {t}", self.base)))
+            }
         }
     }
 
     fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, WalletError> {
         let v = self.map(self.agent.get(&format!("{}{path}", self.base)).call())?;
-        serde_json::from_value(v).map_err(|e| WalletError::Node(format!("bad answer to {path}: {e}")))
+        serde_json::from_value(v)
+            .map_err(|e| WalletError::Node(format!("bad answer to {path}: {e}")))
     }
 
     fn post(&self, path: &str, body: &Value) -> Result<Value, WalletError> {

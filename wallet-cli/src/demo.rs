@@ -184,34 +184,48 @@ pub fn run(opts: &DemoOptions) -> Result<Summary, WalletError> {
         },
     )?;
     let info = customer.check_node(&client)?;
-    let prover = rec.step("load the payment proving key (cached by circuit shape)", || {
-        let p = customer.prover(&opts.key_dir, &info)?;
-        Ok((p, format!("key {}", &info.payment_key_id[..16])))
-    })?;
+    let prover = rec.step(
+        "load the payment proving key (cached by circuit shape)",
+        || {
+            let p = customer.prover(&opts.key_dir, &info)?;
+            Ok((p, format!("key {}", &info.payment_key_id[..16])))
+        },
+    )?;
     let usd = Asset::from_text("USD")?;
     let mut rng = rand::rngs::OsRng;
 
     // 3. fund the customer
-    rec.step("faucet: 100.00 USD to the customer's public account", || {
-        let b = client.faucet(customer.account(), "USD", 10_000)?;
-        Ok(((), format!("public balance {}", format_in("USD", b as u64))))
-    })?;
-    let dep = rec.step("customer deposits 50.00 USD into a shielded note (proved locally)", || {
-        let s = customer.deposit(&client, &prover, &info, &usd, 5_000, &mut rng)?;
-        Ok((s.id.clone(), format!("payment {}", &s.id[..16])))
-    })?;
-    rec.step("batch the deposit, prove it and commit it to the ledger", || {
-        let n = commit(&node)?;
-        customer.sync(&client, 16, |_, _| {})?;
-        let b = customer.balances();
-        Ok((
-            (),
-            format!(
-                "batch {n}; customer balance {}",
-                b.first().map(|b| b.spendable_text.clone()).unwrap_or_default()
-            ),
-        ))
-    })?;
+    rec.step(
+        "faucet: 100.00 USD to the customer's public account",
+        || {
+            let b = client.faucet(customer.account(), "USD", 10_000)?;
+            Ok(((), format!("public balance {}", format_in("USD", b as u64))))
+        },
+    )?;
+    let dep = rec.step(
+        "customer deposits 50.00 USD into a shielded note (proved locally)",
+        || {
+            let s = customer.deposit(&client, &prover, &info, &usd, 5_000, &mut rng)?;
+            Ok((s.id.clone(), format!("payment {}", &s.id[..16])))
+        },
+    )?;
+    rec.step(
+        "batch the deposit, prove it and commit it to the ledger",
+        || {
+            let n = commit(&node)?;
+            customer.sync(&client, 16, |_, _| {})?;
+            let b = customer.balances();
+            Ok((
+                (),
+                format!(
+                    "batch {n}; customer balance {}",
+                    b.first()
+                        .map(|b| b.spendable_text.clone())
+                        .unwrap_or_default()
+                ),
+            ))
+        },
+    )?;
     let _ = dep;
 
     // 4. the merchant's invoice
@@ -227,7 +241,10 @@ pub fn run(opts: &DemoOptions) -> Result<Summary, WalletError> {
         let png = crate::qr::render_png(&uri)?;
         std::fs::write(&png_path, &png).map_err(|e| io(&png_path, e))?;
         let term = crate::qr::render_terminal(&uri)?;
-        Ok((uri.clone(), format!("{uri}\n{term}PNG: {}", png_path.display())))
+        Ok((
+            uri.clone(),
+            format!("{uri}\n{term}PNG: {}", png_path.display()),
+        ))
     })?;
     rec.summary.qr_png = png_path.display().to_string();
 
@@ -249,52 +266,68 @@ pub fn run(opts: &DemoOptions) -> Result<Summary, WalletError> {
         Ok((req, d))
     })?;
     let t_prove = Instant::now();
-    let sent = rec.step("customer proves the payment locally and the node accepts it", || {
-        let s = customer.pay(&client, &prover, &info, &req, 0, &mut rng)?;
-        Ok((s.clone(), format!("payment {} accepted (durably stored)", &s.id[..16])))
-    })?;
+    let sent = rec.step(
+        "customer proves the payment locally and the node accepts it",
+        || {
+            let s = customer.pay(&client, &prover, &info, &req, 0, &mut rng)?;
+            Ok((
+                s.clone(),
+                format!("payment {} accepted (durably stored)", &s.id[..16]),
+            ))
+        },
+    )?;
     rec.summary.qr_to_accept_ms = t_qr.elapsed().as_secs_f64() * 1e3;
     rec.summary.payment_proof_ms = customer.last_proof().as_secs_f64() * 1e3;
     let _ = t_prove;
     let t_batch = Instant::now();
-    let batch = rec.step("the node proves the batch (parallel chunks) and commits it", || {
-        let n = commit(&node)?;
-        Ok((n, format!("batch {n} committed")))
-    })?;
+    let batch = rec.step(
+        "the node proves the batch (parallel chunks) and commits it",
+        || {
+            let n = commit(&node)?;
+            Ok((n, format!("batch {n} committed")))
+        },
+    )?;
     rec.summary.batch_proof_ms = t_batch.elapsed().as_secs_f64() * 1e3;
 
     // 6. the till
-    rec.step("the merchant's watch-only till syncs and sees the payment", || {
-        till.sync(&client, 16, |_, _| {})?;
-        let got = till.received_from(&sent.id);
-        let st = client.invoice(
-            &req.invoice_tag()
-                .ok_or_else(|| WalletError::Refused("no invoice".into()))?,
-        )?;
-        let ok = got.iter().any(|n| n.note.value == 1_250) && st.paid;
-        rec_ok(ok, "till did not see the payment")?;
-        Ok((
-            (),
-            format!(
-                "received {} with memo {:?}; invoice paid in batch {batch}",
-                format_in("USD", got.first().map(|n| n.note.value).unwrap_or(0)),
-                got.first().map(|n| n.memo.clone()).unwrap_or_default()
-            ),
-        ))
-    })?;
+    rec.step(
+        "the merchant's watch-only till syncs and sees the payment",
+        || {
+            till.sync(&client, 16, |_, _| {})?;
+            let got = till.received_from(&sent.id);
+            let st = client.invoice(
+                &req.invoice_tag()
+                    .ok_or_else(|| WalletError::Refused("no invoice".into()))?,
+            )?;
+            let ok = got.iter().any(|n| n.note.value == 1_250) && st.paid;
+            rec_ok(ok, "till did not see the payment")?;
+            Ok((
+                (),
+                format!(
+                    "received {} with memo {:?}; invoice paid in batch {batch}",
+                    format_in("USD", got.first().map(|n| n.note.value).unwrap_or(0)),
+                    got.first().map(|n| n.memo.clone()).unwrap_or_default()
+                ),
+            ))
+        },
+    )?;
     rec.summary.merchant_received = true;
     merchant.sync(&client, 16, |_, _| {})?;
 
     // 7. receipt
     let receipt_path = tmp.path().join("receipt.json");
-    let verified = rec.step("customer exports a receipt; anyone verifies it against the ledger", || {
-        customer.sync(&client, 16, |_, _| {})?;
-        let r = receipt::export(&customer, &sent.id)?;
-        let text = serde_json::to_vec_pretty(&r).map_err(|e| WalletError::Node(e.to_string()))?;
-        std::fs::write(&receipt_path, text).map_err(|e| io(&receipt_path, e))?;
-        let v = receipt::verify(&r, &client)?;
-        Ok((v.clone(), v.statement))
-    })?;
+    let verified = rec.step(
+        "customer exports a receipt; anyone verifies it against the ledger",
+        || {
+            customer.sync(&client, 16, |_, _| {})?;
+            let r = receipt::export(&customer, &sent.id)?;
+            let text =
+                serde_json::to_vec_pretty(&r).map_err(|e| WalletError::Node(e.to_string()))?;
+            std::fs::write(&receipt_path, text).map_err(|e| io(&receipt_path, e))?;
+            let v = receipt::verify(&r, &client)?;
+            Ok((v.clone(), v.statement))
+        },
+    )?;
     rec.summary.receipt_verified = verified.value == 1_250;
 
     // 8. what the node refuses
@@ -305,26 +338,52 @@ pub fn run(opts: &DemoOptions) -> Result<Summary, WalletError> {
         // ... and the node refuses a payment that skips the wallet's check
         let notes = customer.spendable_for(&usd, 1_250)?;
         let r = customer.pay_notes(&client, &prover, &info, &req, notes, 0, &mut rng);
-        let refused = matches!(&r, Err(WalletError::Rejected { code, .. }) if code == "invoice_paid");
+        let refused =
+            matches!(&r, Err(WalletError::Rejected { code, .. }) if code == "invoice_paid");
         rec_ok(refused, "the node accepted a second payment of the invoice")?;
-        Ok(((), format!("wallet: {}; node: {}", local.err().map(|e| e.to_string()).unwrap_or_default(), r.err().map(|e| e.to_string()).unwrap_or_default())))
+        Ok((
+            (),
+            format!(
+                "wallet: {}; node: {}",
+                local.err().map(|e| e.to_string()).unwrap_or_default(),
+                r.err().map(|e| e.to_string()).unwrap_or_default()
+            ),
+        ))
     })?;
     rec.summary.invoice_replay_rejected = true;
-    rec.step("a double spend of the customer's spent note is refused", || {
-        let spent: Vec<_> = customer
-            .notes()
-            .iter()
-            .filter(|n| n.spent_in.is_some())
-            .cloned()
-            .collect();
-        rec_ok(!spent.is_empty(), "no spent note")?;
-        let mut again = PaymentRequest::new(merchant.address(), usd.clone(), Some(100));
-        again.memo = Some(b"double spend".to_vec());
-        let r = customer.pay_notes(&client, &prover, &info, &again, spent[..1].to_vec(), 0, &mut rng);
-        let refused = matches!(&r, Err(WalletError::Rejected { code, .. }) if code == "nullifier_spent");
-        rec_ok(refused, "the node accepted a double spend")?;
-        Ok(((), format!("node: {}", r.err().map(|e| e.to_string()).unwrap_or_default())))
-    })?;
+    rec.step(
+        "a double spend of the customer's spent note is refused",
+        || {
+            let spent: Vec<_> = customer
+                .notes()
+                .iter()
+                .filter(|n| n.spent_in.is_some())
+                .cloned()
+                .collect();
+            rec_ok(!spent.is_empty(), "no spent note")?;
+            let mut again = PaymentRequest::new(merchant.address(), usd.clone(), Some(100));
+            again.memo = Some(b"double spend".to_vec());
+            let r = customer.pay_notes(
+                &client,
+                &prover,
+                &info,
+                &again,
+                spent[..1].to_vec(),
+                0,
+                &mut rng,
+            );
+            let refused =
+                matches!(&r, Err(WalletError::Rejected { code, .. }) if code == "nullifier_spent");
+            rec_ok(refused, "the node accepted a double spend")?;
+            Ok((
+                (),
+                format!(
+                    "node: {}",
+                    r.err().map(|e| e.to_string()).unwrap_or_default()
+                ),
+            ))
+        },
+    )?;
     rec.summary.double_spend_rejected = true;
     let _ = stop.send(());
     drop(rt);

@@ -17,6 +17,16 @@ use std::path::PathBuf;
 use thiserror::Error;
 use zkpay_protocol::address::Network;
 
+/// Test hook: `ZKPAY_WALLET_CRASH_AT=<point>` aborts the process there (simulates `kill -9`).
+/// Points: `after_submit` (the node accepted a payment, the wallet has not saved it),
+/// `sync_batch:<n>` (batch n processed, not necessarily saved).
+pub fn crash_point(name: &str) {
+    if std::env::var("ZKPAY_WALLET_CRASH_AT").is_ok_and(|v| v == name) {
+        eprintln!("ZKPAY_WALLET_CRASH_AT={name}: aborting");
+        std::process::abort();
+    }
+}
+
 /// Exit codes of the `zkpay` command.
 pub mod exit {
     /// Success.

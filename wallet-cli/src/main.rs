@@ -17,13 +17,27 @@ use zkpay_wallet::wallet::{format_in, SentStatus, Wallet};
 use zkpay_wallet::{exit, qr, receipt, WalletError};
 
 #[derive(Parser)]
-#[command(name = "zkpay", version, about = "zkpay shielded wallet: pay privately by QR")]
+#[command(
+    name = "zkpay",
+    version,
+    about = "zkpay shielded wallet: pay privately by QR"
+)]
 struct Cli {
     /// Wallet directory (wallet file and cached proving keys).
-    #[arg(long, global = true, env = "ZKPAY_WALLET_DIR", default_value = ".zkpay-data/wallet")]
+    #[arg(
+        long,
+        global = true,
+        env = "ZKPAY_WALLET_DIR",
+        default_value = ".zkpay-data/wallet"
+    )]
     data_dir: PathBuf,
     /// Node URL.
-    #[arg(long, global = true, env = "ZKPAY_NODE", default_value = "http://127.0.0.1:8717")]
+    #[arg(
+        long,
+        global = true,
+        env = "ZKPAY_NODE",
+        default_value = "http://127.0.0.1:8717"
+    )]
     node: String,
     /// Print one JSON object instead of text.
     #[arg(long, global = true)]
@@ -233,7 +247,8 @@ fn passphrase(confirm: bool) -> Result<Zeroizing<String>, Fail> {
     );
     if confirm {
         let again = Zeroizing::new(
-            rpassword::prompt_password("again: ").map_err(|e| Fail(exit::FAILURE, e.to_string()))?,
+            rpassword::prompt_password("again: ")
+                .map_err(|e| Fail(exit::FAILURE, e.to_string()))?,
         );
         if *again != *p {
             return Err(usage("passphrases differ"));
@@ -353,9 +368,11 @@ fn run(cli: Cli) -> Result<(), Fail> {
         }
         Command::Address => {
             let w = open(&ctx)?;
-            out(&ctx, json!({"address": w.address().encode(), "network": w.network(), "account": w.account()}), || {
-                w.address().encode()
-            });
+            out(
+                &ctx,
+                json!({"address": w.address().encode(), "network": w.network(), "account": w.account()}),
+                || w.address().encode(),
+            );
         }
         Command::ViewingKey {
             command: ViewingKeyCommand::Export,
@@ -364,54 +381,106 @@ fn run(cli: Cli) -> Result<(), Fail> {
             let k = Zeroizing::new(w.viewing_key());
             out(&ctx, json!({"viewing_key": *k}), || k.to_string());
         }
-        Command::Faucet { amount: a, asset: s } => {
+        Command::Faucet {
+            amount: a,
+            asset: s,
+        } => {
             let w = open(&ctx)?;
             let asset = asset(&s)?;
             let v = amount(&a, &asset)?;
             let b = ctx.client.faucet(w.account(), &asset.to_text(), v)?;
-            out(&ctx, json!({"ok": true, "account": w.account(), "asset": asset.to_text(), "balance": b.to_string()}), || {
-                format!("public account {}: {}", w.account(), format_in(&asset.to_text(), b as u64))
-            });
+            out(
+                &ctx,
+                json!({"ok": true, "account": w.account(), "asset": asset.to_text(), "balance": b.to_string()}),
+                || {
+                    format!(
+                        "public account {}: {}",
+                        w.account(),
+                        format_in(&asset.to_text(), b as u64)
+                    )
+                },
+            );
         }
-        Command::Deposit { amount: a, asset: s, wait: wt } => {
+        Command::Deposit {
+            amount: a,
+            asset: s,
+            wait: wt,
+        } => {
             let mut w = open(&ctx)?;
             let asset = asset(&s)?;
             let v = amount(&a, &asset)?;
             let (p, info) = prover(&ctx, &mut w)?;
             let sent = w.deposit(&ctx.client, &p, &info, &asset, v, &mut rand::rngs::OsRng)?;
-            let batch = if wt { Some(wait(&ctx, &mut w, &sent.id)?) } else { None };
-            out(&ctx, json!({"ok": true, "payment": sent.id, "batch": batch}), || {
-                format!("deposit {} accepted{}", sent.id, batch.map(|b| format!(", committed in batch {b}")).unwrap_or_default())
-            });
+            let batch = if wt {
+                Some(wait(&ctx, &mut w, &sent.id)?)
+            } else {
+                None
+            };
+            out(
+                &ctx,
+                json!({"ok": true, "payment": sent.id, "batch": batch}),
+                || {
+                    format!(
+                        "deposit {} accepted{}",
+                        sent.id,
+                        batch
+                            .map(|b| format!(", committed in batch {b}"))
+                            .unwrap_or_default()
+                    )
+                },
+            );
         }
         Command::Sync => {
             let mut w = open(&ctx)?;
             let found = sync(&ctx, &mut w)?;
-            out(&ctx, json!({"ok": true, "batch": w.synced_batch(), "new_notes": found}), || {
-                format!("synced to batch {}; {found} new notes", w.synced_batch())
-            });
+            out(
+                &ctx,
+                json!({"ok": true, "batch": w.synced_batch(), "new_notes": found}),
+                || format!("synced to batch {}; {found} new notes", w.synced_batch()),
+            );
         }
         Command::Balance => {
             let mut w = open(&ctx)?;
             sync(&ctx, &mut w)?;
             let b = w.balances();
-            out(&ctx, json!({"batch": w.synced_batch(), "balances": b}), || {
-                if b.is_empty() {
-                    return "no funds".into();
-                }
-                b.iter()
-                    .map(|b| {
-                        format!(
-                            "{}{}",
-                            b.spendable_text,
-                            if b.pending > 0 { format!(" (+{} locked by pending payments)", format_in(&b.asset, b.pending)) } else { String::new() }
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            });
+            out(
+                &ctx,
+                json!({"batch": w.synced_batch(), "balances": b}),
+                || {
+                    if b.is_empty() {
+                        return "no funds".into();
+                    }
+                    b.iter()
+                        .map(|b| {
+                            format!(
+                                "{}{}",
+                                b.spendable_text,
+                                if b.pending > 0 {
+                                    format!(
+                                        " (+{} locked by pending payments)",
+                                        format_in(&b.asset, b.pending)
+                                    )
+                                } else {
+                                    String::new()
+                                }
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                },
+            );
         }
-        Command::Request { amount: a, asset: s, invoice, expires_in, memo, label, message, png, svg } => {
+        Command::Request {
+            amount: a,
+            asset: s,
+            invoice,
+            expires_in,
+            memo,
+            label,
+            message,
+            png,
+            svg,
+        } => {
             let mut w = open(&ctx)?;
             let asset = asset(&s)?;
             let v = amount(&a, &asset)?;
@@ -432,9 +501,19 @@ fn run(cli: Cli) -> Result<(), Fail> {
             if let Some(p) = &svg {
                 write_file(p, qr::render_svg(&uri)?.as_bytes())?;
             }
-            out(&ctx, json!({"ok": true, "uri": uri, "png": png, "svg": svg}), || format!("{uri}\n{term}"));
+            out(
+                &ctx,
+                json!({"ok": true, "uri": uri, "png": png, "svg": svg}),
+                || format!("{uri}\n{term}"),
+            );
         }
-        Command::Pay { uri, qr: image, yes, wait: wt, fee } => {
+        Command::Pay {
+            uri,
+            qr: image,
+            yes,
+            wait: wt,
+            fee,
+        } => {
             let t0 = Instant::now();
             let text = match (uri, image) {
                 (Some(u), None) => u,
@@ -450,9 +529,15 @@ fn run(cli: Cli) -> Result<(), Fail> {
             let amount_text = format_in(&req.asset.to_text(), req.amount.unwrap_or(0));
             let question = format!(
                 "Pay {amount_text} to {}{}{}, fee {}, network {}?",
-                req.label.as_deref().map(|l| format!("{l} ")).unwrap_or_default(),
+                req.label
+                    .as_deref()
+                    .map(|l| format!("{l} "))
+                    .unwrap_or_default(),
                 req.address,
-                req.invoice.as_ref().map(|i| format!(" for invoice {:?}", String::from_utf8_lossy(i))).unwrap_or_default(),
+                req.invoice
+                    .as_ref()
+                    .map(|i| format!(" for invoice {:?}", String::from_utf8_lossy(i)))
+                    .unwrap_or_default(),
                 format_in(&req.asset.to_text(), fee),
                 req.network()
             );
@@ -462,23 +547,43 @@ fn run(cli: Cli) -> Result<(), Fail> {
             let (p, info) = prover(&ctx, &mut w)?;
             let sent = w.pay(&ctx.client, &p, &info, &req, fee, &mut rand::rngs::OsRng)?;
             let accepted_ms = t0.elapsed().as_secs_f64() * 1e3;
-            let batch = if wt { Some(wait(&ctx, &mut w, &sent.id)?) } else { None };
+            let batch = if wt {
+                Some(wait(&ctx, &mut w, &sent.id)?)
+            } else {
+                None
+            };
             out(
                 &ctx,
                 json!({"ok": true, "payment": sent.id, "amount": amount_text, "to": req.address.encode(),
                        "proof_ms": w.last_proof().as_secs_f64() * 1e3, "accepted_ms": accepted_ms, "batch": batch}),
-                || format!("paid {amount_text}: payment {} accepted{}", sent.id, batch.map(|b| format!(", committed in batch {b}")).unwrap_or_default()),
+                || {
+                    format!(
+                        "paid {amount_text}: payment {} accepted{}",
+                        sent.id,
+                        batch
+                            .map(|b| format!(", committed in batch {b}"))
+                            .unwrap_or_default()
+                    )
+                },
             );
         }
-        Command::Invoice { command: InvoiceCommand::Status { invoice } } => {
+        Command::Invoice {
+            command: InvoiceCommand::Status { invoice },
+        } => {
             let mut w = open(&ctx)?;
             let issued = w
                 .invoices()
                 .iter()
                 .find(|i| i.invoice == invoice)
                 .cloned()
-                .ok_or_else(|| Fail(exit::BAD_REQUEST, format!("no invoice {invoice:?} issued by this wallet")))?;
-            let tag = zkpay_protocol::field::fe_from_hex(&issued.tag).map_err(|e| Fail(exit::FAILURE, e.to_string()))?;
+                .ok_or_else(|| {
+                    Fail(
+                        exit::BAD_REQUEST,
+                        format!("no invoice {invoice:?} issued by this wallet"),
+                    )
+                })?;
+            let tag = zkpay_protocol::field::fe_from_hex(&issued.tag)
+                .map_err(|e| Fail(exit::FAILURE, e.to_string()))?;
             sync(&ctx, &mut w)?;
             let st = ctx.client.invoice(&tag)?;
             let received: u64 = st
@@ -490,59 +595,113 @@ fn run(cli: Cli) -> Result<(), Fail> {
                 Some(zkpay_wallet::client::RemoteStatus::Committed { batch }) => Some(*batch),
                 _ => None,
             };
-            let expired = issued.expires.is_some_and(|e| zkpay_wallet::wallet::now() >= e);
-            let state = if st.paid { "paid" } else if st.payment.is_some() { "pending" } else if expired { "expired" } else { "unpaid" };
+            let expired = issued
+                .expires
+                .is_some_and(|e| zkpay_wallet::wallet::now() >= e);
+            let state = if st.paid {
+                "paid"
+            } else if st.payment.is_some() {
+                "pending"
+            } else if expired {
+                "expired"
+            } else {
+                "unpaid"
+            };
             out(
                 &ctx,
                 json!({"invoice": invoice, "status": state, "paid": st.paid, "payment": st.payment, "batch": batch,
                        "received": received, "received_text": format_in(&issued.asset, received), "amount": issued.amount}),
-                || match state {
+                || {
+                    match state {
                     "paid" => format!("invoice {invoice:?}: paid, committed in batch {}; received {}", batch.unwrap_or(0), format_in(&issued.asset, received)),
                     "pending" => format!("invoice {invoice:?}: payment accepted, not committed yet (do not hand over goods yet)"),
                     s => format!("invoice {invoice:?}: {s}"),
+                }
                 },
             );
         }
-        Command::Receipt { command: ReceiptCommand::Export { payment, out: file } } => {
+        Command::Receipt {
+            command: ReceiptCommand::Export { payment, out: file },
+        } => {
             let mut w = open(&ctx)?;
             sync(&ctx, &mut w)?;
             let r = receipt::export(&w, &payment)?;
-            let text = serde_json::to_string_pretty(&r).map_err(|e| Fail(exit::FAILURE, e.to_string()))?;
+            let text =
+                serde_json::to_string_pretty(&r).map_err(|e| Fail(exit::FAILURE, e.to_string()))?;
             match &file {
                 Some(p) => {
                     write_file(p, text.as_bytes())?;
-                    out(&ctx, json!({"ok": true, "file": p}), || format!("receipt written to {}", p.display()));
+                    out(&ctx, json!({"ok": true, "file": p}), || {
+                        format!("receipt written to {}", p.display())
+                    });
                 }
                 None => println!("{text}"),
             }
         }
-        Command::Receipt { command: ReceiptCommand::Verify { file } } => {
-            let bytes = std::fs::read(&file).map_err(|e| Fail(exit::FAILURE, format!("{}: {e}", file.display())))?;
+        Command::Receipt {
+            command: ReceiptCommand::Verify { file },
+        } => {
+            let bytes = std::fs::read(&file)
+                .map_err(|e| Fail(exit::FAILURE, format!("{}: {e}", file.display())))?;
             if bytes.len() > 1 << 20 {
                 return Err(Fail(exit::BAD_REQUEST, "receipt file over 1 MiB".into()));
             }
             let r: receipt::Receipt = serde_json::from_slice(&bytes)
                 .map_err(|e| Fail(exit::BAD_REQUEST, format!("not a receipt: {e}")))?;
             let v = receipt::verify(&r, &ctx.client)?;
-            out(&ctx, json!({"ok": true, "verified": v}), || format!("VALID: {}", v.statement));
+            out(&ctx, json!({"ok": true, "verified": v}), || {
+                format!("VALID: {}", v.statement)
+            });
         }
-        Command::Withdraw { amount: a, asset: s, to, wait: wt } => {
+        Command::Withdraw {
+            amount: a,
+            asset: s,
+            to,
+            wait: wt,
+        } => {
             let mut w = open(&ctx)?;
             let asset = asset(&s)?;
             let v = amount(&a, &asset)?;
             sync(&ctx, &mut w)?;
             let (p, info) = prover(&ctx, &mut w)?;
-            let sent = w.withdraw(&ctx.client, &p, &info, &asset, v, to.as_deref(), &mut rand::rngs::OsRng)?;
-            let batch = if wt { Some(wait(&ctx, &mut w, &sent.id)?) } else { None };
-            out(&ctx, json!({"ok": true, "payment": sent.id, "batch": batch}), || {
-                format!("withdrawal {} accepted{}", sent.id, batch.map(|b| format!(", committed in batch {b}")).unwrap_or_default())
-            });
+            let sent = w.withdraw(
+                &ctx.client,
+                &p,
+                &info,
+                &asset,
+                v,
+                to.as_deref(),
+                &mut rand::rngs::OsRng,
+            )?;
+            let batch = if wt {
+                Some(wait(&ctx, &mut w, &sent.id)?)
+            } else {
+                None
+            };
+            out(
+                &ctx,
+                json!({"ok": true, "payment": sent.id, "batch": batch}),
+                || {
+                    format!(
+                        "withdrawal {} accepted{}",
+                        sent.id,
+                        batch
+                            .map(|b| format!(", committed in batch {b}"))
+                            .unwrap_or_default()
+                    )
+                },
+            );
         }
         Command::History => {
             let mut w = open(&ctx)?;
             sync(&ctx, &mut w)?;
             let sent: Vec<_> = w.sent().to_vec();
-            let received: Vec<_> = w.notes().iter().filter(|n| !w.sent().iter().any(|s| s.id == n.payment)).cloned().collect();
+            let received: Vec<_> = w
+                .notes()
+                .iter()
+                .filter(|n| !w.sent().iter().any(|s| s.id == n.payment))
+                .cloned()
+                .collect();
             out(&ctx, json!({"sent": sent, "received": received}), || {
                 let mut lines = Vec::new();
                 for s in &sent {
@@ -551,12 +710,28 @@ fn run(cli: Cli) -> Result<(), Fail> {
                         SentStatus::Committed { batch } => format!("batch {batch}"),
                         SentStatus::Failed { reason } => format!("failed: {reason}"),
                     };
-                    lines.push(format!("sent     {} {} {} to {} [{st}]", &s.id[..12], s.kind, format_in(&s.asset, s.amount), s.to.as_deref().unwrap_or("-")));
+                    lines.push(format!(
+                        "sent     {} {} {} to {} [{st}]",
+                        &s.id[..12],
+                        s.kind,
+                        format_in(&s.asset, s.amount),
+                        s.to.as_deref().unwrap_or("-")
+                    ));
                 }
                 for n in &received {
-                    lines.push(format!("received {} {} memo {:?} [batch {}]", &n.payment[..12], format_in(&w.asset_text(&n.note.asset), n.note.value), n.memo, n.batch));
+                    lines.push(format!(
+                        "received {} {} memo {:?} [batch {}]",
+                        &n.payment[..12],
+                        format_in(&w.asset_text(&n.note.asset), n.note.value),
+                        n.memo,
+                        n.batch
+                    ));
                 }
-                if lines.is_empty() { "no history".into() } else { lines.join("\n") }
+                if lines.is_empty() {
+                    "no history".into()
+                } else {
+                    lines.join("\n")
+                }
             });
         }
         Command::Demo { profile, keys_dir } => {
@@ -567,7 +742,11 @@ fn run(cli: Cli) -> Result<(), Fail> {
             if !ctx.json {
                 println!("zkpay demo: a QR payment end to end (in-process node, RocksDB, embedded ledger)\n");
             }
-            let s = zkpay_wallet::demo::run(&zkpay_wallet::demo::DemoOptions { profile, key_dir: keys_dir, verbose: !ctx.json })?;
+            let s = zkpay_wallet::demo::run(&zkpay_wallet::demo::DemoOptions {
+                profile,
+                key_dir: keys_dir,
+                verbose: !ctx.json,
+            })?;
             out(&ctx, serde_json::to_value(&s).unwrap_or_default(), || {
                 format!(
                     "\n{}: payment proof {:.0} ms, QR decoded to accepted {:.0} ms, batch proved and committed {:.0} ms",
@@ -586,11 +765,13 @@ fn run(cli: Cli) -> Result<(), Fail> {
 fn read_qr(p: &Path) -> Result<String, Fail> {
     let is_svg = p.extension().is_some_and(|e| e.eq_ignore_ascii_case("svg"));
     let text = if is_svg {
-        let meta = std::fs::metadata(p).map_err(|e| Fail(exit::BAD_REQUEST, format!("{}: {e}", p.display())))?;
+        let meta = std::fs::metadata(p)
+            .map_err(|e| Fail(exit::BAD_REQUEST, format!("{}: {e}", p.display())))?;
         if meta.len() > qr::MAX_IMAGE_FILE {
             return Err(Fail(exit::BAD_REQUEST, "SVG file too large".into()));
         }
-        let s = std::fs::read_to_string(p).map_err(|e| Fail(exit::BAD_REQUEST, format!("{}: {e}", p.display())))?;
+        let s = std::fs::read_to_string(p)
+            .map_err(|e| Fail(exit::BAD_REQUEST, format!("{}: {e}", p.display())))?;
         qr::decode_svg(&s)?
     } else {
         qr::decode_file(p)?

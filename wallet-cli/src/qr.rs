@@ -63,8 +63,8 @@ pub fn render_png(payload: &str) -> Result<Vec<u8>, WalletError> {
 
 /// Decodes the one QR code in a PNG image file.
 pub fn decode_file(path: &Path) -> Result<String, WalletError> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| WalletError::Qr(format!("{}: {e}", path.display())))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| WalletError::Qr(format!("{}: {e}", path.display())))?;
     if meta.len() > MAX_IMAGE_FILE {
         return Err(WalletError::Qr(format!(
             "{}: file over {} MiB",
@@ -107,10 +107,11 @@ fn decode_gray(gray: &image::GrayImage) -> Result<String, WalletError> {
     }
     let span = u32::from(hi - lo);
     let (w, h) = gray.dimensions();
-    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(w as usize, h as usize, |x, y| {
-        let v = u32::from(gray.get_pixel(x as u32, y as u32).0[0] - lo);
-        (v * 255 / span) as u8
-    });
+    let mut prepared =
+        rqrr::PreparedImage::prepare_from_greyscale(w as usize, h as usize, |x, y| {
+            let v = u32::from(gray.get_pixel(x as u32, y as u32).0[0] - lo);
+            (v * 255 / span) as u8
+        });
     let grids = prepared.detect_grids();
     match grids.len() {
         0 => Err(WalletError::Qr("no QR code found".into())),
@@ -134,7 +135,10 @@ pub fn decode_svg(svg: &str) -> Result<String, WalletError> {
         let i = svg.find(&format!(" {name}=\""))? + name.len() + 3;
         svg[i..].split('"').next()?.parse().ok()
     };
-    let (w, h) = (attr("width").ok_or_else(bad)?, attr("height").ok_or_else(bad)?);
+    let (w, h) = (
+        attr("width").ok_or_else(bad)?,
+        attr("height").ok_or_else(bad)?,
+    );
     if w > MAX_IMAGE_SIDE || h > MAX_IMAGE_SIDE {
         return Err(WalletError::Qr("SVG too large".into()));
     }
@@ -173,7 +177,10 @@ mod tests {
             render_terminal(&"x".repeat(5000)),
             Err(WalletError::QrCapacity(5000))
         ));
-        assert!(matches!(render_png(&"x".repeat(5000)), Err(WalletError::QrCapacity(5000))));
+        assert!(matches!(
+            render_png(&"x".repeat(5000)),
+            Err(WalletError::QrCapacity(5000))
+        ));
     }
 
     #[test]
@@ -199,7 +206,11 @@ mod tests {
         let rotated = image::imageops::rotate90(&g);
         assert_eq!(decode_image(&png(&rotated)).unwrap(), URI);
         let faint = image::GrayImage::from_fn(g.width(), g.height(), |x, y| {
-            image::Luma([if g.get_pixel(x, y).0[0] < 128 { 118 } else { 138 }])
+            image::Luma([if g.get_pixel(x, y).0[0] < 128 {
+                118
+            } else {
+                138
+            }])
         });
         assert_eq!(decode_image(&png(&faint)).unwrap(), URI);
     }
@@ -207,7 +218,10 @@ mod tests {
     #[test]
     fn no_code_two_codes_truncated_and_huge_images_fail_cleanly() {
         let blank = image::GrayImage::from_pixel(300, 300, image::Luma([255]));
-        assert!(decode_image(&png(&blank)).unwrap_err().to_string().contains("no QR code"));
+        assert!(decode_image(&png(&blank))
+            .unwrap_err()
+            .to_string()
+            .contains("no QR code"));
         let noise = image::GrayImage::from_fn(300, 300, |x, y| {
             image::Luma([((x * 7919 + y * 104_729) % 251) as u8])
         });
@@ -215,14 +229,21 @@ mod tests {
         // two codes side by side
         let a = gray(&render_png(URI).unwrap());
         let b = gray(&render_png("zkpay:other").unwrap());
-        let mut two = image::GrayImage::from_pixel(a.width() + b.width(), a.height().max(b.height()), image::Luma([255]));
+        let mut two = image::GrayImage::from_pixel(
+            a.width() + b.width(),
+            a.height().max(b.height()),
+            image::Luma([255]),
+        );
         image::imageops::overlay(&mut two, &a, 0, 0);
         image::imageops::overlay(&mut two, &b, i64::from(a.width()), 0);
         let e = decode_image(&png(&two)).unwrap_err().to_string();
         assert!(e.contains("2 QR codes"), "{e}");
         // truncated PNG
         let full = render_png(URI).unwrap();
-        assert!(decode_image(&full[..full.len() / 2]).unwrap_err().to_string().contains("unreadable"));
+        assert!(decode_image(&full[..full.len() / 2])
+            .unwrap_err()
+            .to_string()
+            .contains("unreadable"));
         assert!(decode_image(b"").is_err());
         // 20000 x 20000: refused from the header (IHDR with a valid CRC), nothing allocated
         let mut hdr = full.clone();
@@ -239,7 +260,11 @@ mod tests {
         for b in bytes {
             c ^= u32::from(*b);
             for _ in 0..8 {
-                c = if c & 1 == 1 { 0xedb8_8320 ^ (c >> 1) } else { c >> 1 };
+                c = if c & 1 == 1 {
+                    0xedb8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
             }
         }
         !c

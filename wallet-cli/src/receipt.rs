@@ -128,13 +128,17 @@ pub fn verify(r: &Receipt, client: &NodeClient) -> Result<Verified, WalletError>
     if r.path.position != r.position {
         return Err(fail("path and position disagree"));
     }
-    verify_note_path(&r.path, cm.0, r.root).map_err(|_| fail("the Merkle path does not lead to the root"))?;
+    verify_note_path(&r.path, cm.0, r.root)
+        .map_err(|_| fail("the Merkle path does not lead to the root"))?;
     let tag = match (&r.invoice, &r.invoice_tag) {
         (Some(i), Some(t)) => {
-            let expect = invoice_tag(i.as_bytes(), &merchant.pk).map_err(|e| fail(e.to_string()))?;
+            let expect =
+                invoice_tag(i.as_bytes(), &merchant.pk).map_err(|e| fail(e.to_string()))?;
             let given = fe_from_hex(t).map_err(|e| fail(e.to_string()))?;
             if expect != given {
-                return Err(fail("the invoice tag is not the merchant's tag for this invoice"));
+                return Err(fail(
+                    "the invoice tag is not the merchant's tag for this invoice",
+                ));
             }
             Some(given)
         }
@@ -154,7 +158,10 @@ pub fn verify(r: &Receipt, client: &NodeClient) -> Result<Verified, WalletError>
         .batch(r.root_batch)?
         .ok_or_else(|| fail(format!("batch {} is not committed", r.root_batch)))?;
     if rb.note_root() != Some(r.root) {
-        return Err(fail(format!("the root is not the committed root of batch {}", r.root_batch)));
+        return Err(fail(format!(
+            "the root is not the committed root of batch {}",
+            r.root_batch
+        )));
     }
     // ... and the payment committed in `batch` created this commitment with this invoice tag
     let b = client
@@ -170,7 +177,9 @@ pub fn verify(r: &Receipt, client: &NodeClient) -> Result<Verified, WalletError>
         .iter()
         .any(|n| n.commitment == cm && n.position == r.position)
     {
-        return Err(fail("the payment did not create this note at this position"));
+        return Err(fail(
+            "the payment did not create this note at this position",
+        ));
     }
     if entry.invoice_tag.as_deref() != tag.as_ref().map(fe_to_hex).as_deref() {
         return Err(fail("the payment does not carry this invoice tag"));

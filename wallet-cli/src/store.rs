@@ -132,10 +132,7 @@ impl Sealed {
     }
 
     /// Opens and decrypts the wallet file in `dir`. Changes nothing on disk.
-    pub fn open(
-        dir: &Path,
-        passphrase: &[u8],
-    ) -> Result<(Self, Zeroizing<Vec<u8>>), WalletError> {
+    pub fn open(dir: &Path, passphrase: &[u8]) -> Result<(Self, Zeroizing<Vec<u8>>), WalletError> {
         if !dir.is_dir() {
             return Err(WalletError::NoWallet(dir.into()));
         }
@@ -144,19 +141,22 @@ impl Sealed {
         if meta.len() > MAX_FILE {
             return Err(WalletError::Corrupt("wallet file too large".into()));
         }
-        let bytes = std::fs::read(&path).map_err(|e| WalletError::Io(path.clone(), e.to_string()))?;
+        let bytes =
+            std::fs::read(&path).map_err(|e| WalletError::Io(path.clone(), e.to_string()))?;
         let file: File = serde_json::from_slice(&bytes)
             .map_err(|e| WalletError::Corrupt(format!("{}: {e}", path.display())))?;
         if file.header.format != FORMAT || file.header.version != VERSION {
-            return Err(WalletError::Corrupt("not a zkpay wallet file of version 1".into()));
+            return Err(WalletError::Corrupt(
+                "not a zkpay wallet file of version 1".into(),
+            ));
         }
         let key = derive(passphrase, &file.header.kdf)?;
         let nonce = hex::decode(&file.nonce).map_err(|_| WalletError::Corrupt("nonce".into()))?;
         if nonce.len() != 12 {
             return Err(WalletError::Corrupt("nonce".into()));
         }
-        let ct = hex::decode(&file.ciphertext)
-            .map_err(|_| WalletError::Corrupt("ciphertext".into()))?;
+        let ct =
+            hex::decode(&file.ciphertext).map_err(|_| WalletError::Corrupt("ciphertext".into()))?;
         let cipher = ChaCha20Poly1305::new(Key::from_slice(key.as_ref()));
         let pt = cipher
             .decrypt(
@@ -206,7 +206,8 @@ impl Sealed {
             nonce: hex::encode(nonce),
             ciphertext: hex::encode(ct),
         };
-        let bytes = serde_json::to_vec_pretty(&file).map_err(|e| WalletError::Corrupt(e.to_string()))?;
+        let bytes =
+            serde_json::to_vec_pretty(&file).map_err(|e| WalletError::Corrupt(e.to_string()))?;
         atomic_write(&self.path, &bytes)
     }
 }
@@ -223,6 +224,8 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), WalletError> {
     tmp.write_all(bytes).map_err(io)?;
     tmp.as_file().sync_all().map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
-    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io)?;
     Ok(())
 }

@@ -229,7 +229,9 @@ impl Wallet {
         let account = format!("w{}", &addr[addr.len() - 12..]);
         let state = State {
             network: Some(network),
-            seed: key.as_ref().map(|k| SeedHex(hex::encode(k.to_bytes().as_ref()))),
+            seed: key
+                .as_ref()
+                .map(|k| SeedHex(hex::encode(k.to_bytes().as_ref()))),
             fvk: fvk.encode(network),
             account,
             ..Default::default()
@@ -268,7 +270,9 @@ impl Wallet {
         let state: State = serde_json::from_slice(&plain)
             .map_err(|e| WalletError::Corrupt(format!("state: {e}")))?;
         if state.network != Some(wnet) {
-            return Err(WalletError::Corrupt("state and header disagree on the network".into()));
+            return Err(WalletError::Corrupt(
+                "state and header disagree on the network".into(),
+            ));
         }
         let key = match &state.seed {
             Some(h) => {
@@ -363,9 +367,7 @@ impl Wallet {
     }
 
     fn learn_asset(&mut self, a: &Asset) {
-        self.state
-            .assets
-            .insert(fe_to_hex(&a.id().0), a.to_text());
+        self.state.assets.insert(fe_to_hex(&a.id().0), a.to_text());
     }
 
     /// Checks the node is on this wallet's network (and tree depth) and returns its info.
@@ -447,7 +449,10 @@ impl Wallet {
                 .batch(n)?
                 .ok_or_else(|| WalletError::Node(format!("batch {n} is missing")))?;
             if b.number != n {
-                return Err(WalletError::Node(format!("asked batch {n}, got {}", b.number)));
+                return Err(WalletError::Node(format!(
+                    "asked batch {n}, got {}",
+                    b.number
+                )));
             }
             for e in &b.entries {
                 for nf in &e.public.nullifiers {
@@ -479,9 +484,12 @@ impl Wallet {
                         position: out.position,
                         cm: out.commitment.0,
                     });
-                    if let Some((note, memo)) =
-                        try_open_note(&self.fvk.ivk, &self.fvk.pk, &out.commitment, &out.ciphertext)
-                    {
+                    if let Some((note, memo)) = try_open_note(
+                        &self.fvk.ivk,
+                        &self.fvk.pk,
+                        &out.commitment,
+                        &out.ciphertext,
+                    ) {
                         if note.value == 0
                             || self.state.notes.iter().any(|o| o.position == out.position)
                         {
@@ -514,8 +522,9 @@ impl Wallet {
                 }
             }
             self.state.synced_batch = n;
+            crate::crash_point(&format!("sync_batch:{n}"));
             progress(n - start, head.batch - start);
-            if save_every > 0 && (n - start) % save_every == 0 {
+            if save_every > 0 && (n - start).is_multiple_of(save_every) {
                 self.save()?;
             }
         }
@@ -587,7 +596,9 @@ impl Wallet {
             .state
             .notes
             .iter()
-            .filter(|n| n.note.asset == asset.id() && n.spent_in.is_none() && n.pending_spend.is_none())
+            .filter(|n| {
+                n.note.asset == asset.id() && n.spent_in.is_none() && n.pending_spend.is_none()
+            })
             .collect();
         spendable.sort_by_key(|n| n.note.value);
         let total: u128 = spendable.iter().map(|n| u128::from(n.note.value)).sum();
@@ -601,7 +612,8 @@ impl Wallet {
         }
         let k = spendable.len();
         if k >= 2 {
-            let pair = u128::from(spendable[k - 1].note.value) + u128::from(spendable[k - 2].note.value);
+            let pair =
+                u128::from(spendable[k - 1].note.value) + u128::from(spendable[k - 2].note.value);
             if pair >= u128::from(need) {
                 return Ok(vec![spendable[k - 1].clone(), spendable[k - 2].clone()]);
             }
@@ -660,6 +672,7 @@ impl Wallet {
     ) -> Result<Sent, WalletError> {
         match client.submit(&proven.submission) {
             Ok(id) => {
+                crate::crash_point("after_submit");
                 sent.id = id;
                 self.record(sent.clone(), spent);
                 self.save()?;
@@ -707,7 +720,15 @@ impl Wallet {
             rng,
         )?;
         self.learn_asset(asset);
-        let sent = self.sent_record("deposit", asset, amount, 0, Some(self.state.account.clone()), None, &proven);
+        let sent = self.sent_record(
+            "deposit",
+            asset,
+            amount,
+            0,
+            Some(self.state.account.clone()),
+            None,
+            &proven,
+        );
         self.submit(client, &proven, sent, &[])
     }
 
@@ -768,13 +789,13 @@ impl Wallet {
         }
         req.check_not_expired(now())?;
         if let Some(tag) = req.invoice_tag() {
-            if self
-                .state
-                .sent
-                .iter()
-                .any(|s| s.invoice_tag.as_deref() == Some(&fe_to_hex(&tag)) && !matches!(s.status, SentStatus::Failed { .. }))
-            {
-                return Err(WalletError::Refused("this wallet already paid this invoice".into()));
+            if self.state.sent.iter().any(|s| {
+                s.invoice_tag.as_deref() == Some(&fe_to_hex(&tag))
+                    && !matches!(s.status, SentStatus::Failed { .. })
+            }) {
+                return Err(WalletError::Refused(
+                    "this wallet already paid this invoice".into(),
+                ));
             }
             let st = client.invoice(&tag)?;
             if st.payment.is_some() {
@@ -924,7 +945,15 @@ impl Wallet {
             invoice_tag: None,
         };
         let proven = prove_payment(&auth, &tk, prover, plan, rng)?;
-        let sent = self.sent_record("withdrawal", asset, amount, 0, Some(to.as_str().to_string()), None, &proven);
+        let sent = self.sent_record(
+            "withdrawal",
+            asset,
+            amount,
+            0,
+            Some(to.as_str().to_string()),
+            None,
+            &proven,
+        );
         self.submit(client, &proven, sent, &notes)
     }
 
@@ -951,7 +980,11 @@ impl Wallet {
                         message: reason,
                     });
                 }
-                None => return Err(WalletError::Node(format!("payment {id} is unknown to the node"))),
+                None => {
+                    return Err(WalletError::Node(format!(
+                        "payment {id} is unknown to the node"
+                    )))
+                }
                 _ => {}
             }
             if t.elapsed() > timeout {
@@ -967,7 +1000,9 @@ impl Wallet {
     /// Issues a payment request to this wallet's address and remembers the invoice.
     pub fn request(&mut self, req: PaymentRequest) -> Result<String, WalletError> {
         if req.address != self.address() {
-            return Err(WalletError::Refused("a request must be to this wallet's address".into()));
+            return Err(WalletError::Refused(
+                "a request must be to this wallet's address".into(),
+            ));
         }
         let uri = req.to_uri();
         // the URI must parse back exactly (limits on memo, label, invoice)
@@ -997,7 +1032,11 @@ impl Wallet {
 
     /// The notes this wallet received from payment `id`.
     pub fn received_from(&self, payment: &str) -> Vec<&OwnedNote> {
-        self.state.notes.iter().filter(|n| n.payment == payment).collect()
+        self.state
+            .notes
+            .iter()
+            .filter(|n| n.payment == payment)
+            .collect()
     }
 
     /// Everything needed for a receipt of sent payment `id`'s first output (the recipient's).
