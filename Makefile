@@ -29,7 +29,7 @@ node: bootstrap
 	$(TARGET_DIR)/release/zkpay-node
 
 bench:
-	$(CARGO) bench -p zkpay-bench
+	$(CARGO) bench --workspace --bench primitives --bench payment --bench batch --bench ingest
 
 report: bootstrap
 	$(CARGO) build --release --workspace --bins

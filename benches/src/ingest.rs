@@ -111,39 +111,49 @@ pub fn fixtures(data_dir: &Path, profile: Profile, n: usize) -> Result<(Vec<Vec<
             n - start,
             file.display()
         );
-        let new: Vec<Vec<u8>> = (start..n)
-            .into_par_iter()
-            .map(|i| -> Result<Vec<u8>> {
-                let mut rng = ChaCha20Rng::seed_from_u64(0x1_9e57 ^ i as u64);
-                let key = SpendingKey::random(&mut rng);
-                let fvk = key.full_viewing_key();
-                let p = zkpay_wallet::tx::prove_deposit(
-                    &key.spend_authority(),
-                    &fvk.ivk.transmission_key(),
-                    &prover,
-                    Network::Dev,
-                    PublicAccount::new("operator")?,
-                    PublicAccount::new("bench")?,
-                    usd,
-                    zkpay_protocol::note::Root(root),
-                    1 + i as u64,
-                    &mut rng,
-                )?;
-                Ok(serde_json::to_vec(&p.submission)?)
-            })
-            .collect::<Result<_>>()?;
-        let mut text = String::new();
-        for b in &new {
-            text.push_str(std::str::from_utf8(b)?);
-            text.push('\n');
+        // proofs nest rayon parallelism inside the outer parallel loop: big worker stacks
+        let pool = rayon::ThreadPoolBuilder::new()
+            .stack_size(64 << 20)
+            .build()?;
+        // appended in chunks, so an interrupted generation resumes
+        for lo in (start..n).step_by(100) {
+            let hi = (lo + 100).min(n);
+            let new: Vec<Vec<u8>> = pool.install(|| {
+                (lo..hi)
+                    .into_par_iter()
+                    .map(|i| -> Result<Vec<u8>> {
+                        let mut rng = ChaCha20Rng::seed_from_u64(0x1_9e57 ^ i as u64);
+                        let key = SpendingKey::random(&mut rng);
+                        let fvk = key.full_viewing_key();
+                        let p = zkpay_wallet::tx::prove_deposit(
+                            &key.spend_authority(),
+                            &fvk.ivk.transmission_key(),
+                            &prover,
+                            Network::Dev,
+                            PublicAccount::new("operator")?,
+                            PublicAccount::new("bench")?,
+                            usd,
+                            zkpay_protocol::note::Root(root),
+                            1 + i as u64,
+                            &mut rng,
+                        )?;
+                        Ok(serde_json::to_vec(&p.submission)?)
+                    })
+                    .collect::<Result<_>>()
+            })?;
+            let mut text = String::new();
+            for b in &new {
+                text.push_str(std::str::from_utf8(b)?);
+                text.push('\n');
+            }
+            use std::io::Write;
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&file)?
+                .write_all(text.as_bytes())?;
+            have.extend(new);
         }
-        use std::io::Write;
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&file)?
-            .write_all(text.as_bytes())?;
-        have.extend(new);
         generated = t.elapsed().as_secs_f64();
     }
     have.truncate(n);

@@ -7,4 +7,7 @@
 pub mod batching;
 pub mod constraints;
 pub mod ingest;
+pub mod plot;
 pub mod proving;
+pub mod report;
+pub mod snarkjs_cmp;

@@ -63,6 +63,33 @@ enum Command {
         #[arg(long, default_value = ".zkpay-data")]
         data_dir: std::path::PathBuf,
     },
+    /// The payment circuit proven by snarkjs on this machine (same R1CS, exported).
+    Snarkjs {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Tree depth (16 = 2^32 leaves).
+        #[arg(long, default_value_t = zkpay_protocol::merkle::FULL_DEPTH)]
+        depth: usize,
+        /// Timed proofs after one warm-up.
+        #[arg(long, default_value_t = 3)]
+        samples: usize,
+        /// Work directory (powers of tau are cached there).
+        #[arg(long, default_value = ".zkpay-data/snarkjs")]
+        work: std::path::PathBuf,
+    },
+    /// Every figure in one run: `bench-report/report.md`, `report.json` and SVG plots.
+    Report {
+        /// Small sizes (a smoke test; figures not representative).
+        #[arg(long)]
+        quick: bool,
+        /// Output directory.
+        #[arg(long, default_value = "bench-report")]
+        out: std::path::PathBuf,
+        /// Where keys and pre-generated proofs are cached.
+        #[arg(long, default_value = ".zkpay-data")]
+        data_dir: std::path::PathBuf,
+    },
     /// Node ingest: valid payments accepted per second (durable) and p50/p99 latency on
     /// loopback, with pre-generated proofs (cached in the data directory).
     Node {
@@ -137,6 +164,36 @@ fn main() -> Result<()> {
             json,
             &zkpay_bench::batching::batch_report(&data_dir, depth, chunk, &size, &threads)?,
         )?,
+        Command::Snarkjs {
+            json,
+            depth,
+            samples,
+            work,
+        } => print(
+            json,
+            &zkpay_bench::snarkjs_cmp::compare(&work, depth, samples)?,
+        )?,
+        Command::Report {
+            quick,
+            out,
+            data_dir,
+        } => {
+            let r = zkpay_bench::report::run(&zkpay_bench::report::ReportOptions {
+                out: out.clone(),
+                data_dir,
+                quick,
+            })?;
+            println!(
+                "wrote {}/report.md: payment proof {:.3} s, {:.2} µs/constraint, verify {:.2} ms, batch verify {:.2} ms/proof at {}, ingest {:.0} payments/s",
+                out.display(),
+                r.payment.prove_median_seconds,
+                r.prove_fit.us_per_constraint,
+                r.verify.single_verify_ms,
+                r.verify.batch.last().map(|b| b.ms_per_proof_1_thread).unwrap_or(f64::NAN),
+                r.verify.batch.last().map(|b| b.batch_size).unwrap_or(0),
+                r.ingest.accepted_per_second
+            );
+        }
         Command::Node {
             json,
             payments,

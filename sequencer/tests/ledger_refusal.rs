@@ -20,6 +20,7 @@ use zkpay_verifier::ledger::{
 struct Refusing {
     inner: EmbeddedLedger,
     refuse: AtomicBool,
+    broken: AtomicBool,
 }
 
 impl BaseLedger for Refusing {
@@ -31,7 +32,13 @@ impl BaseLedger for Refusing {
     }
     fn commit(&self, b: &BatchSubmission) -> Result<CommittedBatch, LedgerError> {
         if self.refuse.load(Ordering::SeqCst) {
-            return Err(LedgerError::Storage("refused by the test".into()));
+            return Err(LedgerError::Payment {
+                index: 0,
+                why: "refused by the test".into(),
+            });
+        }
+        if self.broken.load(Ordering::SeqCst) {
+            return Err(LedgerError::Storage("disk full (test)".into()));
         }
         self.inner.commit(b)
     }
@@ -72,6 +79,7 @@ fn refused_batch_is_reported_not_dropped() {
     let ledger = Arc::new(Refusing {
         inner,
         refuse: AtomicBool::new(true),
+        broken: AtomicBool::new(false),
     });
     let node =
         Node::with_ledger(cfg, ledger.clone(), payer.keys().verifier.clone(), batcher).unwrap();
@@ -98,4 +106,17 @@ fn refused_batch_is_reported_not_dropped() {
         node.status(&dep.id()),
         Some(PaymentStatus::Committed { batch: 1 })
     ));
+
+    // a ledger that cannot write (I/O error) commits nothing; the acknowledged payment stays
+    // pending, never failed, and is committed once the ledger works again
+    ledger.broken.store(true, Ordering::SeqCst);
+    let (dep2, _) = deposit(&node, &payer, &mut alice, 30);
+    node.submit(dep2.clone()).unwrap();
+    assert!(node.run_batch_once().is_err());
+    assert_eq!(node.status(&dep2.id()), Some(PaymentStatus::Pending));
+    assert_eq!(node.mempool_len(), 1);
+    assert_eq!(node.ledger().head().unwrap().number, 1);
+    ledger.broken.store(false, Ordering::SeqCst);
+    assert_eq!(node.run_batch_once().unwrap(), Some(2));
+    assert_eq!(node.mempool_len(), 0);
 }

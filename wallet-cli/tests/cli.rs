@@ -482,10 +482,19 @@ fn demo_json_summary() {
         .timeout(std::time::Duration::from_secs(600))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["ok"], true, "{v}");
-    for k in ["receipt_verified", "double_spend_rejected", "invoice_replay_rejected", "merchant_received"] {
+    for k in [
+        "receipt_verified",
+        "double_spend_rejected",
+        "invoice_replay_rejected",
+        "merchant_received",
+    ] {
         assert_eq!(v[k], true, "{k}: {v}");
     }
     for k in ["payment_proof_ms", "batch_proof_ms", "qr_to_accept_ms"] {
