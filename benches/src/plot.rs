@@ -12,6 +12,8 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
     /// Draw lines between points (otherwise markers only).
     pub line: bool,
+    /// Draw a marker at each point.
+    pub markers: bool,
 }
 
 const COLORS: [&str; 6] = [
@@ -135,7 +137,7 @@ pub fn chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) -> St
                 path.join(" ")
             );
         }
-        for (x, y) in &se.points {
+        for (x, y) in se.points.iter().filter(|_| se.markers) {
             let _ = write!(
                 s,
                 r##"<circle cx="{:.1}" cy="{:.1}" r="4" fill="{c}"/>"##,
@@ -172,6 +174,7 @@ mod tests {
                 label: "s&t".into(),
                 points: vec![(1.0, 2.0), (3.0, 5.0)],
                 line: true,
+                markers: true,
             }],
         );
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));

@@ -329,14 +329,9 @@ pub fn run(opts: &ReportOptions) -> Result<Report> {
 fn write(out: &Path, r: &Report) -> Result<()> {
     std::fs::write(out.join("report.json"), serde_json::to_string_pretty(r)?)?;
     // plots
-    let fit_line: Vec<(f64, f64)> = {
-        let max = r
-            .prove_points
-            .iter()
-            .map(|p| p.constraints)
-            .max()
-            .unwrap_or(1) as f64;
-        [0.0, max]
+    let fit_series = |max: f64| Series {
+        label: format!("fit {:.2} µs/constraint", r.prove_fit.us_per_constraint),
+        points: [0.0, max]
             .iter()
             .map(|x| {
                 (
@@ -344,29 +339,55 @@ fn write(out: &Path, r: &Report) -> Result<()> {
                     r.prove_fit.intercept_ms / 1e3 + r.prove_fit.us_per_constraint * 1e-6 * x,
                 )
             })
-            .collect()
+            .collect(),
+        line: true,
+        markers: false,
+    };
+    let measured = |filter: &dyn Fn(&ProvePoint) -> bool| Series {
+        label: "measured (median)".into(),
+        points: r
+            .prove_points
+            .iter()
+            .filter(|p| filter(p))
+            .map(|p| (p.constraints as f64, p.prove_seconds))
+            .collect(),
+        line: false,
+        markers: true,
     };
     std::fs::write(
         out.join("prove_vs_constraints.svg"),
         chart(
-            "Groth16 prove time against constraints",
+            "Groth16 prove time against constraints (payment circuits and a batch chunk)",
             "constraints",
-            "seconds (median)",
+            "seconds",
             &[
-                Series {
-                    label: "measured".into(),
-                    points: r
-                        .prove_points
+                fit_series(
+                    r.prove_points
                         .iter()
-                        .map(|p| (p.constraints as f64, p.prove_seconds))
-                        .collect(),
-                    line: false,
-                },
-                Series {
-                    label: format!("fit {:.2} µs/constraint", r.prove_fit.us_per_constraint),
-                    points: fit_line,
-                    line: true,
-                },
+                        .map(|p| p.constraints)
+                        .max()
+                        .unwrap_or(1) as f64,
+                ),
+                measured(&|_| true),
+            ],
+        ),
+    )?;
+    let payment_max = r
+        .prove_points
+        .iter()
+        .filter(|p| p.circuit.starts_with("payment"))
+        .map(|p| p.constraints)
+        .max()
+        .unwrap_or(1) as f64;
+    std::fs::write(
+        out.join("prove_payment_depths.svg"),
+        chart(
+            "Payment circuit: prove time by tree depth",
+            "constraints",
+            "seconds",
+            &[
+                fit_series(payment_max),
+                measured(&|p: &ProvePoint| p.circuit.starts_with("payment")),
             ],
         ),
     )?;
@@ -392,6 +413,7 @@ fn write(out: &Path, r: &Report) -> Result<()> {
                     label: format!("{t} thread(s)"),
                     points: pts,
                     line: true,
+                    markers: true,
                 })
                 .collect::<Vec<_>>(),
         ),
@@ -412,6 +434,7 @@ fn write(out: &Path, r: &Report) -> Result<()> {
                         .map(|p| (p.batch_size as f64, p.ms_per_proof_1_thread))
                         .collect(),
                     line: true,
+                    markers: true,
                 },
                 Series {
                     label: "all threads".into(),
@@ -422,6 +445,7 @@ fn write(out: &Path, r: &Report) -> Result<()> {
                         .map(|p| (p.batch_size as f64, p.ms_per_proof_all_threads))
                         .collect(),
                     line: true,
+                    markers: true,
                 },
             ],
         ),
@@ -458,7 +482,7 @@ fn markdown(r: &Report) -> String {
     s.push_str(&format!("| Poseidon, 2 inputs | {} |\n| arity-4 Merkle path, depth 16 | {} |\n| binary Merkle path, depth 32 (comparison) | {} |\n| payment (9 public inputs) | {} (domain 2^{}) |\n| batch chunk, {} slots, depth {} | {} ({} per payment) |\n\n",
         c.poseidon_2, c.merkle.arity4_depth16_path, c.merkle.binary_depth32_path, c.payment.constraints, c.payment.domain_log2,
         r.batch.chunk_slots, r.batch.tree_depth, r.batch.constraints_per_chunk, r.batch.constraints_per_payment));
-    s.push_str("## Prove time against constraints\n\n![prove time](prove_vs_constraints.svg)\n\n| circuit | constraints | median prove (s) |\n|---|---|---|\n");
+    s.push_str("## Prove time against constraints\n\n![prove time](prove_vs_constraints.svg)\n\n![payment circuit by depth](prove_payment_depths.svg)\n\n| circuit | constraints | median prove (s) |\n|---|---|---|\n");
     for p in &r.prove_points {
         s.push_str(&format!(
             "| {} | {} | {:.3} |\n",

@@ -15,6 +15,7 @@ fn quick_report_writes_every_file() {
         "report.md",
         "report.json",
         "prove_vs_constraints.svg",
+        "prove_payment_depths.svg",
         "batch_throughput.svg",
         "verify_per_proof.svg",
     ] {
