@@ -103,6 +103,9 @@ pub enum WalletError {
     /// No wallet in the data directory.
     #[error("no wallet in {0} (run `zkpay init` first, or pass --data-dir)")]
     NoWallet(PathBuf),
+    /// Another process has the wallet open.
+    #[error("the wallet in {0} is in use by another zkpay process")]
+    Busy(PathBuf),
     /// A wallet already exists.
     #[error("a wallet already exists at {0}")]
     Exists(PathBuf),
@@ -145,6 +148,7 @@ impl WalletError {
             WalletError::WrongPassphrase
             | WalletError::NoWallet(_)
             | WalletError::Exists(_)
+            | WalletError::Busy(_)
             | WalletError::Corrupt(_)
             | WalletError::NetworkMismatch { .. }
             | WalletError::WatchOnly => exit::WALLET,

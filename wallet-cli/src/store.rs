@@ -61,6 +61,33 @@ pub struct Sealed {
     path: PathBuf,
     header: Header,
     key: Zeroizing<[u8; 32]>,
+    /// Exclusive lock on `wallet.lock`, held while the wallet is open.
+    _lock: std::fs::File,
+}
+
+/// Takes the wallet directory's lock (`wallet.lock`), so two processes never interleave their
+/// read-modify-write of the wallet file. Also removes temporary files a killed save left behind.
+fn lock(dir: &Path) -> Result<std::fs::File, WalletError> {
+    let path = dir.join("wallet.lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| WalletError::Io(path.clone(), e.to_string()))?;
+    match f.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => return Err(WalletError::Busy(dir.into())),
+        Err(std::fs::TryLockError::Error(e)) => return Err(WalletError::Io(path, e.to_string())),
+    }
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(".tmp") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    Ok(f)
 }
 
 impl std::fmt::Debug for Sealed {
@@ -106,6 +133,7 @@ impl Sealed {
             return Err(WalletError::Exists(path));
         }
         std::fs::create_dir_all(dir).map_err(|e| WalletError::Io(dir.into(), e.to_string()))?;
+        let lock = lock(dir)?;
         let mut salt = [0u8; 16];
         rand::rngs::OsRng.fill_bytes(&mut salt);
         let kdf = Kdf {
@@ -126,6 +154,7 @@ impl Sealed {
                 kdf,
             },
             key,
+            _lock: lock,
         };
         s.save(plaintext)?;
         Ok(s)
@@ -138,6 +167,7 @@ impl Sealed {
         }
         let path = Self::path_in(dir);
         let meta = std::fs::metadata(&path).map_err(|_| WalletError::NoWallet(dir.into()))?;
+        let lock = lock(dir)?;
         if meta.len() > MAX_FILE {
             return Err(WalletError::Corrupt("wallet file too large".into()));
         }
@@ -172,6 +202,7 @@ impl Sealed {
                 path,
                 header: file.header,
                 key,
+                _lock: lock,
             },
             Zeroizing::new(pt),
         ))
@@ -228,4 +259,53 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), WalletError> {
         .and_then(|d| d.sync_all())
         .map_err(io)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seal_open_lock_and_refuse() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Sealed::create(dir.path(), Network::Dev, false, b"pw", b"state").unwrap();
+        // held by `s`: a second opener is refused
+        assert!(matches!(
+            Sealed::open(dir.path(), b"pw"),
+            Err(WalletError::Busy(_))
+        ));
+        s.save(b"state 2").unwrap();
+        drop(s);
+        // a stray temporary file from a killed save is removed on open
+        std::fs::write(dir.path().join(".tmpABC123"), b"partial").unwrap();
+        let (s, plain) = Sealed::open(dir.path(), b"pw").unwrap();
+        assert_eq!(plain.as_slice(), b"state 2");
+        assert!(!dir.path().join(".tmpABC123").exists());
+        drop(s);
+        let before = std::fs::read(Sealed::path_in(dir.path())).unwrap();
+        assert!(matches!(
+            Sealed::open(dir.path(), b"wrong"),
+            Err(WalletError::WrongPassphrase)
+        ));
+        // the header is authenticated: another network in the clear is detected
+        let text = String::from_utf8(before.clone()).unwrap();
+        std::fs::write(
+            Sealed::path_in(dir.path()),
+            text.replace("\"dev\"", "\"test\""),
+        )
+        .unwrap();
+        assert!(matches!(
+            Sealed::open(dir.path(), b"pw"),
+            Err(WalletError::WrongPassphrase)
+        ));
+        std::fs::write(Sealed::path_in(dir.path()), &before).unwrap();
+        assert!(matches!(
+            Sealed::create(dir.path(), Network::Dev, false, b"pw", b"x"),
+            Err(WalletError::Exists(_))
+        ));
+        assert!(matches!(
+            Sealed::open(&dir.path().join("missing"), b"pw"),
+            Err(WalletError::NoWallet(_))
+        ));
+    }
 }
