@@ -316,6 +316,18 @@ fn wait(ctx: &Ctx, w: &mut Wallet, id: &str) -> Result<u64, Fail> {
     Ok(w.wait(&ctx.client, id, zkpay_wallet::demo::default_wait())?)
 }
 
+/// With `--wait`, waits until payment `id` is committed and returns its batch.
+fn wait_if(ctx: &Ctx, w: &mut Wallet, wait_for: bool, id: &str) -> Result<Option<u64>, Fail> {
+    wait_for.then(|| wait(ctx, w, id)).transpose()
+}
+
+/// ", committed in batch N" when there is a batch.
+fn committed_in(batch: Option<u64>) -> String {
+    batch
+        .map(|b| format!(", committed in batch {b}"))
+        .unwrap_or_default()
+}
+
 fn confirm(question: &str) -> Result<bool, Fail> {
     if !std::io::stdin().is_terminal() {
         return Err(usage(
@@ -411,23 +423,11 @@ fn run(cli: Cli) -> Result<(), Fail> {
             let v = amount(&a, &asset)?;
             let (p, info) = prover(&ctx, &mut w)?;
             let sent = w.deposit(&ctx.client, &p, &info, &asset, v, &mut rand::rngs::OsRng)?;
-            let batch = if wt {
-                Some(wait(&ctx, &mut w, &sent.id)?)
-            } else {
-                None
-            };
+            let batch = wait_if(&ctx, &mut w, wt, &sent.id)?;
             out(
                 &ctx,
                 json!({"ok": true, "payment": sent.id, "batch": batch}),
-                || {
-                    format!(
-                        "deposit {} accepted{}",
-                        sent.id,
-                        batch
-                            .map(|b| format!(", committed in batch {b}"))
-                            .unwrap_or_default()
-                    )
-                },
+                || format!("deposit {} accepted{}", sent.id, committed_in(batch)),
             );
         }
         Command::Sync => {
@@ -547,11 +547,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
             let (p, info) = prover(&ctx, &mut w)?;
             let sent = w.pay(&ctx.client, &p, &info, &req, fee, &mut rand::rngs::OsRng)?;
             let accepted_ms = t0.elapsed().as_secs_f64() * 1e3;
-            let batch = if wt {
-                Some(wait(&ctx, &mut w, &sent.id)?)
-            } else {
-                None
-            };
+            let batch = wait_if(&ctx, &mut w, wt, &sent.id)?;
             out(
                 &ctx,
                 json!({"ok": true, "payment": sent.id, "amount": amount_text, "to": req.address.encode(),
@@ -560,9 +556,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
                     format!(
                         "paid {amount_text}: payment {} accepted{}",
                         sent.id,
-                        batch
-                            .map(|b| format!(", committed in batch {b}"))
-                            .unwrap_or_default()
+                        committed_in(batch)
                     )
                 },
             );
@@ -673,23 +667,11 @@ fn run(cli: Cli) -> Result<(), Fail> {
                 to.as_deref(),
                 &mut rand::rngs::OsRng,
             )?;
-            let batch = if wt {
-                Some(wait(&ctx, &mut w, &sent.id)?)
-            } else {
-                None
-            };
+            let batch = wait_if(&ctx, &mut w, wt, &sent.id)?;
             out(
                 &ctx,
                 json!({"ok": true, "payment": sent.id, "batch": batch}),
-                || {
-                    format!(
-                        "withdrawal {} accepted{}",
-                        sent.id,
-                        batch
-                            .map(|b| format!(", committed in batch {b}"))
-                            .unwrap_or_default()
-                    )
-                },
+                || format!("withdrawal {} accepted{}", sent.id, committed_in(batch)),
             );
         }
         Command::History => {
