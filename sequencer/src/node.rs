@@ -4,7 +4,7 @@ use crate::config::NodeConfig;
 use crate::metrics::Metrics;
 use crate::store::Mempool;
 use crate::NodeError;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -43,7 +43,7 @@ impl Rejection {
 }
 
 /// Status of a payment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "lowercase")]
 pub enum PaymentStatus {
     /// In the mempool.
@@ -63,7 +63,7 @@ pub enum PaymentStatus {
 }
 
 /// A note in the tree, for wallet sync.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoteEntry {
     /// Leaf position.
     pub position: u64,
@@ -77,7 +77,7 @@ pub struct NoteEntry {
 }
 
 /// Invoice status.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvoiceStatus {
     /// Whether a payment with this tag is known.
     pub paid: bool,

@@ -7,9 +7,10 @@ use serde_json::Value;
 use std::time::Duration;
 use zkpay_protocol::address::Network;
 use zkpay_protocol::batch::BatchPublic;
-use zkpay_protocol::note::{Commitment, Root};
+use zkpay_protocol::note::Root;
 use zkpay_protocol::payment::PaymentPublic;
 use zkpay_protocol::F;
+use zkpay_sequencer::node::{InvoiceStatus, NoteEntry, PaymentStatus};
 use zkpay_verifier::ledger::PaymentSubmission;
 
 /// A client of one node.
@@ -46,18 +47,6 @@ pub struct Head {
     pub recent_note_roots: Vec<Root>,
 }
 
-/// A note created by a committed payment.
-#[derive(Clone, Debug, Deserialize)]
-pub struct NoteOut {
-    /// Leaf position.
-    pub position: u64,
-    /// Commitment.
-    pub commitment: Commitment,
-    /// Ciphertext (opaque bytes).
-    #[serde(with = "zkpay_protocol::field::serde_hex")]
-    pub ciphertext: Vec<u8>,
-}
-
 /// One payment of a committed batch.
 #[derive(Clone, Debug, Deserialize)]
 pub struct BatchEntry {
@@ -68,7 +57,7 @@ pub struct BatchEntry {
     /// Invoice tag (hex field element).
     pub invoice_tag: Option<String>,
     /// Its two notes.
-    pub notes: Vec<NoteOut>,
+    pub notes: Vec<NoteEntry>,
 }
 
 /// `GET /v1/batches/{n}`.
@@ -92,37 +81,6 @@ impl Batch {
             .and_then(|v| v.as_str())
             .and_then(|s| zkpay_protocol::field::fe_from_hex(s).ok())
     }
-}
-
-/// Status of a payment at the node.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(tag = "status", rename_all = "lowercase")]
-pub enum RemoteStatus {
-    /// In the mempool.
-    Pending,
-    /// Being proven.
-    Batched,
-    /// Committed.
-    Committed {
-        /// Batch.
-        batch: u64,
-    },
-    /// Failed.
-    Failed {
-        /// Why.
-        reason: String,
-    },
-}
-
-/// `GET /v1/invoices/{tag}`.
-#[derive(Clone, Debug, Deserialize)]
-pub struct InvoiceState {
-    /// Committed.
-    pub paid: bool,
-    /// Paying payment.
-    pub payment: Option<String>,
-    /// Its status.
-    pub status: Option<RemoteStatus>,
 }
 
 impl NodeClient {
@@ -206,7 +164,7 @@ impl NodeClient {
     }
 
     /// `GET /v1/payments/{id}`; `None` if unknown.
-    pub fn status(&self, id: &str) -> Result<Option<RemoteStatus>, WalletError> {
+    pub fn status(&self, id: &str) -> Result<Option<PaymentStatus>, WalletError> {
         match self.get::<Value>(&format!("/v1/payments/{id}")) {
             Ok(v) => serde_json::from_value(v["payment"].clone())
                 .map(Some)
@@ -217,7 +175,7 @@ impl NodeClient {
     }
 
     /// `GET /v1/invoices/{tag}`.
-    pub fn invoice(&self, tag: &F) -> Result<InvoiceState, WalletError> {
+    pub fn invoice(&self, tag: &F) -> Result<InvoiceStatus, WalletError> {
         self.get(&format!(
             "/v1/invoices/{}",
             zkpay_protocol::field::fe_to_hex(tag)

@@ -586,7 +586,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
                 .map(|p| w.received_from(p).iter().map(|n| n.note.value).sum())
                 .unwrap_or(0);
             let batch = match &st.status {
-                Some(zkpay_wallet::client::RemoteStatus::Committed { batch }) => Some(*batch),
+                Some(zkpay_sequencer::node::PaymentStatus::Committed { batch }) => Some(*batch),
                 _ => None,
             };
             let expired = issued

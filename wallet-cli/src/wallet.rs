@@ -1,6 +1,6 @@
 //! The wallet: keys, synced notes, payments sent, invoices issued; and the operations on them.
 
-use crate::client::{NodeClient, NodeInfo, RemoteStatus};
+use crate::client::{NodeClient, NodeInfo};
 use crate::store::Sealed;
 use crate::tx::{prove_deposit, prove_payment, Output, PaymentPlan, ProvenPayment};
 use crate::WalletError;
@@ -18,6 +18,7 @@ use zkpay_protocol::note::{Asset, AssetId, Note, Nullifier, Root, BUILTIN_ASSETS
 use zkpay_protocol::payment::PublicAccount;
 use zkpay_protocol::uri::{format_amount, PaymentRequest};
 use zkpay_prover::{KeyStore, PaymentProver, SetupMode};
+use zkpay_sequencer::node::PaymentStatus;
 
 /// A leaf of the note tree, as synced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -544,7 +545,7 @@ impl Wallet {
             .collect();
         for id in pending {
             let failed = match client.status(&id)? {
-                Some(RemoteStatus::Failed { reason }) => Some(reason),
+                Some(PaymentStatus::Failed { reason }) => Some(reason),
                 None => Some("unknown to the node".to_string()),
                 _ => None,
             };
@@ -967,11 +968,11 @@ impl Wallet {
         let t = std::time::Instant::now();
         loop {
             match client.status(id)? {
-                Some(RemoteStatus::Committed { batch }) => {
+                Some(PaymentStatus::Committed { batch }) => {
                     self.sync(client, 16, |_, _| {})?;
                     return Ok(batch);
                 }
-                Some(RemoteStatus::Failed { reason }) => {
+                Some(PaymentStatus::Failed { reason }) => {
                     self.mark_failed(id, reason.clone());
                     self.save()?;
                     return Err(WalletError::Rejected {
