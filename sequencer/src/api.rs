@@ -101,30 +101,31 @@ async fn limits(State(s): State<AppState>, req: Request, next: Next) -> Response
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > c.max_body as u64) {
         s.node.metrics.reject("too_large");
-        let mut r = error(
+        // the unread body makes the connection unusable
+        return closing(error(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
             format!("body over {} bytes", c.max_body),
-        );
-        // the unread body makes the connection unusable: close it
-        r.headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        return r;
+        ));
     }
     match tokio::time::timeout(c.request_timeout, next.run(req)).await {
         Ok(r) => r,
         Err(_) => {
             s.node.metrics.reject("timeout");
-            let mut r = error(
+            closing(error(
                 StatusCode::REQUEST_TIMEOUT,
                 "timeout",
                 "request not completed in time",
-            );
-            r.headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            r
+            ))
         }
     }
+}
+
+/// Asks the client to close the connection after `r`.
+fn closing(mut r: Response) -> Response {
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r
 }
 
 async fn submit(

@@ -630,7 +630,6 @@ impl Wallet {
 
     fn spend_plan(
         &self,
-        info: &NodeInfo,
         client: &NodeClient,
         notes: &[OwnedNote],
     ) -> Result<(Root, Vec<(Note, zkpay_protocol::merkle::MerklePath)>), WalletError> {
@@ -642,7 +641,6 @@ impl Wallet {
                 "the wallet's tree root is not a recent root of the node: sync again".into(),
             ));
         }
-        let _ = info;
         let spends = notes
             .iter()
             .map(|n| Ok((n.note, tree.path(n.position)?)))
@@ -671,16 +669,11 @@ impl Wallet {
         mut sent: Sent,
         spent: &[OwnedNote],
     ) -> Result<Sent, WalletError> {
-        match client.submit(&proven.submission) {
-            Ok(id) => {
-                crate::crash_point("after_submit");
-                sent.id = id;
-                self.record(sent.clone(), spent);
-                self.save()?;
-                Ok(sent)
-            }
-            Err(e) => Err(e),
-        }
+        sent.id = client.submit(&proven.submission)?;
+        crate::crash_point("after_submit");
+        self.record(sent.clone(), spent);
+        self.save()?;
+        Ok(sent)
     }
 
     /// Deposits `amount` of `asset` from the wallet's public account into a shielded note.
@@ -858,7 +851,7 @@ impl Wallet {
                 need: format_amount(amount.saturating_add(fee), req.asset.decimals),
                 have: format_amount(total, req.asset.decimals),
             })?;
-        let (root, spends) = self.spend_plan(info, client, &notes)?;
+        let (root, spends) = self.spend_plan(client, &notes)?;
         let key = self.key()?;
         let auth = key.spend_authority();
         let tk = self.fvk.ivk.transmission_key();
@@ -925,7 +918,7 @@ impl Wallet {
         let key = self.key()?;
         let to = PublicAccount::new(to.unwrap_or(&self.state.account))?;
         let notes = self.select(asset, amount)?;
-        let (root, spends) = self.spend_plan(info, client, &notes)?;
+        let (root, spends) = self.spend_plan(client, &notes)?;
         let auth = key.spend_authority();
         let tk = self.fvk.ivk.transmission_key();
         let total: u64 = notes.iter().map(|n| n.note.value).sum();
