@@ -3,17 +3,18 @@ SHELL := /bin/bash
 CARGO ?= cargo
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: demo test bootstrap fmt clippy unit bench report node
+.PHONY: demo test bootstrap bootstrap-test fmt clippy unit bench report node
 
 bootstrap:
 	@scripts/bootstrap.sh
 
-# Release build (proving at full size); workspace-wide so RocksDB is compiled once.
+# `demo`, `clippy` and `unit` share one profile (dev, with dependencies and the proving crates
+# optimised: see Cargo.toml), so RocksDB's C++ is compiled once for both README commands.
 demo: bootstrap
-	$(CARGO) build --release --workspace --bins
-	$(TARGET_DIR)/release/zkpay demo
+	$(CARGO) build --workspace --bins
+	$(TARGET_DIR)/debug/zkpay demo
 
-test: bootstrap fmt clippy unit
+test: bootstrap fmt clippy unit bootstrap-test
 
 fmt:
 	$(CARGO) fmt --all -- --check
@@ -25,8 +26,12 @@ unit:
 	$(CARGO) test --workspace
 
 node: bootstrap
-	$(CARGO) build --release --workspace --bins
-	$(TARGET_DIR)/release/zkpay-node
+	$(CARGO) build --workspace --bins
+	$(TARGET_DIR)/debug/zkpay-node
+
+# The detection logic of scripts/bootstrap.sh, on fake directory trees.
+bootstrap-test:
+	@scripts/test-bootstrap.sh
 
 bench:
 	$(CARGO) bench --workspace --bench primitives --bench payment --bench batch --bench ingest

@@ -1,24 +1,136 @@
 #!/usr/bin/env bash
-# Installs what `make demo` and `make test` need on a fresh Debian machine.
-# As root it installs missing Debian packages with apt-get; otherwise it says what to install.
+# Installs what `make demo` and `make test` need on a fresh Debian machine, checking for the real
+# thing the build uses (not a look-alike).
+#
+#   scripts/bootstrap.sh           check, then install what is missing (apt-get as root, npm ci)
+#   scripts/bootstrap.sh --check   only report: exit 0 when everything is there, 1 otherwise,
+#                                  with the missing packages named
+#
+# ZKPAY_BOOTSTRAP_ROOT (tests only) prefixes every directory searched for libclang, so that the
+# detection can be exercised on a fake tree; it also disables the llvm-config look-up.
 set -euo pipefail
 
-missing_apt=()
-say() { printf 'bootstrap: %s\n' "$*" >&2; }
+mode=install
+case "${1:-}" in
+  "") ;;
+  --check) mode=check ;;
+  -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) printf 'bootstrap: unknown argument %s (use --check or nothing)\n' "$1" >&2; exit 2 ;;
+esac
 
-if ! command -v cargo >/dev/null 2>&1; then
-  say "Rust toolchain not found. Install it with rustup (https://rustup.rs), then rerun."
-  exit 1
+root="$(cd "$(dirname "$0")/.." && pwd)"
+fake_root="${ZKPAY_BOOTSTRAP_ROOT:-}"
+missing_apt=()   # Debian packages to install
+problems=()      # things bootstrap cannot install itself
+say() { printf 'bootstrap: %s\n' "$*" >&2; }
+need_apt() { local p; for p in "$@"; do [[ " ${missing_apt[*]-} " == *" $p "* ]] || missing_apt+=("$p"); done; }
+
+# --- libclang, as clang-sys (RocksDB's bindgen) looks for it -------------------------------------
+# clang-sys links libclang through `ld`, so it accepts only an unversioned `libclang.so` or a
+# `libclang-<version>.so` (what libclang-dev installs); `libclang.so.1` or `libclang-14.so.13`
+# (from the runtime package libclang1-N) do not count. It looks in $LIBCLANG_PATH, in
+# `llvm-config --libdir`, in $LD_LIBRARY_PATH and in these directories.
+libclang_in_dir() {
+  local d="$1" f
+  [ -d "$d" ] || return 1
+  for f in "$d"/libclang.so "$d"/libclang-*.so; do
+    # A match must be a real file (or a link to one), not a dangling link or a stray pattern.
+    [ -e "$f" ] && [[ "$f" =~ /libclang(-[0-9][0-9.]*)?\.so$ ]] && return 0
+  done
+  return 1
+}
+libclang_found() {
+  local d dirs=()
+  if [ -n "${LIBCLANG_PATH:-}" ]; then dirs+=("$LIBCLANG_PATH"); fi
+  if [ -z "$fake_root" ] && command -v llvm-config >/dev/null 2>&1; then
+    dirs+=("$(llvm-config --libdir 2>/dev/null || true)")
+  fi
+  if [ -z "$fake_root" ] && [ -n "${LD_LIBRARY_PATH:-}" ]; then
+    IFS=: read -r -a ld <<<"$LD_LIBRARY_PATH"; dirs+=("${ld[@]}")
+  fi
+  shopt -s nullglob
+  # clang-sys's directory list for Linux.
+  for d in "$fake_root"/usr/local/llvm*/lib* "$fake_root"/usr/local/lib*/*/* \
+           "$fake_root"/usr/local/lib*/* "$fake_root"/usr/local/lib* \
+           "$fake_root"/usr/lib*/*/* "$fake_root"/usr/lib*/* "$fake_root"/usr/lib*; do
+    dirs+=("$d")
+  done
+  shopt -u nullglob
+  for d in "${dirs[@]}"; do
+    [ -n "$d" ] && libclang_in_dir "$d" && { printf '%s\n' "$d"; return 0; }
+  done
+  return 1
+}
+
+check_all() {
+  missing_apt=(); problems=()
+  if ! command -v cargo >/dev/null 2>&1 || ! command -v rustc >/dev/null 2>&1; then
+    problems+=("Rust toolchain (install it with rustup: https://rustup.rs)")
+  else
+    # Cargo.toml's rust-version.
+    local want have
+    want="$(sed -n 's/^rust-version *= *"\([0-9.]*\)".*/\1/p' "$root/Cargo.toml" | head -n1)"
+    have="$(rustc --version | awk '{print $2}')"
+    if [ -n "$want" ] && [ "$(printf '%s\n%s\n' "$want" "${have%%-*}" | sort -V | head -n1)" != "$want" ]; then
+      problems+=("Rust $want or newer (found $have; run: rustup update stable)")
+    fi
+    cargo fmt --version >/dev/null 2>&1 || problems+=("rustfmt (run: rustup component add rustfmt)")
+    cargo clippy --version >/dev/null 2>&1 || problems+=("clippy (run: rustup component add clippy)")
+  fi
+  # RocksDB and lz4 are compiled from C and C++ sources by the `cc` crate, which calls cc and c++.
+  command -v cc >/dev/null 2>&1 || need_apt build-essential
+  command -v c++ >/dev/null 2>&1 || need_apt build-essential
+  command -v ar >/dev/null 2>&1 || need_apt build-essential
+  libclang_found >/dev/null || need_apt libclang-dev
+  # snarkjs (the independent verifier of the interoperability tests) runs on Node.js >= 18.
+  if ! command -v node >/dev/null 2>&1; then
+    need_apt nodejs
+  elif [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -lt 18 ]; then
+    problems+=("Node.js 18 or newer (found $(node --version 2>/dev/null || echo '?'))")
+  fi
+  command -v npm >/dev/null 2>&1 || need_apt npm
+  # The pinned snarkjs, at the version the lock file names.
+  local lock_v inst_v
+  lock_v="$(node -p 'require(process.argv[1]).packages["node_modules/snarkjs"].version' \
+    "$root/tools/snarkjs/package-lock.json" 2>/dev/null || true)"
+  inst_v="$(node -p 'require(process.argv[1]).version' \
+    "$root/tools/snarkjs/node_modules/snarkjs/package.json" 2>/dev/null || true)"
+  if [ -z "$inst_v" ] || [ "$inst_v" != "$lock_v" ]; then snarkjs_missing=1; else snarkjs_missing=0; fi
+}
+
+snarkjs_missing=0
+check_all
+
+if [ "$mode" = check ]; then
+  status=0
+  if ((${#missing_apt[@]})); then
+    say "missing Debian packages: ${missing_apt[*]}"
+    say "install them with:  sudo apt-get install ${missing_apt[*]}   (or run scripts/bootstrap.sh as root)"
+    status=1
+  fi
+  for p in "${problems[@]+"${problems[@]}"}"; do say "missing: $p"; status=1; done
+  if [ "$snarkjs_missing" = 1 ]; then
+    say "missing: the pinned snarkjs in tools/snarkjs (run: cd tools/snarkjs && npm ci)"
+    status=1
+  fi
+  if [ "$status" = 0 ]; then
+    say "ok: Rust $(rustc --version | awk '{print $2}'), c++, libclang in $(libclang_found), node $(node --version), snarkjs $(node -p 'require(process.argv[1]).version' "$root/tools/snarkjs/node_modules/snarkjs/package.json")"
+  fi
+  exit "$status"
 fi
-command -v cc >/dev/null 2>&1 || missing_apt+=(build-essential)
-# RocksDB's bindings are generated with bindgen, which needs libclang.
-if ! ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 && ! ldconfig -p 2>/dev/null | grep -q 'libclang'; then
-  missing_apt+=(libclang-dev)
+
+# rustup components can be added without root.
+if command -v rustup >/dev/null 2>&1 && command -v cargo >/dev/null 2>&1; then
+  for comp in rustfmt clippy; do
+    if ! cargo "${comp/rustfmt/fmt}" --version >/dev/null 2>&1; then
+      say "adding rustup component $comp"
+      rustup component add "$comp" >/dev/null
+    fi
+  done
+  check_all
 fi
-command -v clang >/dev/null 2>&1 || missing_apt+=(clang)
-# snarkjs (the independent verifier used by the interoperability test) runs on Node.js.
-command -v node >/dev/null 2>&1 || missing_apt+=(nodejs)
-command -v npm >/dev/null 2>&1 || missing_apt+=(npm)
+for p in "${problems[@]+"${problems[@]}"}"; do say "missing: $p"; done
+if ((${#problems[@]})); then exit 1; fi
 
 if ((${#missing_apt[@]})); then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
@@ -27,30 +139,23 @@ if ((${#missing_apt[@]})); then
     apt-get update -qq >/dev/null
     apt-get install -y -qq --no-install-recommends "${missing_apt[@]}" >/dev/null
   else
-    say "missing system packages: ${missing_apt[*]}"
+    say "missing Debian packages: ${missing_apt[*]}"
     say "install them with:  sudo apt-get install ${missing_apt[*]}"
     exit 1
   fi
 fi
 
-for comp in rustfmt clippy; do
-  if ! cargo "${comp/rustfmt/fmt}" --version >/dev/null 2>&1; then
-    if command -v rustup >/dev/null 2>&1; then
-      say "adding rustup component $comp"
-      rustup component add "$comp" >/dev/null
-    else
-      say "cargo $comp is missing; install the $comp component of your Rust toolchain"
-      exit 1
-    fi
-  fi
-done
-
-# Pinned snarkjs for the interoperability test (tools/snarkjs/package-lock.json).
-root="$(cd "$(dirname "$0")/.." && pwd)"
-if [ ! -f "$root/tools/snarkjs/node_modules/snarkjs/package.json" ]; then
+if [ "$snarkjs_missing" = 1 ]; then
   say "installing the pinned snarkjs into tools/snarkjs (npm ci)"
   if ! (cd "$root/tools/snarkjs" && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
-    say "npm ci failed; install Node.js and npm, then run: (cd tools/snarkjs && npm ci)"
+    say "npm ci failed; check that the npm registry is reachable, then run: (cd tools/snarkjs && npm ci)"
     exit 1
   fi
+fi
+
+# What was installed must now satisfy the same checks.
+check_all
+if ((${#missing_apt[@]})) || [ "$snarkjs_missing" = 1 ]; then
+  say "still missing after installing: ${missing_apt[*]-} $([ "$snarkjs_missing" = 1 ] && echo snarkjs)"
+  exit 1
 fi
