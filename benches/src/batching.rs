@@ -25,6 +25,7 @@ pub fn random_payments(n: usize, seed: u64) -> Vec<PaymentPublic> {
             public_value: 0,
             fee: 1,
             ext_data_hash: F::rand(&mut rng),
+            invoice_tag: F::from(0u64),
         })
         .collect()
 }

@@ -129,6 +129,6 @@ mod tests {
         assert!(c.merkle.binary_depth32_path > c.merkle.arity4_depth16_path);
         assert!(c.payment.constraints <= 14_000);
         assert_eq!(c.payment.domain_log2, 14);
-        assert_eq!(c.payment.public_inputs, 9);
+        assert_eq!(c.payment.public_inputs, 10);
     }
 }

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use zkpay_protocol::account::AccountKey;
 use zkpay_protocol::address::Network;
 use zkpay_protocol::keys::SpendingKey;
 use zkpay_protocol::note::Asset;
@@ -74,6 +75,16 @@ pub struct IngestReport {
     pub cores: usize,
 }
 
+/// The public account the benchmark's deposits debit (its key is public: benchmark only).
+fn bench_account() -> AccountKey {
+    AccountKey::from_seed(&[0xbe; 32])
+}
+
+/// The fee account of the benchmark's node.
+fn bench_operator() -> PublicAccount {
+    PublicAccount::from_bytes([0x0f; 20])
+}
+
 /// Pre-generated, serialized deposit payments against the genesis root (cached under
 /// `<data_dir>/bench`), and the seconds spent generating missing ones.
 pub fn fixtures(data_dir: &Path, profile: Profile, n: usize) -> Result<(Vec<Vec<u8>>, f64)> {
@@ -87,7 +98,7 @@ pub fn fixtures(data_dir: &Path, profile: Profile, n: usize) -> Result<(Vec<Vec<
     let dir = data_dir.join("bench");
     std::fs::create_dir_all(&dir)?;
     let file = dir.join(format!(
-        "ingest-d{depth}-{}.jsonl",
+        "ingest-v2-d{depth}-{}.jsonl",
         &prover.keys().verifier.key_id().to_hex()[..16]
     ));
     let mut have: Vec<Vec<u8>> = match std::fs::read_to_string(&file) {
@@ -125,18 +136,25 @@ pub fn fixtures(data_dir: &Path, profile: Profile, n: usize) -> Result<(Vec<Vec<
                         let mut rng = ChaCha20Rng::seed_from_u64(0x1_9e57 ^ i as u64);
                         let key = SpendingKey::random(&mut rng);
                         let fvk = key.full_viewing_key();
-                        let p = zkpay_wallet::tx::prove_deposit(
+                        let account = bench_account();
+                        let mut p = zkpay_wallet::tx::prove_deposit(
                             &key.spend_authority(),
                             &fvk.ivk.transmission_key(),
                             &prover,
                             Network::Dev,
-                            PublicAccount::new("operator")?,
-                            PublicAccount::new("bench")?,
+                            bench_operator(),
+                            account.account(),
                             usd,
                             zkpay_protocol::note::Root(root),
                             1 + i as u64,
                             &mut rng,
                         )?;
+                        let debit = p
+                            .submission
+                            .public
+                            .debit(&p.submission.ext)
+                            .context("a deposit debits its account")?;
+                        p.submission.authorization = Some(account.sign(&debit)?);
                         Ok(serde_json::to_vec(&p.submission)?)
                     })
                     .collect::<Result<_>>()
@@ -228,9 +246,17 @@ pub fn ingest_report(
         .prefix("zkpay-bench-node")
         .tempdir_in(&data_dir)?;
     std::os::unix::fs::symlink(data_dir.join("keys"), node_dir.path().join("keys"))?;
-    let config = NodeConfig::new(PathBuf::from(node_dir.path()), profile);
+    let mut config = NodeConfig::new(PathBuf::from(node_dir.path()), profile);
+    config.operator = Some(bench_operator());
     let (workers, group) = (config.verify_workers, config.verify_group);
     let node = Node::open(config)?;
+    // deposit i debits 1 + i base units of the bench account
+    let total: u64 = (0..bodies.len() as u64).map(|i| 1 + i).sum();
+    node.ledger().faucet(
+        &bench_account().account(),
+        &Asset::from_text("USD")?.id(),
+        total,
+    )?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -46,10 +46,9 @@ pub fn transfer_witness(depth: usize, seed: u64) -> Result<PaymentWitness> {
     let pb = tree.append(b.commitment().0)?;
     let ext = ExtData {
         network: Network::Dev,
-        fee_recipient: PublicAccount::new("operator")?,
+        fee_recipient: PublicAccount::from_bytes([0x0f; 20]),
         public_account: None,
         ciphertexts: [vec![0; 635], vec![0; 635]],
-        invoice_tag: None,
     };
     Ok(PaymentWitness::build(
         &auth,

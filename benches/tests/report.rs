@@ -40,7 +40,7 @@ fn quick_report_writes_every_file() {
         assert!(json.get(k).is_some(), "report.json lacks {k}");
     }
     // the figures are there (not their size): counts are exact, times positive
-    assert_eq!(r.constraints.payment.constraints, 12_346);
+    assert_eq!(r.constraints.payment.constraints, 12_645);
     assert_eq!(r.prove_points.len(), 3, "two payment depths and one chunk");
     assert!(r.prove_points.iter().all(|p| p.prove_seconds > 0.0));
     assert_eq!(r.ingest.accepted, r.ingest.payments);

@@ -341,6 +341,7 @@ mod tests {
             public_value: -5,
             fee: 1,
             ext_data_hash: F::rand(rng),
+            invoice_tag: F::rand(rng),
         }
     }
 
@@ -557,11 +558,11 @@ mod tests {
     fn pinned_counts() {
         assert_eq!(
             shape(ChunkParams::new(4, 2).unwrap()).unwrap(),
-            (23_619, BATCH_PUBLIC_INPUTS)
+            (23_703, BATCH_PUBLIC_INPUTS)
         );
         assert_eq!(
             shape(ChunkParams::new(16, 8).unwrap()).unwrap(),
-            (214_171, BATCH_PUBLIC_INPUTS)
+            (214_507, BATCH_PUBLIC_INPUTS)
         );
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod batch;
 pub mod field;
+pub mod invoice;
 pub mod keys;
 pub mod merkle;
 pub mod note;

@@ -10,14 +10,18 @@
 //! * every note value is the sum of its 64 bits; `fee` is 64 bits; `public_value` is signed with
 //!   `|v| < 2^64`;
 //! * `v_in0 + v_in1 + public_value = v_out0 + v_out1 + fee`;
+//! * `invoice_tag = b · H_InvoiceTag(invoice_key, pk_out0, v_out0, asset)` with a private flag
+//!   `b ∈ {0, 1}` and a private invoice key: a non-zero tag pays exactly output 0;
 //! * `ext_data_hash` is bound by a squaring constraint (besides arkworks' input rows).
 
 use crate::field::{alloc_u64, enforce_signed_u64, enforce_u64};
+use crate::invoice::enforce_invoice_tag;
 use crate::keys::owner_key;
 use crate::merkle::PathVar;
 use crate::note::{commitment, nullifier};
 use crate::{CircuitError, F};
 use ark_r1cs_std::alloc::AllocVar;
+use ark_r1cs_std::boolean::Boolean;
 use ark_r1cs_std::eq::EqGadget;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_r1cs_std::fields::FieldVar;
@@ -63,6 +67,8 @@ pub struct PaymentCircuit {
     pub inputs: [InputAssignment; 2],
     /// The two outputs.
     pub outputs: [OutputAssignment; 2],
+    /// Invoice key when paying an invoice (the flag `b` is whether it is present).
+    pub invoice: Option<F>,
 }
 
 impl PaymentCircuit {
@@ -89,6 +95,7 @@ impl PaymentCircuit {
             public: vec![F::from(0u64); PAYMENT_PUBLIC_INPUTS],
             inputs: [input.clone(), input],
             outputs: [output.clone(), output],
+            invoice: None,
         }
     }
 
@@ -124,6 +131,7 @@ impl PaymentCircuit {
             public: public.public_inputs(),
             inputs: [input(0), input(1)],
             outputs: [output(0), output(1)],
+            invoice: witness.invoice,
         })
     }
 
@@ -155,6 +163,7 @@ impl ConstraintSynthesizer<F> for PaymentCircuit {
         let public_value = &pubs[6];
         let fee = &pubs[7];
         let ext_data_hash = &pubs[8];
+        let invoice_tag = &pubs[9];
 
         let mut sum_in = FpVar::zero();
         let mut nfs = Vec::with_capacity(2);
@@ -178,13 +187,29 @@ impl ConstraintSynthesizer<F> for PaymentCircuit {
         nfs[0].enforce_not_equal(&nfs[1])?;
 
         let mut sum_out = FpVar::zero();
+        let mut out0 = None;
         for (o, out) in self.outputs.iter().enumerate() {
             let value = alloc_u64(cs.clone(), || Ok(out.value))?;
             let owner = FpVar::new_witness(cs.clone(), || Ok(out.owner))?;
             let blinding = FpVar::new_witness(cs.clone(), || Ok(out.blinding))?;
             commitment(asset, &value, &owner, &blinding)?.enforce_equal(cm_pub[o])?;
+            if o == 0 {
+                out0 = Some((owner, value.clone()));
+            }
             sum_out += value;
         }
+        let (owner0, value0) = out0.ok_or(SynthesisError::Unsatisfiable)?;
+        let has_invoice = Boolean::new_witness(cs.clone(), || Ok(self.invoice.is_some()))?;
+        let invoice_key =
+            FpVar::new_witness(cs.clone(), || Ok(self.invoice.unwrap_or(F::from(0u64))))?;
+        enforce_invoice_tag(
+            invoice_tag,
+            &has_invoice,
+            &invoice_key,
+            &owner0,
+            &value0,
+            asset,
+        )?;
 
         enforce_u64(cs.clone(), fee)?;
         enforce_signed_u64(cs.clone(), public_value)?;
@@ -273,6 +298,7 @@ mod tests {
             public_value: pv,
             fee,
             ext_data_hash: F::from(1234u64),
+            invoice: None,
         }
     }
 
@@ -427,6 +453,7 @@ mod tests {
             public_value: 0,
             fee: 0,
             ext_data_hash: w2.ext_data_hash,
+            invoice_tag: F::from(0u64),
         };
         assert_eq!(public.nullifiers[0], public.nullifiers[1]);
         let c = PaymentCircuit::new_unchecked(&w2, &public, DEPTH).unwrap();
@@ -503,10 +530,57 @@ mod tests {
         assert!(satisfied(t));
     }
 
+    /// An invoice payment: the tag binds output 0's owner, value and asset and the salted key.
+    #[test]
+    fn invoice_tag_binds_output_zero() {
+        use zkpay_protocol::invoice::invoice_key;
+        let mut f = fx();
+        let mut w = witness(&mut f, [70, 30], [60, 39], 0, 1);
+        let key = invoice_key(b"order-1001", &[1; 16]).unwrap();
+        w.invoice = Some(key);
+        let (c, p) = PaymentCircuit::new(&w, DEPTH).unwrap();
+        assert_ne!(p.invoice_tag, F::from(0u64));
+        assert!(satisfied(c.clone()));
+        // the tag of another value, owner, asset or salt does not fit this payment
+        let bob = f.bob.full_viewing_key().pk;
+        let wrong = [
+            zkpay_protocol::invoice::invoice_tag(&key, &bob, 59, &f.asset),
+            zkpay_protocol::invoice::invoice_tag(&key, &(bob + F::one()), 60, &f.asset),
+            zkpay_protocol::invoice::invoice_tag(&key, &bob, 60, &AssetId(F::from(3u64))),
+            zkpay_protocol::invoice::invoice_tag(
+                &invoice_key(b"order-1001", &[2; 16]).unwrap(),
+                &bob,
+                60,
+                &f.asset,
+            ),
+            F::from(0u64),
+        ];
+        for tag in wrong {
+            let mut t = c.clone();
+            t.public[9] = tag;
+            assert!(!satisfied(t));
+        }
+        // the prover's invoice key differs from the one the tag was computed with
+        let mut t = c.clone();
+        t.invoice = Some(key + F::one());
+        assert!(!satisfied(t));
+        // a tag without an invoice, and an invoice claimed with tag 0
+        let mut t = c.clone();
+        t.invoice = None;
+        assert!(!satisfied(t));
+        let w0 = witness(&mut f, [70, 30], [60, 39], 0, 1);
+        let (c0, p0) = PaymentCircuit::new(&w0, DEPTH).unwrap();
+        assert_eq!(p0.invoice_tag, F::from(0u64));
+        assert!(satisfied(c0.clone()));
+        let mut t = c0;
+        t.public[9] = p.invoice_tag;
+        assert!(!satisfied(t));
+    }
+
     /// Pinned constraint counts at the test depth and at production depth 16 (2^32 leaves).
     #[test]
     fn pinned_counts() {
-        assert_eq!(shape(DEPTH).unwrap(), (5_026, PAYMENT_PUBLIC_INPUTS));
-        assert_eq!(shape(16).unwrap(), (12_346, PAYMENT_PUBLIC_INPUTS));
+        assert_eq!(shape(DEPTH).unwrap(), (5_325, PAYMENT_PUBLIC_INPUTS));
+        assert_eq!(shape(16).unwrap(), (12_645, PAYMENT_PUBLIC_INPUTS));
     }
 }

@@ -102,7 +102,9 @@ mod tests {
         );
         assert_eq!(check(Domain::Nullifier, &[F::from(1u64); 3]), 261);
         assert_eq!(check(Domain::NoteCommitment, &[F::from(1u64); 4]), 297);
-        assert_eq!(check(Domain::PaymentDigest, &[F::from(1u64); 9]), 417);
+        assert_eq!(check(Domain::PaymentDigest, &[F::from(1u64); 10]), 459);
+        assert_eq!(check(Domain::InvoiceTag, &[F::from(1u64); 4]), 297);
+        assert_eq!(check(Domain::InvoiceKey, &[F::from(1u64); 2]), 240);
     }
 
     #[test]

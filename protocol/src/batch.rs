@@ -324,6 +324,7 @@ mod tests {
             public_value: 0,
             fee: 1,
             ext_data_hash: F::rand(rng),
+            invoice_tag: F::from(0u64),
         }
     }
 

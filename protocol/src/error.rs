@@ -69,6 +69,9 @@ pub enum ProtocolError {
     /// A non-membership witness does not prove absence.
     #[error("bad non-membership witness: {0}")]
     BadNonMembership(&'static str),
+    /// A public account's authorisation (debit signature) is missing or invalid.
+    #[error("account authorisation: {0}")]
+    Authorization(&'static str),
     /// The native payment statement does not hold.
     #[error("payment statement violated: {0}")]
     Payment(&'static str),

@@ -6,11 +6,13 @@
 //! batch statements. No R1CS and no I/O live here; `docs/protocol.md` is the specification.
 #![deny(missing_docs)]
 
+pub mod account;
 pub mod address;
 pub mod batch;
 pub mod encryption;
 pub mod error;
 pub mod field;
+pub mod invoice;
 pub mod keys;
 pub mod merkle;
 pub mod note;

@@ -11,12 +11,16 @@
 //! | 6 | `public_value`: signed, `v` or `r - |v|`; > 0 deposit, < 0 withdrawal, `|v| < 2^64` |
 //! | 7 | `fee` (u64) |
 //! | 8 | `ext_data_hash` |
+//! | 9 | `invoice_tag`: `H_InvoiceTag(invoice_key, pk_out0, value_out0, asset)`, or 0 without an invoice |
 //!
 //! The statement: for each input i, `pk_i = H(ask_i, nk_i)`, `cm_i = H(asset, v_i, pk_i, r_i)`,
 //! `nf_i = H(nk_i, cm_i, pos_i)`, and if `v_i != 0` the path of `cm_i` at `pos_i` leads to
 //! `note_root`; `nf0 != nf1`; each output commitment opens to `(asset, v, pk, r)`; every value is
-//! in `[0, 2^64)`; `v_in0 + v_in1 + public_value = v_out0 + v_out1 + fee` over the integers.
+//! in `[0, 2^64)`; `v_in0 + v_in1 + public_value = v_out0 + v_out1 + fee` over the integers; the
+//! invoice tag is 0 or is computed from a private invoice key and output 0 (see
+//! [`crate::invoice`]).
 
+pub use crate::account::PublicAccount;
 use crate::address::Network;
 use crate::error::{ProtocolError, Result};
 use crate::field::{fe_from_digest, fe_from_i128, fe_to_bytes, F};
@@ -27,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// Number of public inputs of the payment statement.
-pub const PAYMENT_PUBLIC_INPUTS: usize = 9;
+pub const PAYMENT_PUBLIC_INPUTS: usize = 10;
 /// Inputs per payment.
 pub const N_INPUTS: usize = 2;
 /// Outputs per payment.
@@ -36,45 +40,6 @@ pub const N_OUTPUTS: usize = 2;
 pub const MAX_PUBLIC_VALUE: i128 = u64::MAX as i128;
 /// Largest note ciphertext the node stores.
 pub const MAX_CIPHERTEXT: usize = 1024;
-/// Longest public account name.
-pub const MAX_ACCOUNT: usize = 64;
-
-/// A public (transparent) account on the base ledger: `[a-z0-9._-]{1,64}`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub struct PublicAccount(String);
-
-impl PublicAccount {
-    /// Validates an account name.
-    pub fn new(s: &str) -> Result<Self> {
-        let ok = (1..=MAX_ACCOUNT).contains(&s.len())
-            && s.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
-        if ok {
-            Ok(Self(s.to_string()))
-        } else {
-            Err(ProtocolError::Malformed {
-                what: "public account",
-                why: format!(
-                    "{:?}: 1-64 characters of a-z 0-9 . _ -",
-                    s.chars().take(70).collect::<String>()
-                ),
-            })
-        }
-    }
-
-    /// The name.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl<'de> Deserialize<'de> for PublicAccount {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        PublicAccount::new(&s).map_err(serde::de::Error::custom)
-    }
-}
-
 /// Data outside the circuit that the proof commits to through `ext_data_hash`, so that nothing
 /// can be redirected after proving.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,9 +54,6 @@ pub struct ExtData {
     /// Encrypted notes for the two outputs.
     #[serde(with = "serde_ciphertexts")]
     pub ciphertexts: [Vec<u8>; 2],
-    /// Invoice tag `H(invoice id, merchant pk)`, when paying an invoice.
-    #[serde(default, with = "opt_fe")]
-    pub invoice_tag: Option<F>,
 }
 
 mod serde_ciphertexts {
@@ -116,53 +78,25 @@ mod serde_ciphertexts {
     }
 }
 
-mod opt_fe {
-    use crate::field::{fe_from_hex, fe_to_hex, F};
-    use serde::{de::Error as _, Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &Option<F>, s: S) -> Result<S::Ok, S::Error> {
-        match v {
-            Some(x) => s.serialize_some(&fe_to_hex(x)),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<F>, D::Error> {
-        let v: Option<String> = Option::deserialize(d)?;
-        v.map(|s| fe_from_hex(&s).map_err(D::Error::custom))
-            .transpose()
-    }
-}
-
 impl ExtData {
     /// Canonical bytes:
-    /// `"zkpay/v1/ext-data" || network id (u32 BE) || len(fee_recipient) (u8) || fee_recipient
-    ///  || (0x00 | 0x01 || len (u8) || public_account) || for each ciphertext: len (u16 BE) || bytes
-    ///  || (0x00 | 0x01 || invoice_tag (32))`.
+    /// `"zkpay/v2/ext-data" || network id (u32 BE) || fee_recipient (20)
+    ///  || (0x00 | 0x01 || public_account (20)) || for each ciphertext: len (u16 BE) || bytes`.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(64 + self.ciphertexts[0].len() * 2);
-        out.extend_from_slice(b"zkpay/v1/ext-data");
+        out.extend_from_slice(b"zkpay/v2/ext-data");
         out.extend_from_slice(&self.network.id().to_be_bytes());
-        out.push(self.fee_recipient.0.len() as u8);
-        out.extend_from_slice(self.fee_recipient.0.as_bytes());
+        out.extend_from_slice(&self.fee_recipient.to_bytes());
         match &self.public_account {
             None => out.push(0),
             Some(a) => {
                 out.push(1);
-                out.push(a.0.len() as u8);
-                out.extend_from_slice(a.0.as_bytes());
+                out.extend_from_slice(&a.to_bytes());
             }
         }
         for c in &self.ciphertexts {
             out.extend_from_slice(&(c.len() as u16).to_be_bytes());
             out.extend_from_slice(c);
-        }
-        match &self.invoice_tag {
-            None => out.push(0),
-            Some(t) => {
-                out.push(1);
-                out.extend_from_slice(&fe_to_bytes(t));
-            }
         }
         out
     }
@@ -209,6 +143,9 @@ pub struct PaymentPublic {
     /// Hash of the [`ExtData`].
     #[serde(with = "crate::field::serde_fe")]
     pub ext_data_hash: F,
+    /// Invoice tag (0 when the payment pays no invoice); see [`crate::invoice`].
+    #[serde(with = "crate::field::serde_fe")]
+    pub invoice_tag: F,
 }
 
 impl PaymentPublic {
@@ -224,12 +161,33 @@ impl PaymentPublic {
             fe_from_i128(self.public_value),
             F::from(self.fee),
             self.ext_data_hash,
+            self.invoice_tag,
         ]
+    }
+
+    /// The invoice tag, unless the payment pays no invoice (tag 0).
+    pub fn invoice(&self) -> Option<F> {
+        (self.invoice_tag != F::from(0u64)).then_some(self.invoice_tag)
+    }
+
+    /// The debit a deposit makes from `ext.public_account`, which its owner must sign; `None`
+    /// for payments that debit no account.
+    pub fn debit(&self, ext: &ExtData) -> Option<crate::account::Debit> {
+        if self.public_value <= 0 {
+            return None;
+        }
+        Some(crate::account::Debit {
+            network: ext.network,
+            account: ext.public_account?,
+            asset: self.asset,
+            amount: u64::try_from(self.public_value).ok()?,
+            payment_id: self.payment_id(ext),
+        })
     }
 
     /// Range checks that need no cryptography.
     pub fn check_ranges(&self) -> Result<()> {
-        if self.public_value.abs() > MAX_PUBLIC_VALUE {
+        if self.public_value.unsigned_abs() > MAX_PUBLIC_VALUE as u128 {
             return Err(ProtocolError::ValueRange("|public_value| must be < 2^64"));
         }
         if self.nullifiers[0] == self.nullifiers[1] {
@@ -278,6 +236,9 @@ pub struct PaymentWitness {
     pub fee: u64,
     /// Hash of the ext data.
     pub ext_data_hash: F,
+    /// Invoice key ([`crate::invoice::invoice_key`]) when paying an invoice: output 0 is the
+    /// merchant's note.
+    pub invoice: Option<F>,
 }
 
 impl PaymentWitness {
@@ -336,13 +297,14 @@ impl PaymentWitness {
             public_value,
             fee,
             ext_data_hash,
+            invoice: None,
         })
     }
 
     /// The native check of the payment statement: exactly the rules the circuit enforces.
     /// Returns the public side on success.
     pub fn check(&self) -> Result<PaymentPublic> {
-        if self.public_value.abs() > MAX_PUBLIC_VALUE {
+        if self.public_value.unsigned_abs() > MAX_PUBLIC_VALUE as u128 {
             return Err(ProtocolError::ValueRange("|public_value| must be < 2^64"));
         }
         let mut nullifiers = [Nullifier::default(); 2];
@@ -394,6 +356,15 @@ impl PaymentWitness {
             public_value: self.public_value,
             fee: self.fee,
             ext_data_hash: self.ext_data_hash,
+            invoice_tag: match &self.invoice {
+                None => F::from(0u64),
+                Some(k) => crate::invoice::invoice_tag(
+                    k,
+                    &self.outputs[0].owner,
+                    self.outputs[0].value,
+                    &self.asset,
+                ),
+            },
         })
     }
 }
@@ -478,6 +449,7 @@ mod tests {
             public_value,
             fee,
             ext_data_hash: F::from(77u64),
+            invoice: None,
         }
     }
 
@@ -566,35 +538,93 @@ mod tests {
 
     #[test]
     fn ext_data_binding() {
+        let operator = PublicAccount::from_bytes([1; 20]);
         let ext = ExtData {
             network: Network::Dev,
-            fee_recipient: PublicAccount::new("operator").unwrap(),
+            fee_recipient: operator,
             public_account: None,
             ciphertexts: [vec![1, 2, 3], vec![4]],
-            invoice_tag: Some(F::from(9u64)),
         };
         let h = ext.hash();
         let mut e2 = ext.clone();
         e2.network = Network::Main;
         assert_ne!(e2.hash(), h);
         let mut e2 = ext.clone();
-        e2.fee_recipient = PublicAccount::new("thief").unwrap();
+        e2.fee_recipient = PublicAccount::from_bytes([2; 20]);
         assert_ne!(e2.hash(), h);
         let mut e2 = ext.clone();
         e2.ciphertexts[1] = vec![5];
         assert_ne!(e2.hash(), h);
         let mut e2 = ext.clone();
-        e2.invoice_tag = None;
-        assert_ne!(e2.hash(), h);
-        let mut e2 = ext.clone();
-        e2.public_account = Some(PublicAccount::new("x").unwrap());
+        e2.public_account = Some(PublicAccount::from_bytes([3; 20]));
         assert_ne!(e2.hash(), h);
         let json = serde_json::to_string(&ext).unwrap();
         assert_eq!(serde_json::from_str::<ExtData>(&json).unwrap(), ext);
         assert!(ext.validate(0).is_ok());
         assert!(ext.validate(5).is_err());
-        assert!(PublicAccount::new("").is_err());
-        assert!(PublicAccount::new("Bob").is_err());
-        assert!(PublicAccount::new(&"a".repeat(65)).is_err());
+        // account names of the old format are refused
+        let old = json.replace(&operator.to_hex(), "operator");
+        assert!(serde_json::from_str::<ExtData>(&old).is_err());
+    }
+
+    #[test]
+    fn public_value_extremes_are_out_of_range() {
+        let mut f = fixture();
+        let alice = f.alice.clone();
+        let d = [dummy_input(&mut f, &alice), dummy_input(&mut f, &alice)];
+        let w = witness(&mut f, d, [0, 100], 101, 1);
+        let mut p = w.check().unwrap();
+        for v in [
+            i128::MIN,
+            i128::MAX,
+            1i128 << 64,
+            -(1i128 << 64),
+            i128::MIN + 1,
+        ] {
+            p.public_value = v;
+            assert!(
+                matches!(p.check_ranges(), Err(ProtocolError::ValueRange(_))),
+                "{v}"
+            );
+            let mut w2 = w.clone();
+            w2.public_value = v;
+            assert!(
+                matches!(w2.check(), Err(ProtocolError::ValueRange(_))),
+                "{v}"
+            );
+        }
+        p.public_value = MAX_PUBLIC_VALUE;
+        assert!(p.check_ranges().is_ok());
+        p.public_value = -MAX_PUBLIC_VALUE;
+        assert!(p.check_ranges().is_ok());
+    }
+
+    #[test]
+    fn invoice_tag_follows_output_zero() {
+        let mut f = fixture();
+        let alice = f.alice.clone();
+        let i0 = real_input(&mut f, &alice, 100);
+        let i1 = dummy_input(&mut f, &alice);
+        let mut w = witness(&mut f, [i0, i1], [60, 39], 0, 1);
+        assert_eq!(w.check().unwrap().invoice(), None);
+        let key = crate::invoice::invoice_key(b"order-1001", &[5; 16]).unwrap();
+        w.invoice = Some(key);
+        let p = w.check().unwrap();
+        let bob_pk = f.bob.full_viewing_key().pk;
+        assert_eq!(
+            p.invoice(),
+            Some(crate::invoice::invoice_tag(&key, &bob_pk, 60, &f.asset))
+        );
+        assert_eq!(p.public_inputs()[9], p.invoice_tag);
+        // the payment id binds the tag
+        let ext = ExtData {
+            network: Network::Dev,
+            fee_recipient: PublicAccount::from_bytes([1; 20]),
+            public_account: None,
+            ciphertexts: [vec![], vec![]],
+        };
+        let mut p2 = p.clone();
+        p2.invoice_tag = F::from(0u64);
+        assert_ne!(p.payment_id(&ext), p2.payment_id(&ext));
     }
 }

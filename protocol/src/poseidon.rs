@@ -32,14 +32,16 @@ pub enum Domain {
     NullifierTreeNode = 7,
     /// Nullifier-tree leaf (hi(value), lo(value), next_index, hi(next_value), lo(next_value)) (5 inputs).
     NullifierLeaf = 8,
-    /// (packed invoice id, merchant pk) -> invoice tag (2 inputs).
+    /// (invoice key, owner pk of output 0, value of output 0, asset) -> invoice tag (4 inputs).
     InvoiceTag = 9,
     /// Asset symbol -> asset id (2 inputs: packed symbol, decimals).
     AssetId = 10,
-    /// One payment's public inputs -> payment digest (9 inputs).
+    /// One payment's public inputs -> payment digest (10 inputs).
     PaymentDigest = 11,
     /// (accumulator, payment digest) -> accumulator (2 inputs), the batch hash chain.
     BatchChain = 12,
+    /// (packed invoice id, packed salt) -> invoice key (2 inputs).
+    InvoiceKey = 13,
 }
 
 impl Domain {
@@ -53,16 +55,19 @@ impl Domain {
         Some(match self {
             Domain::Circom => return None,
             Domain::SpendAuth | Domain::NullifierKey => 1,
-            Domain::OwnerKey | Domain::InvoiceTag | Domain::AssetId | Domain::BatchChain => 2,
+            Domain::OwnerKey | Domain::InvoiceKey | Domain::AssetId | Domain::BatchChain => 2,
             Domain::Nullifier => 3,
             Domain::NullifierLeaf => 5,
-            Domain::NoteCommitment | Domain::NoteTreeNode | Domain::NullifierTreeNode => 4,
-            Domain::PaymentDigest => 9,
+            Domain::NoteCommitment
+            | Domain::NoteTreeNode
+            | Domain::NullifierTreeNode
+            | Domain::InvoiceTag => 4,
+            Domain::PaymentDigest => 10,
         })
     }
 
     /// All domains, for the spec table and tests.
-    pub const ALL: [Domain; 13] = [
+    pub const ALL: [Domain; 14] = [
         Domain::Circom,
         Domain::SpendAuth,
         Domain::NullifierKey,
@@ -76,6 +81,7 @@ impl Domain {
         Domain::AssetId,
         Domain::PaymentDigest,
         Domain::BatchChain,
+        Domain::InvoiceKey,
     ];
 }
 
@@ -169,7 +175,7 @@ mod tests {
     fn domains_are_distinct() {
         let x = [F::from(1u64), F::from(2u64)];
         let a = hash(Domain::OwnerKey, &x);
-        let b = hash(Domain::InvoiceTag, &x);
+        let b = hash(Domain::InvoiceKey, &x);
         let c = circom(&x).unwrap();
         assert_ne!(a, b);
         assert_ne!(a, c);

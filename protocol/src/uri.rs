@@ -5,9 +5,11 @@
 //! param     = key "=" value
 //! amount    = ( "0" / nonzero-digit *digit ) [ "." 1*digit ]   at most the asset's decimals
 //! asset     = SYMBOL / SYMBOL "." decimals                    (built-ins are written bare)
-//! invoice   = base64url without padding, 1..=31 bytes
+//! invoice   = base64url without padding, 1..=31 bytes            needs salt and amount
+//! salt      = base64url without padding, 16..=31 random bytes  needs invoice
 //! expires   = unix seconds, decimal, no leading zeros
-//! label, message = percent-encoded UTF-8 (unreserved characters and %XX only), <= 512 bytes
+//! label, message = percent-encoded UTF-8 (unreserved characters and %XX only), <= 512 bytes,
+//!             no control or bidirectional-formatting characters
 //! memo      = base64url without padding, <= 512 bytes
 //! req-network = "main" / "test" / "dev"                       must match the address
 //! ```
@@ -18,9 +20,9 @@
 //! most 2048 bytes.
 
 use crate::address::{Address, Network};
-use crate::field::{fe_pack_bytes, F};
+use crate::field::F;
+use crate::invoice::{invoice_key, invoice_tag, MAX_SALT, MIN_SALT};
 use crate::note::Asset;
-use crate::poseidon::{hash, Domain};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -30,8 +32,7 @@ use thiserror::Error;
 pub const MAX_URI_LEN: usize = 2048;
 /// Largest label or message in bytes.
 pub const MAX_TEXT: usize = 512;
-/// Largest invoice id in bytes.
-pub const MAX_INVOICE_ID: usize = 31;
+pub use crate::invoice::MAX_INVOICE_ID;
 
 /// Why a payment request was refused.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -63,8 +64,8 @@ pub enum UriError {
     /// Bad asset.
     #[error("bad asset: {0}")]
     Asset(String),
-    /// Bad invoice id.
-    #[error("bad invoice id: {0}")]
+    /// Bad invoice id or salt, or an invoice without its salt or amount.
+    #[error("bad invoice: {0}")]
     Invoice(&'static str),
     /// Bad expiry.
     #[error("bad expiry {0:?}")]
@@ -96,6 +97,8 @@ pub struct PaymentRequest {
     pub asset: Asset,
     /// Invoice id (order number), 1..=31 bytes.
     pub invoice: Option<Vec<u8>>,
+    /// Random salt of the invoice (16..=31 bytes): present exactly when `invoice` is.
+    pub salt: Option<Vec<u8>>,
     /// Expiry, unix seconds.
     pub expires: Option<u64>,
     /// Recipient's name, for display.
@@ -157,16 +160,6 @@ pub fn format_amount(v: u64, decimals: u8) -> String {
     )
 }
 
-/// Invoice tag: `H_InvoiceTag(pack(invoice_id), merchant_pk)`.
-pub fn invoice_tag(invoice_id: &[u8], merchant_pk: &F) -> Result<F, UriError> {
-    if invoice_id.is_empty() {
-        return Err(UriError::Invoice("empty"));
-    }
-    let packed =
-        fe_pack_bytes(invoice_id).map_err(|_| UriError::Invoice("longer than 31 bytes"))?;
-    Ok(hash(Domain::InvoiceTag, &[packed, *merchant_pk]))
-}
-
 /// Characters left as they are in label and message: RFC 3986 unreserved.
 const TEXT_SET: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
@@ -206,10 +199,49 @@ fn decode_text(what: &'static str, s: &str) -> Result<String, UriError> {
     if text.len() > MAX_TEXT {
         return Err(UriError::Text(what, "longer than 512 bytes"));
     }
-    if text.chars().any(|c| c.is_control()) {
-        return Err(UriError::Text(what, "control characters"));
-    }
+    check_display_text(&text).map_err(|why| UriError::Text(what, why))?;
     Ok(text)
+}
+
+/// Whether `c` is an invisible formatting character (Unicode general category Cf: bidirectional
+/// embeddings, overrides and isolates U+202A–U+202E and U+2066–U+2069, directional marks,
+/// zero-width characters, soft hyphen, tag characters, ...) or a line or paragraph separator
+/// (U+2028, U+2029). Such characters can reorder or hide what a confirmation prompt shows.
+pub fn is_bidi_or_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}'
+        | '\u{0600}'..='\u{0605}'
+        | '\u{061C}'
+        | '\u{06DD}'
+        | '\u{070F}'
+        | '\u{0890}'..='\u{0891}'
+        | '\u{08E2}'
+        | '\u{180E}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{2028}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{206F}'
+        | '\u{FEFF}'
+        | '\u{FFF9}'..='\u{FFFB}'
+        | '\u{110BD}'
+        | '\u{110CD}'
+        | '\u{13430}'..='\u{1343F}'
+        | '\u{1BCA0}'..='\u{1BCA3}'
+        | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0001}'
+        | '\u{E0020}'..='\u{E007F}')
+}
+
+/// Refuses text that could make a confirmation prompt lie: control characters (C0, DEL, C1) and
+/// bidirectional or invisible formatting characters.
+pub fn check_display_text(text: &str) -> Result<(), &'static str> {
+    if text.chars().any(char::is_control) {
+        return Err("control characters");
+    }
+    if text.chars().any(is_bidi_or_invisible) {
+        return Err("bidirectional or invisible formatting characters");
+    }
+    Ok(())
 }
 
 fn parse_u64_strict(s: &str) -> Option<u64> {
@@ -228,6 +260,7 @@ impl PaymentRequest {
             amount,
             asset,
             invoice: None,
+            salt: None,
             expires: None,
             label: None,
             message: None,
@@ -240,11 +273,24 @@ impl PaymentRequest {
         self.address.network
     }
 
-    /// The invoice tag bound into the payment, if the request carries an invoice id.
+    /// The invoice key (`H_InvoiceKey(pack(invoice), pack(salt))`), if the request carries an
+    /// invoice.
+    pub fn invoice_key(&self) -> Option<F> {
+        match (&self.invoice, &self.salt) {
+            (Some(id), Some(salt)) => invoice_key(id, salt).ok(),
+            _ => None,
+        }
+    }
+
+    /// The invoice tag a payment of exactly this request carries: output 0 pays `amount` of
+    /// `asset` to the request's address.
     pub fn invoice_tag(&self) -> Option<F> {
-        self.invoice
-            .as_ref()
-            .and_then(|id| invoice_tag(id, &self.address.pk).ok())
+        Some(invoice_tag(
+            &self.invoice_key()?,
+            &self.address.pk,
+            self.amount?,
+            &self.asset.id(),
+        ))
     }
 
     /// Refuses an expired request.
@@ -264,6 +310,9 @@ impl PaymentRequest {
         params.push(format!("asset={}", self.asset.to_text()));
         if let Some(i) = &self.invoice {
             params.push(format!("invoice={}", URL_SAFE_NO_PAD.encode(i)));
+        }
+        if let Some(s) = &self.salt {
+            params.push(format!("salt={}", URL_SAFE_NO_PAD.encode(s)));
         }
         if let Some(e) = self.expires {
             params.push(format!("expires={e}"));
@@ -352,6 +401,14 @@ impl PaymentRequest {
                         }
                         req.invoice = Some(id);
                     }
+                    "salt" => {
+                        let salt = decode_b64(v)
+                            .ok_or(UriError::Invoice("salt not canonical base64url"))?;
+                        if !(MIN_SALT..=MAX_SALT).contains(&salt.len()) {
+                            return Err(UriError::Invoice("salt must be 16 to 31 bytes"));
+                        }
+                        req.salt = Some(salt);
+                    }
                     "expires" => {
                         req.expires = Some(
                             parse_u64_strict(v).ok_or_else(|| UriError::Expires(v.to_string()))?,
@@ -392,6 +449,12 @@ impl PaymentRequest {
                 return Err(UriError::Amount(a.to_string(), "must be positive"));
             }
             req.amount = Some(v);
+        }
+        match (&req.invoice, &req.salt, req.amount) {
+            (Some(_), None, _) => return Err(UriError::Invoice("invoice without its salt")),
+            (None, Some(_), _) => return Err(UriError::Invoice("salt without an invoice")),
+            (Some(_), Some(_), None) => return Err(UriError::Invoice("invoice without an amount")),
+            _ => {}
         }
         Ok(req)
     }
@@ -452,6 +515,7 @@ mod tests {
             Some(1250),
         );
         r.invoice = Some(b"order-17".to_vec());
+        r.salt = Some(vec![9; 16]);
         r.expires = Some(1_900_000_000);
         r.label = Some("Café Zürich & Co".into());
         r.message = Some("2 espressi, 1 cornetto".into());
@@ -478,6 +542,7 @@ mod tests {
     #[test]
     fn bad_uris() {
         let b = base();
+        let salt = URL_SAFE_NO_PAD.encode([7u8; 16]);
         let cases: Vec<(String, &str)> = vec![
             (format!("{b}?amount=1&amount=2"), "duplicate"),
             (format!("{b}?amount=1.234&asset=USD"), "decimals"),
@@ -503,11 +568,46 @@ mod tests {
             ),
             (format!("{b}?req-network=moon"), "unknown network"),
             (format!("{b}x"), "checksum"),
-            (format!("{b}?invoice="), "empty invoice"),
             (
-                format!("{b}?invoice={}", URL_SAFE_NO_PAD.encode([1u8; 32])),
+                format!("{b}?amount=1&invoice=&salt={salt}"),
+                "empty invoice",
+            ),
+            (
+                format!(
+                    "{b}?amount=1&invoice={}&salt={salt}",
+                    URL_SAFE_NO_PAD.encode([1u8; 32])
+                ),
                 "invoice length",
             ),
+            (format!("{b}?amount=1&invoice=QQ"), "invoice without salt"),
+            (format!("{b}?amount=1&salt={salt}"), "salt without invoice"),
+            (
+                format!("{b}?invoice=QQ&salt={salt}"),
+                "invoice without amount",
+            ),
+            (
+                format!(
+                    "{b}?amount=1&invoice=QQ&salt={}",
+                    URL_SAFE_NO_PAD.encode([1u8; 15])
+                ),
+                "salt of 120 bits",
+            ),
+            (
+                format!(
+                    "{b}?amount=1&invoice=QQ&salt={}",
+                    URL_SAFE_NO_PAD.encode([1u8; 32])
+                ),
+                "salt too long",
+            ),
+            (format!("{b}?label=Shop%E2%80%AEevil"), "U+202E in label"),
+            (format!("{b}?message=a%E2%81%A6b"), "U+2066 in message"),
+            (format!("{b}?message=a%E2%80%8Bb"), "zero-width space"),
+            (format!("{b}?label=a%C2%85b"), "C1 control"),
+            (format!("{b}?label=a%7Fb"), "DEL"),
+            (format!("{b}?label=a%C2%ADb"), "soft hyphen"),
+            (format!("{b}?label=a%E2%80%A8b"), "line separator"),
+            (format!("{b}?message=a%F3%A0%80%81b"), "tag character"),
+            (format!("{b}?message=a%E2%81%A2b"), "invisible times"),
             (format!("{b}?expires=01"), "expiry zeros"),
             (format!("{b}?expires=-1"), "expiry negative"),
             (format!("{b}?label=a b"), "raw space"),
@@ -533,13 +633,35 @@ mod tests {
     }
 
     #[test]
-    fn invoice_tags() {
-        let pk = addr(Network::Dev).pk;
-        let t1 = invoice_tag(b"A-1", &pk).unwrap();
-        assert_ne!(t1, invoice_tag(b"A-2", &pk).unwrap());
-        assert_ne!(t1, invoice_tag(b"A-1", &(pk + F::from(1u64))).unwrap());
-        assert!(invoice_tag(b"", &pk).is_err());
-        assert!(invoice_tag(&[0u8; 32], &pk).is_err());
+    fn invoice_tags_bind_amount_asset_and_merchant() {
+        let mut r = PaymentRequest::new(
+            addr(Network::Dev),
+            Asset::from_text("USD").unwrap(),
+            Some(1250),
+        );
+        assert_eq!(r.invoice_tag(), None);
+        r.invoice = Some(b"order-1001".to_vec());
+        r.salt = Some(vec![3; 16]);
+        let t = r.invoice_tag().unwrap();
+        // an edited amount or asset gives another tag: the real invoice stays unpaid
+        let mut cheaper = r.clone();
+        cheaper.amount = Some(1);
+        assert_ne!(cheaper.invoice_tag().unwrap(), t);
+        let mut other_asset = r.clone();
+        other_asset.asset = Asset::from_text("EUR").unwrap();
+        assert_ne!(other_asset.invoice_tag().unwrap(), t);
+        let mut other_salt = r.clone();
+        other_salt.salt = Some(vec![4; 16]);
+        assert_ne!(other_salt.invoice_tag().unwrap(), t);
+        assert_eq!(
+            t,
+            invoice_tag(
+                &r.invoice_key().unwrap(),
+                &r.address.pk,
+                1250,
+                &r.asset.id()
+            )
+        );
     }
 
     proptest! {
@@ -555,6 +677,7 @@ mod tests {
             let asset = Asset::new("PTS", dec).unwrap();
             let mut r = PaymentRequest::new(addr(Network::Test), asset, Some(amount));
             r.invoice = Some(invoice);
+            r.salt = Some(vec![0xa5; 16]);
             r.expires = expires;
             r.label = label;
             r.memo = memo;

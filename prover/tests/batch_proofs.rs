@@ -20,10 +20,9 @@ fn deposit(seed: u64, v: u64) -> PaymentWitness {
     let asset = Asset::from_text("USD").unwrap().id();
     let ext = ExtData {
         network: Network::Dev,
-        fee_recipient: PublicAccount::new("operator").unwrap(),
-        public_account: Some(PublicAccount::new("alice").unwrap()),
+        fee_recipient: PublicAccount::from_bytes([0x0f; 20]),
+        public_account: Some(PublicAccount::from_bytes([0xa1; 20])),
         ciphertexts: [vec![], vec![]],
-        invoice_tag: None,
     };
     let out = Note::new(asset, v, alice.owner_key(), &mut rng);
     PaymentWitness::build(

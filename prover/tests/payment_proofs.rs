@@ -61,10 +61,9 @@ fn transfer(seed: u64) -> PaymentWitness {
     let pos = tree.append(note.commitment().0).unwrap();
     let ext = ExtData {
         network: Network::Dev,
-        fee_recipient: PublicAccount::new("operator").unwrap(),
+        fee_recipient: PublicAccount::from_bytes([0x0f; 20]),
         public_account: None,
         ciphertexts: [vec![1; 8], vec![2; 8]],
-        invoice_tag: None,
     };
     PaymentWitness::build(
         &auth,
@@ -120,8 +119,8 @@ fn extra_or_missing_inputs_are_refused() {
     assert!(matches!(
         verifier().verify(&proof, &extra),
         Err(VerifierError::InputCount {
-            expected: 9,
-            got: 10
+            expected: 10,
+            got: 11
         })
     ));
     let mut missing = public.public_inputs();
@@ -129,8 +128,8 @@ fn extra_or_missing_inputs_are_refused() {
     assert!(matches!(
         verifier().verify(&proof, &missing),
         Err(VerifierError::InputCount {
-            expected: 9,
-            got: 8
+            expected: 10,
+            got: 9
         })
     ));
     // ark-groth16 itself ignores the extra input: the explicit check is what refuses it
@@ -278,17 +277,17 @@ fn proof_from_another_key_is_refused() {
 fn verifying_key_sanity_and_pinning() {
     let vk = fixture().prover.keys().pk.vk.clone();
     let id = KeyId::of(&vk);
-    assert!(VerifyingKeyInfo::check(vk.clone(), 9, Some(id)).is_ok());
+    assert!(VerifyingKeyInfo::check(vk.clone(), 10, Some(id)).is_ok());
     let mut gd = vk.clone();
     gd.delta_g2 = gd.gamma_g2;
     assert!(matches!(
-        VerifyingKeyInfo::check(gd, 9, None),
+        VerifyingKeyInfo::check(gd, 10, None),
         Err(VerifierError::KeySanity(_))
     ));
     let mut dg = vk.clone();
     dg.delta_g2 = G2Affine::generator();
     assert!(matches!(
-        VerifyingKeyInfo::check(dg, 9, None),
+        VerifyingKeyInfo::check(dg, 10, None),
         Err(VerifierError::KeySanity(_))
     ));
     assert!(matches!(
@@ -297,7 +296,7 @@ fn verifying_key_sanity_and_pinning() {
     ));
     let other = KeyId([7; 32]);
     assert!(matches!(
-        VerifyingKeyInfo::check(vk.clone(), 9, Some(other)),
+        VerifyingKeyInfo::check(vk.clone(), 10, Some(other)),
         Err(VerifierError::KeyIdMismatch { .. })
     ));
     // strict vk decoding

@@ -261,7 +261,7 @@ async fn batch(State(s): State<AppState>, Path(n): Path<String>) -> Response {
                     json!({
                         "id": hex::encode(p.id()),
                         "public": p.public,
-                        "invoice_tag": p.ext.invoice_tag.map(|t| fe_to_hex(&t)),
+                        "invoice_tag": p.public.invoice().map(|t| fe_to_hex(&t)),
                         "notes": notes.get(2 * i..2 * i + 2),
                     })
                 })
@@ -322,7 +322,7 @@ async fn info(State(s): State<AppState>) -> Response {
         "network": c.network,
         "tree_depth": params.depth,
         "chunk_slots": params.slots,
-        "operator": c.operator,
+        "operator": s.node.operator(),
         "payment_key_id": s.node.payment_verifier().key_id().to_hex(),
         "max_body": c.max_body,
         "version": env!("CARGO_PKG_VERSION"),
@@ -350,8 +350,15 @@ async fn account(
     };
     match s.node.ledger().balance(&account, &asset.id()) {
         Ok(b) => {
-            Json(json!({"account": account, "asset": asset.to_text(), "balance": b.to_string()}))
-                .into_response()
+            let reserved = s.node.reserved_debits(&account, &asset.id());
+            Json(json!({
+                "account": account,
+                "asset": asset.to_text(),
+                "balance": b.to_string(),
+                "reserved": reserved.to_string(),
+                "available": b.saturating_sub(reserved).to_string(),
+            }))
+            .into_response()
         }
         Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, "storage", e),
     }

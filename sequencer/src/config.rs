@@ -46,8 +46,9 @@ pub struct NodeConfig {
     pub batch_size: usize,
     /// ... or this long after its first payment.
     pub batch_timeout: Duration,
-    /// Public account credited with fees.
-    pub operator: PublicAccount,
+    /// Public account credited with fees; `None`: the account of the key in
+    /// `<data dir>/operator-account.key`, created on first start.
+    pub operator: Option<PublicAccount>,
     /// Largest request body.
     pub max_body: usize,
     /// Payments admitted to proof verification at once (global limit; beyond it, 503).
@@ -76,7 +77,7 @@ impl NodeConfig {
             profile,
             batch_size: 8,
             batch_timeout: Duration::from_secs(2),
-            operator: PublicAccount::new("operator").unwrap_or_else(|_| unreachable!()),
+            operator: None,
             max_body: 64 * 1024,
             verify_queue: 256,
             verify_workers: 2,

@@ -38,6 +38,10 @@ struct Args {
     /// Close a batch this many milliseconds after its first payment.
     #[arg(long, env = "ZKPAY_BATCH_TIMEOUT_MS", default_value_t = 2000)]
     batch_timeout_ms: u64,
+    /// Public account (0x + 40 hex digits) credited with fees; by default the account of the
+    /// key in <data dir>/operator-account.key, created on first start.
+    #[arg(long, env = "ZKPAY_OPERATOR")]
+    operator: Option<String>,
 }
 
 #[tokio::main]
@@ -66,6 +70,12 @@ async fn main() -> Result<()> {
     anyhow::ensure!(a.batch_size > 0, "--batch-size must be positive");
     config.batch_size = a.batch_size;
     config.batch_timeout = Duration::from_millis(a.batch_timeout_ms);
+    config.operator = a
+        .operator
+        .as_deref()
+        .map(zkpay_protocol::payment::PublicAccount::new)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--operator: {e}"))?;
     let node = tokio::task::spawn_blocking(move || Node::open(config))
         .await?
         .context("node failed to start")?;

@@ -15,6 +15,8 @@ pub struct Metrics {
     pub batches_failed: AtomicU64,
     /// Payments committed.
     pub payments_committed: AtomicU64,
+    /// Accepted payments failed later (ledger rules, expired roots), each with its reason.
+    pub payments_failed: AtomicU64,
     /// Rejections by reason code.
     rejected: Mutex<BTreeMap<&'static str, u64>>,
 }
@@ -54,6 +56,12 @@ impl Metrics {
             "zkpay_payments_committed_total",
             "Payments committed to the ledger.",
             self.payments_committed.load(Ordering::Relaxed),
+        );
+        c(
+            &mut s,
+            "zkpay_payments_failed_total",
+            "Accepted payments failed before commit (ledger rules, expired roots).",
+            self.payments_failed.load(Ordering::Relaxed),
         );
         c(
             &mut s,

@@ -9,9 +9,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
+use zkpay_protocol::account::AccountKey;
 use zkpay_protocol::batch::RollupState;
 use zkpay_protocol::field::fe_to_bytes;
-use zkpay_protocol::note::{Commitment, Root};
+use zkpay_protocol::note::{AssetId, Commitment, Root};
+use zkpay_protocol::payment::PublicAccount;
 use zkpay_prover::{BatchProver, KeyStore, PaymentProver, SetupMode};
 use zkpay_verifier::batch::ChainState;
 use zkpay_verifier::ledger::{
@@ -107,6 +109,54 @@ struct Indexes {
     pending_nf: HashMap<[u8; 32], [u8; 32]>,
     failed: HashMap<[u8; 32], String>,
     next_seq: u64,
+    /// Public-account debits of pending payments (deposits), reserved against the committed
+    /// balance.
+    debits: HashMap<(PublicAccount, AssetId), u128>,
+    /// Net outflows of pending payments from each asset's shielded pool (withdrawals and fees
+    /// beyond what the payment deposits), reserved against the committed pool.
+    outflows: HashMap<AssetId, u128>,
+    /// The batch being committed to the ledger, while its payments still hold reservations.
+    committing: Option<Committing>,
+}
+
+/// What the batch being committed debits: once the ledger's head shows it committed (before
+/// the indexes do), these amounts are in the ledger's balances and in the reservations at once,
+/// and must be counted once.
+struct Committing {
+    number: u64,
+    debits: HashMap<(PublicAccount, AssetId), u128>,
+    outflows: HashMap<AssetId, u128>,
+}
+
+impl Committing {
+    fn of(number: u64, payments: &[(u64, PaymentSubmission)]) -> Self {
+        let mut c = Self {
+            number,
+            debits: HashMap::new(),
+            outflows: HashMap::new(),
+        };
+        for (_, sub) in payments {
+            let (debit, outflow) = reservation(sub);
+            if let Some((account, amount)) = debit {
+                *c.debits.entry((account, sub.public.asset)).or_default() += amount;
+            }
+            if outflow > 0 {
+                *c.outflows.entry(sub.public.asset).or_default() += outflow;
+            }
+        }
+        c
+    }
+}
+
+/// What a payment takes from a public account and from its asset's pool while it is pending.
+fn reservation(sub: &PaymentSubmission) -> (Option<(PublicAccount, u128)>, u128) {
+    let pv = sub.public.public_value;
+    let debit = match (pv > 0, sub.ext.public_account) {
+        (true, Some(a)) => Some((a, pv.unsigned_abs())),
+        _ => None,
+    };
+    let outflow = i128::from(sub.public.fee) - pv;
+    (debit, u128::try_from(outflow).unwrap_or(0))
 }
 
 /// A running node (HTTP-independent; the API and the batcher drive it).
@@ -117,6 +167,8 @@ pub struct Node {
     batch_prover: BatchProver,
     mempool: Mempool,
     inner: Mutex<Indexes>,
+    /// Public account credited with fees.
+    operator: PublicAccount,
     /// Counters.
     pub metrics: Metrics,
     /// Serialises batch production.
@@ -137,8 +189,15 @@ impl Indexes {
         for nf in &sub.public.nullifiers {
             self.pending_nf.insert(nf.to_bytes(), id);
         }
-        if let Some(tag) = sub.ext.invoice_tag {
+        if let Some(tag) = sub.public.invoice() {
             self.invoices.entry(fe_to_bytes(&tag)).or_insert(id);
+        }
+        let (debit, outflow) = reservation(sub);
+        if let Some((account, amount)) = debit {
+            *self.debits.entry((account, sub.public.asset)).or_default() += amount;
+        }
+        if outflow > 0 {
+            *self.outflows.entry(sub.public.asset).or_default() += outflow;
         }
         self.pending_ids.insert(id, seq);
     }
@@ -161,12 +220,30 @@ impl Indexes {
     fn release(&mut self, seq: u64, sub: &PaymentSubmission, release_invoice: bool) {
         let id = sub.id();
         self.pending.remove(&seq);
-        self.pending_ids.remove(&id);
+        if self.pending_ids.remove(&id).is_none() {
+            return; // never reserved (or released already)
+        }
         for nf in &sub.public.nullifiers {
             self.pending_nf.remove(&nf.to_bytes());
         }
+        let (debit, outflow) = reservation(sub);
+        if let Some((account, amount)) = debit {
+            let key = (account, sub.public.asset);
+            if let Some(v) = self.debits.get_mut(&key) {
+                *v = v.saturating_sub(amount);
+                if *v == 0 {
+                    self.debits.remove(&key);
+                }
+            }
+        }
+        if let Some(v) = self.outflows.get_mut(&sub.public.asset) {
+            *v = v.saturating_sub(outflow);
+            if *v == 0 {
+                self.outflows.remove(&sub.public.asset);
+            }
+        }
         if release_invoice {
-            if let Some(tag) = sub.ext.invoice_tag {
+            if let Some(tag) = sub.public.invoice() {
                 if self.invoices.get(&fe_to_bytes(&tag)) == Some(&id) {
                     self.invoices.remove(&fe_to_bytes(&tag));
                 }
@@ -179,7 +256,7 @@ fn index_batch(ix: &mut Indexes, b: &CommittedBatch, slots: usize, start_cursor:
     for (i, p) in b.payments.iter().enumerate() {
         let id = p.id();
         ix.committed.insert(id, b.number);
-        if let Some(tag) = p.ext.invoice_tag {
+        if let Some(tag) = p.public.invoice() {
             ix.invoices.insert(fe_to_bytes(&tag), id);
         }
         let chunk = (i / slots) as u64;
@@ -231,7 +308,12 @@ impl Node {
         batch_prover: BatchProver,
     ) -> Result<Arc<Self>, NodeError> {
         let mempool = Mempool::open(&config.data_dir.join("mempool"))?;
+        let operator = match config.operator {
+            Some(a) => a,
+            None => operator_key(&config.data_dir)?.account(),
+        };
         let node = Arc::new(Self {
+            operator,
             config,
             ledger,
             payment_verifier,
@@ -262,6 +344,11 @@ impl Node {
         &self.ledger
     }
 
+    /// The public account credited with fees.
+    pub fn operator(&self) -> PublicAccount {
+        self.operator
+    }
+
     fn rebuild(&self) -> Result<(), NodeError> {
         let params = self.config.profile.params();
         let head = self.ledger.head()?;
@@ -290,6 +377,7 @@ impl Node {
         }
         ix.recent_roots = self.ledger.recent_roots()?;
         ix.head = Some(head);
+        ix.failed = self.mempool.failures()?.into_iter().collect();
         let mut stale = Vec::new();
         for (seq, sub) in self.mempool.load()? {
             let id = sub.id();
@@ -333,7 +421,7 @@ impl Node {
         sub.ext
             .validate(sub.public.public_value)
             .map_err(|e| inv("bad_ext_data", e.to_string()))?;
-        if sub.ext.fee_recipient != self.config.operator {
+        if sub.ext.fee_recipient != self.operator {
             return Err(inv(
                 "bad_fee_recipient",
                 "fees must go to this node's operator".into(),
@@ -345,10 +433,20 @@ impl Node {
                 "ext data does not match the proof".into(),
             ));
         }
+        sub.check_authorization()
+            .map_err(|e| inv("bad_authorization", e.to_string()))?;
         decode_proof(&sub.proof).map_err(|e| inv("bad_proof_encoding", e.to_string()))
     }
 
-    fn conflicts(ix: &Indexes, sub: &PaymentSubmission, id: &[u8; 32]) -> Result<(), Rejection> {
+    /// Conflicts with the state: duplicates, spent or pending nullifiers, paid invoices, unknown
+    /// roots, and debits the public account (or withdrawals the pool) cannot cover once the
+    /// pending payments' reservations are taken out.
+    fn conflicts(
+        &self,
+        ix: &Indexes,
+        sub: &PaymentSubmission,
+        id: &[u8; 32],
+    ) -> Result<(), Rejection> {
         let conflict = |c, m: &str| Rejection::Conflict(c, m.to_string());
         if ix.pending_ids.contains_key(id) || ix.committed.contains_key(id) {
             return Err(conflict("duplicate", "payment already accepted"));
@@ -368,9 +466,63 @@ impl Node {
                 return Err(conflict("nullifier_pending", "nullifier already pending"));
             }
         }
-        if let Some(tag) = sub.ext.invoice_tag {
+        if let Some(tag) = sub.public.invoice() {
             if ix.invoices.contains_key(&fe_to_bytes(&tag)) {
                 return Err(conflict("invoice_paid", "invoice already paid"));
+            }
+        }
+        let storage = |e: zkpay_verifier::ledger::LedgerError| {
+            Rejection::Unavailable("storage", format!("ledger: {e}"))
+        };
+        let asset = sub.public.asset;
+        let (debit, outflow) = reservation(sub);
+        if debit.is_none() && outflow == 0 {
+            return Ok(());
+        }
+        // While a batch is being committed, the ledger may already hold its effects while its
+        // payments still hold reservations here. Read the ledger's head before its balances: a
+        // head showing the batch committed guarantees the balances read after it include it.
+        let landed = match &ix.committing {
+            Some(c) if self.ledger.head().map_err(storage)?.number >= c.number => Some(c),
+            _ => None,
+        };
+        if let Some((account, amount)) = debit {
+            let balance = self.ledger.balance(&account, &asset).map_err(storage)?;
+            let in_flight = landed
+                .and_then(|c| c.debits.get(&(account, asset)).copied())
+                .unwrap_or(0);
+            let reserved = ix
+                .debits
+                .get(&(account, asset))
+                .copied()
+                .unwrap_or(0)
+                .saturating_sub(in_flight);
+            if balance.saturating_sub(reserved) < amount {
+                return Err(Rejection::Conflict(
+                    "insufficient_public_balance",
+                    format!(
+                        "account {account} has {balance} base units, {reserved} reserved by \
+                         pending payments; this deposit needs {amount}"
+                    ),
+                ));
+            }
+        }
+        if outflow > 0 {
+            let pool = self.ledger.pool(&asset).map_err(storage)?;
+            let in_flight = landed
+                .and_then(|c| c.outflows.get(&asset).copied())
+                .unwrap_or(0);
+            let reserved = ix
+                .outflows
+                .get(&asset)
+                .copied()
+                .unwrap_or(0)
+                .saturating_sub(in_flight);
+            if pool.saturating_sub(reserved) < outflow {
+                return Err(Rejection::Conflict(
+                    "insufficient_pool",
+                    "the shielded pool of this asset cannot cover this withdrawal yet".into(),
+                ));
             }
         }
         Ok(())
@@ -420,7 +572,7 @@ impl Node {
             let ix = self
                 .lock()
                 .map_err(|e| Rejection::Unavailable("storage", e.to_string()))?;
-            Self::conflicts(&ix, sub, &id)?;
+            self.conflicts(&ix, sub, &id)?;
             Ok((proof, id))
         })();
         if let Err(e) = &r {
@@ -454,7 +606,7 @@ impl Node {
         let unavailable = |e: NodeError| Rejection::Unavailable("storage", e.to_string());
         let seq = {
             let mut ix = self.lock().map_err(unavailable)?;
-            Self::conflicts(&ix, &sub, &id)?;
+            self.conflicts(&ix, &sub, &id)?;
             let seq = ix.next_seq;
             ix.next_seq += 1;
             ix.reserve(seq, id, &sub);
@@ -469,6 +621,9 @@ impl Node {
             return Err(unavailable(e));
         }
         let mut ix = self.lock().map_err(unavailable)?;
+        // accepted again after failing: the old reason no longer applies (the mempool write
+        // removed its record too)
+        ix.failed.remove(&id);
         ix.add_pending(seq, sub);
         self.metrics.accepted.fetch_add(1, Ordering::Relaxed);
         Ok(id)
@@ -567,6 +722,14 @@ impl Node {
             .and_then(|ix| ix.head.map(|h| (h, ix.recent_roots.clone())))
     }
 
+    /// Debits of `account` in `asset` reserved by pending deposits.
+    pub fn reserved_debits(&self, account: &PublicAccount, asset: &AssetId) -> u128 {
+        self.lock()
+            .ok()
+            .and_then(|ix| ix.debits.get(&(*account, *asset)).copied())
+            .unwrap_or(0)
+    }
+
     /// Payments waiting.
     pub fn mempool_len(&self) -> usize {
         self.lock().map(|ix| ix.pending.len()).unwrap_or(0)
@@ -580,13 +743,16 @@ impl Node {
     }
 
     /// Takes up to `batch_size` waiting payments, proves them in parallel chunks and commits
-    /// them to the ledger. Returns the committed batch number, if any.
+    /// them to the ledger. Payments the ledger's rules would refuse (found by
+    /// [`BaseLedger::screen`] before proving, or named by a refusal of the batch) are failed
+    /// with their reason and the batch is proven again without them, so one bad payment never
+    /// fails the others. Returns the committed batch number, if any.
     pub fn run_batch_once(&self) -> Result<Option<u64>, NodeError> {
         let _b = self
             .batch_lock
             .lock()
             .map_err(|_| NodeError::Storage("batch lock poisoned".into()))?;
-        let (mut state, head, taken, dropped) = {
+        let (base_state, head, mut taken, dropped) = {
             let mut ix = self.lock()?;
             let roots = ix.recent_roots.clone();
             let mut taken = Vec::new();
@@ -614,52 +780,100 @@ impl Node {
         if !dropped.is_empty() {
             self.fail(&dropped, "note root expired before batching")?;
         }
-        if taken.is_empty() {
-            return Ok(None);
-        }
-        let start_cursor = state.notes.size();
-        let publics: Vec<_> = taken.iter().map(|(_, s)| s.public.clone()).collect();
-        let chunks = match state.apply_batch(&publics) {
-            Ok(c) => c,
+        // Drop what the ledger's per-payment rules refuse before spending time on proofs.
+        let subs: Vec<PaymentSubmission> = taken.iter().map(|(_, s)| s.clone()).collect();
+        let refused = match self.ledger.screen(&subs) {
+            Ok(r) => r,
             Err(e) => {
-                self.metrics.batches_failed.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(error = %e, "batch cannot be applied");
-                self.fail(&taken, &format!("batch cannot be applied: {e}"))?;
-                return Ok(None);
-            }
-        };
-        let proofs = self.batch_prover.prove_batch(&chunks)?;
-        let submission = BatchSubmission {
-            number: head.number + 1,
-            parent: head.hash,
-            payments: taken.iter().map(|(_, s)| s.clone()).collect(),
-            chunks: chunks
-                .iter()
-                .zip(&proofs)
-                .map(|((p, _), pr)| ChunkSubmission {
-                    public: *p,
-                    proof: encode_proof(pr).to_vec(),
-                })
-                .collect(),
-        };
-        let committed = match self.ledger.commit(&submission) {
-            Ok(c) => c,
-            Err(zkpay_verifier::ledger::LedgerError::Storage(e)) => {
-                // The ledger could not write: nothing was committed and the payments are still
-                // acknowledged and stored here, so they stay pending for the next attempt.
                 self.unmark_batched(&taken);
                 return Err(NodeError::Storage(format!("ledger: {e}")));
             }
-            Err(e) => {
-                self.metrics.batches_failed.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(error = %e, batch = submission.number, "ledger refused the batch");
-                self.fail(&taken, &format!("ledger refused the batch: {e}"))?;
+        };
+        if !refused.is_empty() {
+            let mut failed = Vec::new();
+            for (i, e) in refused.iter().rev() {
+                failed.push((
+                    taken.remove(*i),
+                    format!("ledger rules: {}", e.payment_reason()),
+                ));
+            }
+            self.fail_each(&failed)?;
+        }
+        loop {
+            if taken.is_empty() {
                 return Ok(None);
             }
-        };
-        crash_point("after_ledger_commit");
-        {
+            let mut state = base_state.clone();
+            let start_cursor = state.notes.size();
+            let publics: Vec<_> = taken.iter().map(|(_, s)| s.public.clone()).collect();
+            let chunks = match state.apply_batch(&publics) {
+                Ok(c) => c,
+                Err(e) => {
+                    self.metrics.batches_failed.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(error = %e, "batch cannot be applied");
+                    self.fail(&taken, &format!("batch cannot be applied: {e}"))?;
+                    return Ok(None);
+                }
+            };
+            let proofs = match self.batch_prover.prove_batch(&chunks) {
+                Ok(p) => p,
+                Err(e) => {
+                    self.unmark_batched(&taken);
+                    return Err(e.into());
+                }
+            };
+            let submission = BatchSubmission {
+                number: head.number + 1,
+                parent: head.hash,
+                payments: taken.iter().map(|(_, s)| s.clone()).collect(),
+                chunks: chunks
+                    .iter()
+                    .zip(&proofs)
+                    .map(|((p, _), pr)| ChunkSubmission {
+                        public: *p,
+                        proof: encode_proof(pr).to_vec(),
+                    })
+                    .collect(),
+            };
+            // Ingest keeps running during the commit; `committing` lets it count this batch's
+            // debits once whether or not the ledger has applied them yet.
+            self.lock()?.committing = Some(Committing::of(submission.number, &taken));
+            let result = self.ledger.commit(&submission);
             let mut ix = self.lock()?;
+            let committed = match result {
+                Ok(c) => c,
+                Err(zkpay_verifier::ledger::LedgerError::Storage(e)) => {
+                    // The ledger could not write: nothing was committed and the payments are
+                    // still acknowledged and stored here, so they stay pending for the next
+                    // attempt.
+                    ix.committing = None;
+                    drop(ix);
+                    self.unmark_batched(&taken);
+                    return Err(NodeError::Storage(format!("ledger: {e}")));
+                }
+                Err(e) => {
+                    ix.committing = None;
+                    drop(ix);
+                    self.metrics.batches_failed.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(error = %e, batch = submission.number, "ledger refused the batch");
+                    match e.payment_index() {
+                        Some(i) if i < taken.len() => {
+                            // Only that payment breaks a rule: fail it, prove the rest again.
+                            let bad = taken.remove(i);
+                            self.fail_each(&[(
+                                bad,
+                                format!("ledger refused the payment: {}", e.payment_reason()),
+                            )])?;
+                            continue;
+                        }
+                        _ => {
+                            self.fail(&taken, &format!("ledger refused the batch: {e}"))?;
+                            return Ok(None);
+                        }
+                    }
+                }
+            };
+            crash_point("after_ledger_commit");
             index_batch(
                 &mut ix,
                 &committed,
@@ -669,37 +883,67 @@ impl Node {
             for (seq, sub) in &taken {
                 ix.release(*seq, sub, false);
             }
+            ix.committing = None;
             ix.state = Some(state);
             ix.head = Some(self.ledger.head()?);
             ix.recent_roots = self.ledger.recent_roots()?;
+            drop(ix);
+            let seqs: Vec<u64> = taken.iter().map(|(s, _)| *s).collect();
+            self.remove_from_mempool(&seqs)?;
+            self.metrics
+                .batches_committed
+                .fetch_add(1, Ordering::Relaxed);
+            self.metrics
+                .payments_committed
+                .fetch_add(taken.len() as u64, Ordering::Relaxed);
+            tracing::info!(
+                batch = committed.number,
+                payments = taken.len(),
+                "batch committed"
+            );
+            return Ok(Some(committed.number));
         }
-        let seqs: Vec<u64> = taken.iter().map(|(s, _)| *s).collect();
-        self.remove_from_mempool(&seqs)?;
-        self.metrics
-            .batches_committed
-            .fetch_add(1, Ordering::Relaxed);
-        self.metrics
-            .payments_committed
-            .fetch_add(taken.len() as u64, Ordering::Relaxed);
-        tracing::info!(
-            batch = committed.number,
-            payments = taken.len(),
-            "batch committed"
-        );
-        Ok(Some(committed.number))
     }
 
     fn fail(&self, items: &[(u64, PaymentSubmission)], reason: &str) -> Result<(), NodeError> {
+        let each: Vec<_> = items
+            .iter()
+            .map(|i| (i.clone(), reason.to_string()))
+            .collect();
+        self.fail_each(&each)
+    }
+
+    /// Fails payments, each with its own reason: releases their reservations, and removes them
+    /// from the durable mempool while recording the reasons in the same write, so that their
+    /// status survives a restart.
+    fn fail_each(&self, items: &[((u64, PaymentSubmission), String)]) -> Result<(), NodeError> {
+        if items.is_empty() {
+            return Ok(());
+        }
         {
             let mut ix = self.lock()?;
-            for (seq, sub) in items {
+            for ((seq, sub), reason) in items {
                 ix.release(*seq, sub, true);
-                ix.failed.insert(sub.id(), reason.to_string());
+                ix.failed.insert(sub.id(), reason.clone());
             }
         }
-        tracing::warn!(count = items.len(), reason, "payments failed");
-        let seqs: Vec<u64> = items.iter().map(|(s, _)| *s).collect();
-        self.remove_from_mempool(&seqs)
+        for ((_, sub), reason) in items {
+            tracing::warn!(payment = %hex::encode(sub.id()), reason = %reason, "payment failed");
+        }
+        self.metrics
+            .payments_failed
+            .fetch_add(items.len() as u64, Ordering::Relaxed);
+        let seqs: Vec<u64> = items.iter().map(|((s, _), _)| *s).collect();
+        let failures: Vec<([u8; 32], String)> = items
+            .iter()
+            .map(|((_, sub), reason)| (sub.id(), reason.clone()))
+            .collect();
+        let r = self.mempool.fail(&seqs, &failures);
+        if let Err(e) = &r {
+            self.storage_failing.store(true, Ordering::Relaxed);
+            tracing::error!(error = %e, "mempool write failed: no longer acknowledging payments");
+        }
+        r
     }
 
     /// Removes entries from the durable mempool. A failure leaves stale entries that the next
@@ -741,4 +985,41 @@ pub fn crash_point(name: &str) {
 /// Re-encodes a proof (used by tests).
 pub fn reencode(p: &zkpay_verifier::Proof) -> Vec<u8> {
     encode_proof(p).to_vec()
+}
+
+/// Loads the operator's fee account key from `<data dir>/operator-account.key` (32 bytes, hex),
+/// creating it (mode 0600) on first start.
+fn operator_key(dir: &std::path::Path) -> Result<AccountKey, NodeError> {
+    let path = dir.join("operator-account.key");
+    let storage = |e: std::io::Error| NodeError::Storage(format!("{}: {e}", path.display()));
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let bytes = zeroize::Zeroizing::new(
+                hex::decode(text.trim())
+                    .map_err(|_| NodeError::Storage(format!("{}: not hex", path.display())))?,
+            );
+            let arr: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+                NodeError::Storage(format!("{}: expected 32 bytes", path.display()))
+            })?;
+            AccountKey::from_bytes(&arr)
+                .map_err(|e| NodeError::Storage(format!("{}: {e}", path.display())))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            use std::io::Write as _;
+            let key = AccountKey::random(&mut rand::rngs::OsRng);
+            let tmp = dir.join("operator-account.key.tmp");
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+            let mut f = opts.open(&tmp).map_err(storage)?;
+            let text = zeroize::Zeroizing::new(hex::encode(key.to_bytes().as_ref()));
+            f.write_all(text.as_bytes()).map_err(storage)?;
+            f.sync_all().map_err(storage)?;
+            std::fs::rename(&tmp, &path).map_err(storage)?;
+            tracing::info!(account = %key.account(), "created the operator's fee account key");
+            Ok(key)
+        }
+        Err(e) => Err(storage(e)),
+    }
 }

@@ -16,6 +16,7 @@ pub fn document() -> Value {
     let fe = json!({"type": "string", "pattern": "^0x[0-9a-f]{64}$", "description": "BN254 scalar, canonical: 0x + 64 lower-case hex digits, below r"});
     let hex = json!({"type": "string", "pattern": "^([0-9a-f]{2})*$"});
     let hex32 = json!({"type": "string", "pattern": "^[0-9a-f]{64}$"});
+    let account = json!({"type": "string", "pattern": "^0x[0-9a-f]{40}$", "description": "Public account: the Ethereum-style address of its secp256k1 key, lower case"});
     let status = json!({"type": "object", "required": ["status"], "properties": {
         "status": {"enum": ["pending", "batched", "committed", "failed"]},
         "batch": {"type": "integer", "description": "when committed"},
@@ -36,10 +37,10 @@ pub fn document() -> Value {
                     "202": ok("Accepted and durably stored", json!({"type": "object", "properties": {"id": hex32, "status": {"const": "pending"}}})),
                     "400": err("Malformed JSON"),
                     "408": err("Request not completed in time"),
-                    "409": err("duplicate, nullifier_spent, nullifier_pending, invoice_paid"),
+                    "409": err("duplicate, nullifier_spent, nullifier_pending, invoice_paid, insufficient_public_balance, insufficient_pool"),
                     "413": err("Body over the limit (64 KiB), refused from Content-Length"),
                     "415": err("Content-Type is not application/json"),
-                    "422": err("invalid_fields, wrong_network, out_of_range, duplicate_nullifier, bad_ext_data, bad_fee_recipient, ext_data_hash_mismatch, bad_proof_encoding, unknown_root, proof_invalid"),
+                    "422": err("invalid_fields, wrong_network, out_of_range, duplicate_nullifier, bad_ext_data, bad_fee_recipient, ext_data_hash_mismatch, bad_authorization, bad_proof_encoding, unknown_root, proof_invalid"),
                     "503": err("overloaded (verification limit) or storage (cannot persist)")
                 }}},
             "/v1/payments/{id}": {"get": {
@@ -88,11 +89,11 @@ pub fn document() -> Value {
                 "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}},
                     {"name": "asset", "in": "query", "required": true, "schema": {"type": "string", "description": "USD, EUR, ... or SYM.D"}}],
                 "responses": {"200": ok("Balance", json!({"type": "object", "properties": {
-                    "account": {"type": "string"}, "asset": {"type": "string"}, "balance": {"type": "string"}}})),
+                    "account": account, "asset": {"type": "string"}, "balance": {"type": "string"}, "reserved": {"type": "string", "description": "debited by pending deposits"}, "available": {"type": "string"}}})),
                     "400": err("Bad account or asset")}}},
             "/v1/dev/faucet": {"post": {"summary": "Development faucet (dev network only): credits a public account",
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false,
-                    "required": ["account", "asset", "amount"], "properties": {"account": {"type": "string"}, "asset": {"type": "string"}, "amount": {"type": "integer", "minimum": 1}}}}}},
+                    "required": ["account", "asset", "amount"], "properties": {"account": account, "asset": {"type": "string"}, "amount": {"type": "integer", "minimum": 1}}}}}},
                 "responses": {"200": ok("New balance", json!({"type": "object"})), "400": err("Malformed"), "404": err("Not the dev network"),
                     "415": err("Content type"), "422": err("Bad asset, amount or fields"), "503": err("Storage")}}},
             "/health": {"get": {"summary": "Liveness and storage health",
@@ -110,13 +111,14 @@ pub fn document() -> Value {
                     "note_root": fe, "nullifiers": {"type": "array", "minItems": 2, "maxItems": 2, "items": fe},
                     "commitments": {"type": "array", "minItems": 2, "maxItems": 2, "items": fe},
                     "asset": fe, "public_value": {"type": "integer", "description": "|v| < 2^64; > 0 deposit, < 0 withdrawal"},
-                    "fee": {"type": "integer", "minimum": 0, "maximum": 18446744073709551615u64}, "ext_data_hash": fe}},
+                    "fee": {"type": "integer", "minimum": 0, "maximum": 18446744073709551615u64}, "ext_data_hash": fe,
+                    "invoice_tag": fe}},
                 "ext": {"type": "object", "additionalProperties": false, "properties": {
-                    "network": {"enum": ["main", "test", "dev"]}, "fee_recipient": {"type": "string"},
-                    "public_account": {"type": ["string", "null"]},
-                    "ciphertexts": {"type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "string", "maxLength": 2048}},
-                    "invoice_tag": {"oneOf": [fe, {"type": "null"}]}}},
-                "proof": {"type": "string", "pattern": "^[0-9a-f]{256}$", "description": "Groth16 proof, 128 bytes compressed"}}}
+                    "network": {"enum": ["main", "test", "dev"]}, "fee_recipient": account,
+                    "public_account": {"oneOf": [account, {"type": "null"}]},
+                    "ciphertexts": {"type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "string", "maxLength": 2048}}}},
+                "proof": {"type": "string", "pattern": "^[0-9a-f]{256}$", "description": "Groth16 proof, 128 bytes compressed"},
+                "authorization": {"type": "string", "pattern": "^[0-9a-f]{130}$", "description": "Deposits only: the debited account's EIP-712 signature r || s || v of Debit(account, asset, amount, paymentId)"}}}
         }}
     })
 }

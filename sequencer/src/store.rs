@@ -1,6 +1,8 @@
 //! The durable mempool: accepted payments waiting for a batch, in RocksDB.
 //!
-//! Keys: `m/<seq u64 BE>` → payment (JSON). Every change is one synced write batch, so an
+//! Keys: `m/<seq u64 BE>` → payment (JSON); `f/<payment id>` → why the payment failed (UTF-8),
+//! so a client asking after a restart still learns the reason. Every change is one synced write
+//! batch, so an
 //! acknowledged payment survives `kill -9`; concurrent synced writes share one WAL sync
 //! (RocksDB's group commit).
 
@@ -28,6 +30,12 @@ fn key(seq: u64) -> Vec<u8> {
     k
 }
 
+fn failure_key(id: &[u8; 32]) -> Vec<u8> {
+    let mut k = b"f/".to_vec();
+    k.extend_from_slice(id);
+    k
+}
+
 fn synced() -> WriteOptions {
     let mut wo = WriteOptions::default();
     wo.set_sync(true);
@@ -45,11 +53,13 @@ impl Mempool {
         })
     }
 
-    /// Durably stores a payment under `seq`.
+    /// Durably stores a payment under `seq` (and forgets an earlier failure of the same
+    /// payment, which is being tried again).
     pub fn put(&self, seq: u64, p: &PaymentSubmission) -> Result<(), NodeError> {
         let v = serde_json::to_vec(p).map_err(|e| NodeError::Storage(e.to_string()))?;
         let mut wb = WriteBatch::default();
         wb.put(key(seq), v);
+        wb.delete(failure_key(&p.id()));
         self.write(wb)
     }
 
@@ -82,6 +92,36 @@ impl Mempool {
             wb.delete(key(*s));
         }
         self.write(wb)
+    }
+
+    /// Durably removes failed payments and records why they failed, in one write.
+    pub fn fail(&self, seqs: &[u64], failures: &[([u8; 32], String)]) -> Result<(), NodeError> {
+        let mut wb = WriteBatch::default();
+        for s in seqs {
+            wb.delete(key(*s));
+        }
+        for (id, reason) in failures {
+            wb.put(failure_key(id), reason.as_bytes());
+        }
+        self.write(wb)
+    }
+
+    /// Every recorded failure: payment id and reason.
+    pub fn failures(&self) -> Result<Vec<([u8; 32], String)>, NodeError> {
+        let mut out = Vec::new();
+        for item in self.db.prefix_iterator(b"f/") {
+            let (k, v) = item?;
+            if !k.starts_with(b"f/") {
+                break;
+            }
+            let id: [u8; 32] = k[2..]
+                .try_into()
+                .map_err(|_| NodeError::Storage("corrupt failure record key".into()))?;
+            let reason = String::from_utf8(v.to_vec())
+                .map_err(|_| NodeError::Storage("corrupt failure record".into()))?;
+            out.push((id, reason));
+        }
+        Ok(out)
     }
 
     /// Every stored payment, in sequence order.

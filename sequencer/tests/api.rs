@@ -95,7 +95,9 @@ async fn payment_flow_and_bad_inputs() {
     assert_eq!(call(&app, post(&dep)).await.0, StatusCode::CONFLICT);
 
     // a transfer paying an invoice
-    let tag = zkpay_protocol::uri::invoice_tag(b"order-1", &bob.key.full_viewing_key().pk).unwrap();
+    let key = zkpay_protocol::invoice::invoice_key(b"order-1", &[1; 16]).unwrap();
+    let tag =
+        zkpay_protocol::invoice::invoice_tag(&key, &bob.key.full_viewing_key().pk, 120, &usd());
     let pay1 = pay(
         &node,
         &prover,
@@ -104,8 +106,9 @@ async fn payment_flow_and_bad_inputs() {
         &bob.key,
         120,
         1,
-        Some(tag),
+        Some(key),
     );
+    assert_eq!(pay1.public.invoice(), Some(tag));
     // row 18: ext data changed after proving
     let mut redirected = pay1.clone();
     redirected.ext.ciphertexts.swap(0, 1);
@@ -176,7 +179,7 @@ async fn payment_flow_and_bad_inputs() {
     let (s, v) = call(&app, post(&remalleated)).await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
     // row 24: a second payment for the same invoice
-    let (dep2, note2) = deposit(&node, &prover, &mut alice, 50);
+    let (dep2, note2) = deposit(&node, &prover, &mut alice, 150);
     assert_eq!(call(&app, post(&dep2)).await.0, StatusCode::ACCEPTED);
     assert_eq!(node.run_batch_once().unwrap(), Some(2));
     let pay2 = pay(
@@ -185,9 +188,9 @@ async fn payment_flow_and_bad_inputs() {
         &mut alice,
         &note2,
         &bob.key,
-        10,
+        120,
         0,
-        Some(tag),
+        Some(key),
     );
     let (s, v) = call(&app, post(&pay2)).await;
     assert_eq!(
@@ -298,10 +301,11 @@ async fn malformed_requests() {
         StatusCode::UNPROCESSABLE_ENTITY
     );
     let dup = String::from_utf8(body.clone()).unwrap().replacen(
-        "{\"ext\":",
-        "{\"proof\":\"00\",\"ext\":",
+        "\"ext\":",
+        "\"proof\":\"00\",\"ext\":",
         1,
     );
+    assert_ne!(dup.as_bytes(), body.as_slice());
     assert_eq!(
         call(&app, post_raw(dup, Some("application/json"))).await.0,
         StatusCode::UNPROCESSABLE_ENTITY

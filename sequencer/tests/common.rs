@@ -5,6 +5,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use std::path::Path;
 use std::sync::Arc;
+use zkpay_protocol::account::AccountKey;
 use zkpay_protocol::address::Network;
 use zkpay_protocol::encryption::encrypt_note;
 use zkpay_protocol::keys::SpendingKey;
@@ -20,6 +21,7 @@ use zkpay_verifier::ledger::PaymentSubmission;
 pub fn config(dir: &Path) -> NodeConfig {
     let mut c = NodeConfig::new(dir.to_path_buf(), Profile::Test);
     c.batch_size = 4;
+    c.operator = Some(operator_account());
     c
 }
 
@@ -43,19 +45,35 @@ pub fn usd() -> AssetId {
 
 pub struct Wallet {
     pub key: SpendingKey,
+    pub account_key: AccountKey,
     pub account: PublicAccount,
     pub rng: ChaCha20Rng,
 }
 
 impl Wallet {
-    pub fn new(seed: u64, account: &str) -> Self {
+    /// A wallet whose keys come from `seed`; `_name` only labels it in the test.
+    pub fn new(seed: u64, _name: &str) -> Self {
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let key = SpendingKey::random(&mut rng);
+        let account_key = AccountKey::random(&mut rng);
         Self {
-            key: SpendingKey::random(&mut rng),
-            account: PublicAccount::new(account).unwrap(),
+            key,
+            account: account_key.account(),
+            account_key,
             rng,
         }
     }
+}
+
+/// The fee account the harness's payments name (the node under test uses it: see [`config`]).
+pub fn operator_account() -> PublicAccount {
+    PublicAccount::from_bytes([0x0f; 20])
+}
+
+/// Signs the debit of a deposit with `key` (the account's owner, or an attacker's key).
+pub fn authorize(sub: &mut PaymentSubmission, key: &AccountKey) {
+    let debit = sub.public.debit(&sub.ext).expect("a deposit");
+    sub.authorization = Some(key.sign(&debit).expect("sign"));
 }
 
 fn ext(
@@ -67,12 +85,12 @@ fn ext(
 ) -> ExtData {
     let ct0 = encrypt_note(&outs[0], b"", &to[0], &mut w.rng).unwrap();
     let ct1 = encrypt_note(&outs[1], b"", &to[1], &mut w.rng).unwrap();
+    let _ = invoice;
     ExtData {
         network: Network::Dev,
-        fee_recipient: PublicAccount::new("operator").unwrap(),
-        public_account: (pv != 0).then(|| w.account.clone()),
+        fee_recipient: operator_account(),
+        public_account: (pv != 0).then_some(w.account),
         ciphertexts: [ct0, ct1],
-        invoice_tag: invoice,
     }
 }
 
@@ -96,7 +114,8 @@ pub fn deposit_at(
     deposit_with(root, prover, w, value, |_| {})
 }
 
-/// A deposit proven against `root` whose ext data `tweak` changes before proving.
+/// A deposit proven against `root` whose ext data `tweak` changes before proving, signed by
+/// the wallet's account key when it debits the wallet's own account.
 pub fn deposit_with(
     root: Root,
     prover: &PaymentProver,
@@ -125,14 +144,18 @@ pub fn deposit_with(
     )
     .unwrap();
     let (proof, public) = prover.prove(&witness, &mut w.rng).unwrap();
-    (
-        PaymentSubmission {
-            public,
-            ext: e,
-            proof: encode_proof(&proof).to_vec(),
-        },
-        out,
-    )
+    let mut sub = PaymentSubmission {
+        public,
+        ext: e,
+        proof: encode_proof(&proof).to_vec(),
+        authorization: None,
+    };
+    // the wallet signs debits of its own account only (a test naming another account signs,
+    // or not, itself)
+    if sub.public.debit(&sub.ext).is_some() && sub.ext.public_account == Some(w.account) {
+        authorize(&mut sub, &w.account_key);
+    }
+    (sub, out)
 }
 
 /// The note tree as the node reports it.
@@ -198,7 +221,7 @@ pub fn pay_in(
         0,
         invoice,
     );
-    let witness = PaymentWitness::build(
+    let mut witness = PaymentWitness::build(
         &auth,
         usd(),
         Root(t.root()),
@@ -211,10 +234,12 @@ pub fn pay_in(
         &mut w.rng,
     )
     .unwrap();
+    witness.invoice = invoice;
     let (proof, public) = prover.prove(&witness, &mut w.rng).unwrap();
     PaymentSubmission {
         public,
         ext: e,
         proof: encode_proof(&proof).to_vec(),
+        authorization: None,
     }
 }

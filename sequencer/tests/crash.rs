@@ -33,6 +33,7 @@ fn spawn(dir: &Path, batch_size: usize, timeout_ms: u64, crash_at: Option<&str>)
         .arg(dir)
         .args(["--batch-size", &batch_size.to_string()])
         .args(["--batch-timeout-ms", &timeout_ms.to_string()])
+        .args(["--operator", &operator_account().to_hex()])
         .env("ZKPAY_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null());

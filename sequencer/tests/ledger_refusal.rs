@@ -14,7 +14,7 @@ use zkpay_sequencer::node::PaymentStatus;
 use zkpay_sequencer::{Node, Profile};
 use zkpay_verifier::ledger::{
     BaseLedger, BatchSubmission, CommittedBatch, EmbeddedLedger, LedgerConfig, LedgerError,
-    LedgerHead,
+    LedgerHead, PaymentSubmission,
 };
 
 struct Refusing {
@@ -41,6 +41,12 @@ impl BaseLedger for Refusing {
             return Err(LedgerError::Storage("disk full (test)".into()));
         }
         self.inner.commit(b)
+    }
+    fn screen(
+        &self,
+        payments: &[PaymentSubmission],
+    ) -> Result<Vec<(usize, LedgerError)>, LedgerError> {
+        self.inner.screen(payments)
     }
     fn batch(&self, n: u64) -> Result<Option<CommittedBatch>, LedgerError> {
         self.inner.batch(n)

@@ -166,12 +166,15 @@ async fn invalid_proof_flood() {
         .collect();
     let (template, _) = deposit_at(root, &prover, &mut alice, 1);
     let (other, _) = deposit_at(root, &prover, &mut alice, 2);
+    let account_key = alice.account_key.clone();
     let bad_body = |i: u64| {
         let mut b = template.clone();
         b.proof = other.proof.clone();
-        // a fresh, well-formed ext per request so each is a distinct, conflict-free payment
+        // a fresh, well-formed ext per request so each is a distinct, conflict-free payment,
+        // properly authorised, so that only its proof is wrong
         b.ext.ciphertexts[0] = i.to_be_bytes().to_vec();
         b.public.ext_data_hash = b.ext.hash();
+        authorize(&mut b, &account_key);
         serde_json::to_vec(&b).unwrap()
     };
 

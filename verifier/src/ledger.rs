@@ -2,7 +2,8 @@
 //!
 //! The ledger accepts batch `k` only if its parent is batch `k-1`, every payment's ext data hashes
 //! to its `ext_data_hash` and names this network, every payment's note root is a recent committed
-//! root, public accounts can pay the deposits, no asset's shielded pool goes below zero
+//! root, every debit of a public account carries its owner's signature and the account can pay
+//! it, no asset's shielded pool goes below zero
 //! (turnstile), the chunks chain from the committed state and commit to exactly the payments,
 //! and every chunk proof and payment proof verifies. It keeps a hash-chained, append-only log of
 //! committed batches; each commit is one synced RocksDB write batch.
@@ -17,6 +18,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
 use std::sync::Mutex;
 use thiserror::Error;
+use zkpay_protocol::account::DebitSignature;
 use zkpay_protocol::address::Network;
 use zkpay_protocol::batch::{BatchPublic, ChunkParams};
 use zkpay_protocol::field::fe_to_bytes;
@@ -47,22 +49,56 @@ pub enum LedgerError {
         why: String,
     },
     /// A public account cannot pay.
-    #[error("insufficient public balance in {account} for asset {asset}")]
+    #[error("payment {index}: insufficient public balance in {account} for asset {asset}")]
     InsufficientBalance {
+        /// Index in the batch.
+        index: usize,
         /// Account.
         account: String,
         /// Asset (hex).
         asset: String,
     },
     /// An asset's shielded pool would go below zero.
-    #[error("turnstile: the pool of asset {0} would go below zero")]
-    Turnstile(String),
+    #[error("payment {index}: turnstile: the pool of asset {asset} would go below zero")]
+    Turnstile {
+        /// Index in the batch.
+        index: usize,
+        /// Asset (hex).
+        asset: String,
+    },
     /// Proofs, chain or commitments are wrong.
     #[error(transparent)]
     Verify(#[from] VerifierError),
     /// Storage failure.
     #[error("storage: {0}")]
     Storage(String),
+}
+
+impl LedgerError {
+    /// The index of the payment this refusal is about, when it is about one payment (the
+    /// batcher fails that payment and proves the batch again without it).
+    pub fn payment_index(&self) -> Option<usize> {
+        match self {
+            LedgerError::Payment { index, .. }
+            | LedgerError::InsufficientBalance { index, .. }
+            | LedgerError::Turnstile { index, .. } => Some(*index),
+            _ => None,
+        }
+    }
+
+    /// The refusal in words without the batch-relative payment index, for a payment's status.
+    pub fn payment_reason(&self) -> String {
+        match self {
+            LedgerError::Payment { why, .. } => why.clone(),
+            LedgerError::InsufficientBalance { account, asset, .. } => {
+                format!("insufficient public balance in {account} for asset {asset}")
+            }
+            LedgerError::Turnstile { asset, .. } => {
+                format!("turnstile: the pool of asset {asset} would go below zero")
+            }
+            other => other.to_string(),
+        }
+    }
 }
 
 impl From<rocksdb::Error> for LedgerError {
@@ -82,12 +118,33 @@ pub struct PaymentSubmission {
     /// Proof (128 bytes, hex in JSON).
     #[serde(with = "zkpay_protocol::field::serde_hex")]
     pub proof: Vec<u8>,
+    /// For a deposit: the debited account's EIP-712 signature of the debit (see
+    /// [`zkpay_protocol::account`]); absent for every other payment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<DebitSignature>,
 }
 
 impl PaymentSubmission {
     /// Payment id (hash of public inputs and ext data, never of the proof).
     pub fn id(&self) -> [u8; 32] {
         self.public.payment_id(&self.ext)
+    }
+
+    /// Checks that a debit of a public account carries its owner's signature, and that no
+    /// other payment carries one.
+    pub fn check_authorization(&self) -> Result<(), zkpay_protocol::ProtocolError> {
+        use zkpay_protocol::ProtocolError::Authorization;
+        match (self.public.debit(&self.ext), &self.authorization) {
+            (Some(debit), Some(sig)) => debit.verify(sig),
+            (Some(_), None) => Err(Authorization(
+                "a deposit needs the debited account's signature",
+            )),
+            (None, Some(_)) => Err(Authorization("only a deposit carries an account signature")),
+            (None, None) if self.public.public_value > 0 => {
+                Err(Authorization("a deposit needs a public account"))
+            }
+            (None, None) => Ok(()),
+        }
     }
 }
 
@@ -172,6 +229,14 @@ pub trait BaseLedger: Send + Sync {
     fn recent_roots(&self) -> Result<Vec<Root>, LedgerError>;
     /// Checks and commits the next batch.
     fn commit(&self, batch: &BatchSubmission) -> Result<CommittedBatch, LedgerError>;
+    /// Applies the per-payment rules (authorisation, balances, turnstile, roots, encodings) to
+    /// `payments` in order, as the next batch would, without proofs or chunks, and returns the
+    /// refusal of each payment that would break one; the effects of refused payments are left
+    /// out of the payments after them. The batcher drops these before proving.
+    fn screen(
+        &self,
+        payments: &[PaymentSubmission],
+    ) -> Result<Vec<(usize, LedgerError)>, LedgerError>;
     /// A committed batch.
     fn batch(&self, number: u64) -> Result<Option<CommittedBatch>, LedgerError>;
     /// Public balance of an account in an asset.
@@ -210,7 +275,7 @@ fn batch_key(n: u64) -> Vec<u8> {
 fn balance_key(account: &PublicAccount, asset: &AssetId) -> Vec<u8> {
     let mut k = b"acct/".to_vec();
     k.extend_from_slice(&asset.to_bytes());
-    k.extend_from_slice(account.as_str().as_bytes());
+    k.extend_from_slice(&account.to_bytes());
     k
 }
 
@@ -247,6 +312,122 @@ pub fn batch_hash_of(
     h.update(state.note_cursor.to_be_bytes());
     h.update(state.nullifier_cursor.to_be_bytes());
     h.finalize().into()
+}
+
+/// One committed note: what a receipt checker needs of a batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CommittedNote {
+    /// Leaf position in the note tree.
+    pub position: u64,
+    /// The commitment.
+    pub commitment: zkpay_protocol::note::Commitment,
+}
+
+impl CommittedBatch {
+    /// The positions of every payment's two notes, given the note cursor before the batch:
+    /// chunk `k` of `C` slots starts at `start + 2Ck`, payment `i` of a chunk at `+ 2i`.
+    pub fn note_positions(
+        &self,
+        start_cursor: u64,
+    ) -> Result<Vec<[CommittedNote; 2]>, LedgerError> {
+        let chunks = self.chunks.len() as u64;
+        let grown = self.state.note_cursor.checked_sub(start_cursor);
+        let slots = match grown {
+            Some(g) if chunks > 0 && g % (2 * chunks) == 0 => g / (2 * chunks),
+            _ => {
+                return Err(LedgerError::Storage(format!(
+                    "batch {}: cursor {} does not follow {start_cursor} in whole chunks",
+                    self.number, self.state.note_cursor
+                )))
+            }
+        };
+        if slots == 0 || self.payments.len() as u64 > slots * chunks {
+            return Err(LedgerError::Storage(format!(
+                "batch {}: inconsistent chunk shape",
+                self.number
+            )));
+        }
+        Ok(self
+            .payments
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let i = i as u64;
+                let base = start_cursor + (i / slots) * 2 * slots + 2 * (i % slots);
+                [0, 1].map(|o| CommittedNote {
+                    position: base + o,
+                    commitment: p.public.commitments[o as usize],
+                })
+            })
+            .collect())
+    }
+}
+
+/// A read-only view of an embedded ledger's log, opened beside a running node (RocksDB
+/// read-only mode): what receipt checks read instead of trusting a node's answers.
+pub struct LedgerLog {
+    db: DB,
+}
+
+impl std::fmt::Debug for LedgerLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LedgerLog")
+    }
+}
+
+impl LedgerLog {
+    /// Opens the ledger in `dir` (the node's `<data dir>/ledger`) read-only.
+    pub fn open(dir: &Path) -> Result<Self, LedgerError> {
+        if !dir.join("CURRENT").exists() {
+            return Err(LedgerError::Storage(format!(
+                "{} is not a ledger database",
+                dir.display()
+            )));
+        }
+        let opts = Options::default();
+        Ok(Self {
+            db: DB::open_for_read_only(&opts, dir, false)?,
+        })
+    }
+
+    /// The tip.
+    pub fn head(&self) -> Result<LedgerHead, LedgerError> {
+        get_json(&self.db, HEAD)?.ok_or_else(|| LedgerError::Storage("ledger has no head".into()))
+    }
+
+    /// A committed batch, checked against the hash chain: its hash recomputes from its
+    /// contents, and its parent is the hash of the batch before it.
+    pub fn batch(&self, number: u64) -> Result<Option<CommittedBatch>, LedgerError> {
+        let Some(b): Option<CommittedBatch> = get_json(&self.db, &batch_key(number))? else {
+            return Ok(None);
+        };
+        let hash = batch_hash_of(b.number, &b.parent, &b.payments, &b.chunks, &b.state);
+        if b.number != number || hash != b.hash {
+            return Err(LedgerError::Storage(format!(
+                "batch {number} does not hash to its recorded hash"
+            )));
+        }
+        if number > 1 {
+            let prev: Option<CommittedBatch> = get_json(&self.db, &batch_key(number - 1))?;
+            if prev.map(|p| p.hash) != Some(b.parent) {
+                return Err(LedgerError::Storage(format!(
+                    "batch {number} does not extend batch {}",
+                    number - 1
+                )));
+            }
+        }
+        Ok(Some(b))
+    }
+
+    /// The note cursor before batch `number` (0 before batch 1).
+    pub fn cursor_before(&self, number: u64) -> Result<u64, LedgerError> {
+        if number <= 1 {
+            return Ok(0);
+        }
+        self.batch(number - 1)?
+            .map(|b| b.state.note_cursor)
+            .ok_or_else(|| LedgerError::Storage(format!("batch {} is missing", number - 1)))
+    }
 }
 
 /// The embedded ledger on RocksDB.
@@ -360,73 +541,13 @@ impl EmbeddedLedger {
         }
         let roots = self.recent_roots()?;
         // cheap checks and accounting first
-        let mut balances: BTreeMap<Vec<u8>, u128> = BTreeMap::new();
-        let mut pools: BTreeMap<Vec<u8>, i128> = BTreeMap::new();
+        let mut acc = Accounts::default();
         let mut payments: Vec<(PaymentPublic, Proof)> = Vec::with_capacity(b.payments.len());
         for (index, p) in b.payments.iter().enumerate() {
-            let bad = |why: String| LedgerError::Payment { index, why };
-            if p.ext.network != self.config.network {
-                return Err(bad(format!(
-                    "for network {}, this ledger is {}",
-                    p.ext.network, self.config.network
-                )));
-            }
-            if p.ext.hash() != p.public.ext_data_hash {
-                return Err(bad("ext data does not match ext_data_hash".into()));
-            }
-            p.ext
-                .validate(p.public.public_value)
-                .map_err(|e| bad(e.to_string()))?;
-            p.public.check_ranges().map_err(|e| bad(e.to_string()))?;
-            if !roots.contains(&p.public.note_root) {
-                return Err(bad("note root is not a recent committed root".into()));
-            }
-            let proof = decode_proof(&p.proof).map_err(|e| bad(e.to_string()))?;
-            let asset = p.public.asset;
-            let pk = pool_key(&asset);
-            let pool = match pools.get(&pk) {
-                Some(v) => *v,
-                None => i128::try_from(u128_of(self.db.get(&pk)?)?)
-                    .map_err(|_| LedgerError::Storage("pool overflow".into()))?,
-            };
-            let pv = p.public.public_value;
-            let new_pool = pool + pv - i128::from(p.public.fee);
-            if new_pool < 0 {
-                return Err(LedgerError::Turnstile(asset.to_hex()));
-            }
-            pools.insert(pk, new_pool);
-            if pv != 0 {
-                let account = p
-                    .ext
-                    .public_account
-                    .as_ref()
-                    .ok_or_else(|| bad("missing public account".into()))?;
-                let key = balance_key(account, &asset);
-                let bal = match balances.get(&key) {
-                    Some(v) => *v,
-                    None => u128_of(self.db.get(&key)?)?,
-                };
-                let nb = if pv > 0 {
-                    bal.checked_sub(pv as u128)
-                        .ok_or_else(|| LedgerError::InsufficientBalance {
-                            account: account.as_str().into(),
-                            asset: asset.to_hex(),
-                        })?
-                } else {
-                    bal + pv.unsigned_abs()
-                };
-                balances.insert(key, nb);
-            }
-            if p.public.fee > 0 {
-                let key = balance_key(&p.ext.fee_recipient, &asset);
-                let bal = match balances.get(&key) {
-                    Some(v) => *v,
-                    None => u128_of(self.db.get(&key)?)?,
-                };
-                balances.insert(key, bal + u128::from(p.public.fee));
-            }
+            let proof = self.check_payment(index, p, &roots, &mut acc)?;
             payments.push((p.public.clone(), proof));
         }
+        let Accounts { balances, pools } = acc;
         let chunks: Vec<(BatchPublic, Proof)> = b
             .chunks
             .iter()
@@ -482,6 +603,94 @@ impl EmbeddedLedger {
     }
 }
 
+/// Balances and pools as a batch changes them (unchanged entries are read from the store).
+#[derive(Clone, Default)]
+struct Accounts {
+    balances: BTreeMap<Vec<u8>, u128>,
+    pools: BTreeMap<Vec<u8>, i128>,
+}
+
+impl EmbeddedLedger {
+    /// The per-payment rules: network, ext data, authorisation, ranges, root, proof encoding,
+    /// balances and turnstile. Applies the payment's effects to `acc` on success.
+    fn check_payment(
+        &self,
+        index: usize,
+        p: &PaymentSubmission,
+        roots: &[Root],
+        acc: &mut Accounts,
+    ) -> Result<Proof, LedgerError> {
+        let bad = |why: String| LedgerError::Payment { index, why };
+        if p.ext.network != self.config.network {
+            return Err(bad(format!(
+                "for network {}, this ledger is {}",
+                p.ext.network, self.config.network
+            )));
+        }
+        if p.ext.hash() != p.public.ext_data_hash {
+            return Err(bad("ext data does not match ext_data_hash".into()));
+        }
+        p.ext
+            .validate(p.public.public_value)
+            .map_err(|e| bad(e.to_string()))?;
+        p.public.check_ranges().map_err(|e| bad(e.to_string()))?;
+        p.check_authorization().map_err(|e| bad(e.to_string()))?;
+        if !roots.contains(&p.public.note_root) {
+            return Err(bad("note root is not a recent committed root".into()));
+        }
+        let proof = decode_proof(&p.proof).map_err(|e| bad(e.to_string()))?;
+        let asset = p.public.asset;
+        let pk = pool_key(&asset);
+        let pool = match acc.pools.get(&pk) {
+            Some(v) => *v,
+            None => i128::try_from(u128_of(self.db.get(&pk)?)?)
+                .map_err(|_| LedgerError::Storage("pool overflow".into()))?,
+        };
+        let pv = p.public.public_value;
+        let new_pool = pool + pv - i128::from(p.public.fee);
+        if new_pool < 0 {
+            return Err(LedgerError::Turnstile {
+                index,
+                asset: asset.to_hex(),
+            });
+        }
+        acc.pools.insert(pk, new_pool);
+        if pv != 0 {
+            let account = p
+                .ext
+                .public_account
+                .as_ref()
+                .ok_or_else(|| bad("missing public account".into()))?;
+            let key = balance_key(account, &asset);
+            let bal = match acc.balances.get(&key) {
+                Some(v) => *v,
+                None => u128_of(self.db.get(&key)?)?,
+            };
+            let nb = if pv > 0 {
+                bal.checked_sub(pv.unsigned_abs()).ok_or_else(|| {
+                    LedgerError::InsufficientBalance {
+                        index,
+                        account: account.to_hex(),
+                        asset: asset.to_hex(),
+                    }
+                })?
+            } else {
+                bal + pv.unsigned_abs()
+            };
+            acc.balances.insert(key, nb);
+        }
+        if p.public.fee > 0 {
+            let key = balance_key(&p.ext.fee_recipient, &asset);
+            let bal = match acc.balances.get(&key) {
+                Some(v) => *v,
+                None => u128_of(self.db.get(&key)?)?,
+            };
+            acc.balances.insert(key, bal + u128::from(p.public.fee));
+        }
+        Ok(proof)
+    }
+}
+
 mod erased {
     use super::LedgerError;
 
@@ -520,6 +729,24 @@ impl BaseLedger for EmbeddedLedger {
 
     fn batch(&self, number: u64) -> Result<Option<CommittedBatch>, LedgerError> {
         get_json(&self.db, &batch_key(number))
+    }
+
+    fn screen(
+        &self,
+        payments: &[PaymentSubmission],
+    ) -> Result<Vec<(usize, LedgerError)>, LedgerError> {
+        let roots = self.recent_roots()?;
+        let mut acc = Accounts::default();
+        let mut refused = Vec::new();
+        for (index, p) in payments.iter().enumerate() {
+            let mut next = acc.clone();
+            match self.check_payment(index, p, &roots, &mut next) {
+                Ok(_) => acc = next,
+                Err(e @ LedgerError::Storage(_)) => return Err(e),
+                Err(e) => refused.push((index, e)),
+            }
+        }
+        Ok(refused)
     }
 
     fn balance(&self, account: &PublicAccount, asset: &AssetId) -> Result<u128, LedgerError> {

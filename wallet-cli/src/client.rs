@@ -182,10 +182,11 @@ impl NodeClient {
         ))
     }
 
-    /// Public account balance (base units).
+    /// Public account balance available to new deposits (base units): the committed balance
+    /// less what pending deposits reserve.
     pub fn account_balance(&self, account: &str, asset: &str) -> Result<u128, WalletError> {
         let v: Value = self.get(&format!("/v1/accounts/{account}?asset={asset}"))?;
-        v["balance"]
+        v["available"]
             .as_str()
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| WalletError::Node("bad balance".into()))

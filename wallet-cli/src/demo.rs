@@ -198,12 +198,19 @@ pub fn run(opts: &DemoOptions) -> Result<Summary, WalletError> {
     rec.step(
         "faucet: 100.00 USD to the customer's public account",
         || {
-            let b = client.faucet(customer.account(), "USD", 10_000)?;
-            Ok(((), format!("public balance {}", format_in("USD", b as u64))))
+            let account = customer.account()?;
+            let b = client.faucet(&account.to_hex(), "USD", 10_000)?;
+            Ok((
+                (),
+                format!(
+                    "public account {account}: {}",
+                    format_in("USD", u64::try_from(b).unwrap_or(u64::MAX))
+                ),
+            ))
         },
     )?;
     rec.step(
-        "customer deposits 50.00 USD into a shielded note (proved locally)",
+        "customer deposits 50.00 USD into a shielded note (proved locally, debit signed by the account key)",
         || {
             let s = customer.deposit(&client, &prover, &info, &usd, 5_000, &mut rng)?;
             Ok(((), format!("payment {}", &s.id[..16])))
@@ -233,6 +240,9 @@ pub fn run(opts: &DemoOptions) -> Result<Summary, WalletError> {
     let uri = rec.step("merchant issues an invoice QR (terminal and PNG)", || {
         let mut r = PaymentRequest::new(merchant.address(), usd.clone(), Some(1_250));
         r.invoice = Some(invoice_id.as_bytes().to_vec());
+        let mut salt = vec![0u8; zkpay_protocol::invoice::MIN_SALT];
+        rand::RngCore::fill_bytes(&mut rng, &mut salt);
+        r.salt = Some(salt);
         r.expires = Some(crate::wallet::now() + 900);
         r.label = Some("Corner Café".into());
         r.message = Some("2 flat whites".into());
@@ -291,37 +301,37 @@ pub fn run(opts: &DemoOptions) -> Result<Summary, WalletError> {
         "the merchant's watch-only till syncs and sees the payment",
         || {
             till.sync(&client, 16, |_, _| {})?;
+            merchant.sync(&client, 16, |_, _| {})?;
             let got = till.received_from(&sent.id);
-            let st = client.invoice(
-                &req.invoice_tag()
-                    .ok_or_else(|| WalletError::Refused("no invoice".into()))?,
-            )?;
-            let ok = got.iter().any(|n| n.note.value == 1_250) && st.paid;
+            let report = merchant.invoice_report(&client, &invoice_id)?;
+            let ok = got.iter().any(|n| n.note.value == 1_250) && report.state == "paid";
             rec_ok(ok, "till did not see the payment")?;
             Ok((
                 (),
                 format!(
-                    "received {} with memo {:?}; invoice paid in batch {batch}",
+                    "received {} with memo {:?}; invoice {} in batch {batch} (tag bound to amount, asset and merchant in the proof)",
                     format_in("USD", got.first().map(|n| n.note.value).unwrap_or(0)),
-                    got.first().map(|n| n.memo.clone()).unwrap_or_default()
+                    got.first().map(|n| n.memo.clone()).unwrap_or_default(),
+                    report.state
                 ),
             ))
         },
     )?;
     rec.summary.merchant_received = true;
-    merchant.sync(&client, 16, |_, _| {})?;
 
     // 7. receipt
     let receipt_path = tmp.path().join("receipt.json");
+    let ledger_dir = node_dir.join("ledger");
     let verified = rec.step(
-        "customer exports a receipt; anyone verifies it against the ledger",
+        "customer exports a receipt; anyone verifies it against the ledger's own log",
         || {
             customer.sync(&client, 16, |_, _| {})?;
             let r = receipt::export(&customer, &sent.id)?;
             let text =
                 serde_json::to_vec_pretty(&r).map_err(|e| WalletError::Node(e.to_string()))?;
             std::fs::write(&receipt_path, text).map_err(|e| io(&receipt_path, e))?;
-            let v = receipt::verify(&r, &client)?;
+            let ledger = receipt::LedgerSource::open(&ledger_dir)?;
+            let v = receipt::verify(&r, &ledger)?;
             Ok((v.clone(), v.statement))
         },
     )?;

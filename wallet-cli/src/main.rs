@@ -205,11 +205,36 @@ enum ReceiptCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Verify a receipt against the node.
+    /// Verify a receipt: the note opening, its Merkle path and the invoice binding are checked
+    /// here; which roots are committed is read from the ledger (`--ledger`) or the node.
     Verify {
         /// Receipt file.
         file: PathBuf,
+        /// The embedded ledger's database (the node's `<data dir>/ledger`), read directly
+        /// instead of asking the node.
+        #[arg(long)]
+        ledger: Option<PathBuf>,
     },
+    /// Import the note of a customer's receipt this wallet could not decrypt (after verifying
+    /// it).
+    Import {
+        /// Receipt file.
+        file: PathBuf,
+        /// The embedded ledger's database, as for `verify`.
+        #[arg(long)]
+        ledger: Option<PathBuf>,
+    },
+}
+
+/// Reads and parses a receipt file (at most 1 MiB).
+fn read_receipt(file: &std::path::Path) -> Result<receipt::Receipt, Fail> {
+    let bytes =
+        std::fs::read(file).map_err(|e| Fail(exit::FAILURE, format!("{}: {e}", file.display())))?;
+    if bytes.len() > 1 << 20 {
+        return Err(Fail(exit::BAD_REQUEST, "receipt file over 1 MiB".into()));
+    }
+    serde_json::from_slice(&bytes)
+        .map_err(|e| Fail(exit::BAD_REQUEST, format!("not a receipt: {e}")))
 }
 
 struct Ctx {
@@ -219,7 +244,8 @@ struct Ctx {
     network: Option<Network>,
 }
 
-/// An error with its exit code.
+/// An error with its exit code. An empty message means the command already printed its
+/// outcome (a result that is not a success, such as an underpaid invoice).
 struct Fail(i32, String);
 
 impl From<WalletError> for Fail {
@@ -367,13 +393,16 @@ fn run(cli: Cli) -> Result<(), Fail> {
             let w = Wallet::create(&ctx.dir, network, p.as_bytes(), watch.as_deref())?;
             out(
                 &ctx,
-                json!({"ok": true, "network": network, "address": w.address().encode(), "watch_only": w.watch_only(), "account": w.account()}),
+                json!({"ok": true, "network": network, "address": w.address().encode(), "watch_only": w.watch_only(), "account": w.account().ok()}),
                 || {
                     format!(
-                        "created {} wallet on {network} in {}\naddress: {}",
+                        "created {} wallet on {network} in {}\naddress: {}{}",
                         if w.watch_only() { "a watch-only" } else { "a" },
                         ctx.dir.display(),
-                        w.address()
+                        w.address(),
+                        w.account()
+                            .map(|a| format!("\npublic account: {a}"))
+                            .unwrap_or_default()
                     )
                 },
             );
@@ -382,7 +411,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
             let w = open(&ctx)?;
             out(
                 &ctx,
-                json!({"address": w.address().encode(), "network": w.network(), "account": w.account()}),
+                json!({"address": w.address().encode(), "network": w.network(), "account": w.account().ok()}),
                 || w.address().encode(),
             );
         }
@@ -400,15 +429,15 @@ fn run(cli: Cli) -> Result<(), Fail> {
             let w = open(&ctx)?;
             let asset = asset(&s)?;
             let v = amount(&a, &asset)?;
-            let b = ctx.client.faucet(w.account(), &asset.to_text(), v)?;
+            let account = w.account()?;
+            let b = ctx.client.faucet(&account.to_hex(), &asset.to_text(), v)?;
             out(
                 &ctx,
-                json!({"ok": true, "account": w.account(), "asset": asset.to_text(), "balance": b.to_string()}),
+                json!({"ok": true, "account": account, "asset": asset.to_text(), "balance": b.to_string()}),
                 || {
                     format!(
-                        "public account {}: {}",
-                        w.account(),
-                        format_in(&asset.to_text(), b as u64)
+                        "public account {account}: {}",
+                        format_in(&asset.to_text(), u64::try_from(b).unwrap_or(u64::MAX))
                     )
                 },
             );
@@ -488,7 +517,13 @@ fn run(cli: Cli) -> Result<(), Fail> {
                 return Err(Fail(exit::BAD_REQUEST, "amount must be above zero".into()));
             }
             let mut r = PaymentRequest::new(w.address(), asset, Some(v));
-            r.invoice = invoice.map(String::into_bytes);
+            if let Some(i) = invoice {
+                r.invoice = Some(i.into_bytes());
+                // 128 random bits: without them nobody can link the tag to this invoice
+                let mut salt = vec![0u8; zkpay_protocol::invoice::MIN_SALT];
+                rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut salt);
+                r.salt = Some(salt);
+            }
             r.expires = expires_in.map(|s| zkpay_wallet::wallet::now() + s);
             r.memo = memo.map(String::into_bytes);
             r.label = label;
@@ -565,54 +600,31 @@ fn run(cli: Cli) -> Result<(), Fail> {
             command: InvoiceCommand::Status { invoice },
         } => {
             let mut w = open(&ctx)?;
-            let issued = w
-                .invoices()
-                .iter()
-                .find(|i| i.invoice == invoice)
-                .cloned()
-                .ok_or_else(|| {
-                    Fail(
-                        exit::BAD_REQUEST,
-                        format!("no invoice {invoice:?} issued by this wallet"),
-                    )
-                })?;
-            let tag = zkpay_protocol::field::fe_from_hex(&issued.tag)
-                .map_err(|e| Fail(exit::FAILURE, e.to_string()))?;
             sync(&ctx, &mut w)?;
-            let st = ctx.client.invoice(&tag)?;
-            let received: u64 = st
-                .payment
-                .as_deref()
-                .map(|p| w.received_from(p).iter().map(|n| n.note.value).sum())
-                .unwrap_or(0);
-            let batch = match &st.status {
-                Some(zkpay_sequencer::node::PaymentStatus::Committed { batch }) => Some(*batch),
-                _ => None,
-            };
-            let expired = issued
-                .expires
-                .is_some_and(|e| zkpay_wallet::wallet::now() >= e);
-            let state = if st.paid {
-                "paid"
-            } else if st.payment.is_some() {
-                "pending"
-            } else if expired {
-                "expired"
-            } else {
-                "unpaid"
-            };
+            let r = w.invoice_report(&ctx.client, &invoice)?;
+            let amount_text = format_in(&r.asset, r.amount);
+            let received_text = format_in(&r.asset, r.received);
+            // paid, pending and unpaid are answers; the others need the merchant's attention
+            let settled = matches!(r.state, "paid" | "pending" | "unpaid");
             out(
                 &ctx,
-                json!({"invoice": invoice, "status": state, "paid": st.paid, "payment": st.payment, "batch": batch,
-                       "received": received, "received_text": format_in(&issued.asset, received), "amount": issued.amount}),
+                json!({"ok": settled, "invoice": r.invoice, "status": r.state, "paid": r.state == "paid", "payment": r.payment,
+                       "batch": r.batch, "amount": r.amount, "received": r.received, "received_text": received_text}),
                 || {
-                    match state {
-                    "paid" => format!("invoice {invoice:?}: paid, committed in batch {}; received {}", batch.unwrap_or(0), format_in(&issued.asset, received)),
+                    match r.state {
+                    "paid" => format!("invoice {invoice:?}: paid, committed in batch {}; received {received_text}", r.batch.unwrap_or(0)),
                     "pending" => format!("invoice {invoice:?}: payment accepted, not committed yet (do not hand over goods yet)"),
+                    "unknown_note" => format!("invoice {invoice:?}: the node reports it paid in batch {}, but this wallet cannot open the note: ask the customer for the receipt and run `zkpay receipt import`", r.batch.unwrap_or(0)),
+                    "underpaid" => format!("invoice {invoice:?}: UNDERPAID: received {received_text} of {amount_text}"),
+                    "overpaid" => format!("invoice {invoice:?}: paid the wrong amount: received {received_text} for {amount_text}"),
+                    "wrong_asset" => format!("invoice {invoice:?}: paid in the wrong asset"),
                     s => format!("invoice {invoice:?}: {s}"),
                 }
                 },
             );
+            if !settled {
+                return Err(Fail(exit::FAILURE, String::new()));
+            }
         }
         Command::Receipt {
             command: ReceiptCommand::Export { payment, out: file },
@@ -633,18 +645,28 @@ fn run(cli: Cli) -> Result<(), Fail> {
             }
         }
         Command::Receipt {
-            command: ReceiptCommand::Verify { file },
+            command: ReceiptCommand::Verify { file, ledger },
         } => {
-            let bytes = std::fs::read(&file)
-                .map_err(|e| Fail(exit::FAILURE, format!("{}: {e}", file.display())))?;
-            if bytes.len() > 1 << 20 {
-                return Err(Fail(exit::BAD_REQUEST, "receipt file over 1 MiB".into()));
-            }
-            let r: receipt::Receipt = serde_json::from_slice(&bytes)
-                .map_err(|e| Fail(exit::BAD_REQUEST, format!("not a receipt: {e}")))?;
-            let v = receipt::verify(&r, &ctx.client)?;
+            let r = read_receipt(&file)?;
+            let src = receipt::source(ledger.as_deref(), &ctx.client)?;
+            let v = receipt::verify(&r, src.as_ref())?;
             out(&ctx, json!({"ok": true, "verified": v}), || {
-                format!("VALID: {}", v.statement)
+                format!(
+                    "VALID: {} (checked against {})",
+                    v.statement, v.checked_against
+                )
+            });
+        }
+        Command::Receipt {
+            command: ReceiptCommand::Import { file, ledger },
+        } => {
+            let r = read_receipt(&file)?;
+            let mut w = open(&ctx)?;
+            sync(&ctx, &mut w)?;
+            let src = receipt::source(ledger.as_deref(), &ctx.client)?;
+            let v = receipt::import(&mut w, &r, src.as_ref())?;
+            out(&ctx, json!({"ok": true, "imported": v}), || {
+                format!("imported: {}", v.statement)
             });
         }
         Command::Withdraw {
@@ -776,6 +798,7 @@ fn main() -> ExitCode {
     let json = cli.json;
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(Fail(code, msg)) if msg.is_empty() => ExitCode::from(code as u8),
         Err(Fail(code, msg)) => {
             if json {
                 println!("{}", json!({"ok": false, "error": msg, "exit_code": code}));

@@ -1,18 +1,173 @@
 //! Payment receipts: the opening of the note a payer created for a merchant, its position and
-//! a Merkle path to a committed root, and the invoice it paid. Anyone can verify one against the
-//! node: it proves that a note of this amount and asset, owned by the merchant's address, was
-//! committed by this payment in this batch, paying this invoice. It does not reveal or prove
-//! who paid.
+//! a Merkle path to a committed root, and the invoice it paid. Anyone can verify one: the
+//! verifier recomputes the commitment, checks the path and the invoice binding itself, and takes
+//! from the ledger only which roots and notes are committed. With `--ledger DIR` that is the
+//! embedded ledger's own log (hash-chained, read directly); with a node, the node is trusted for
+//! that alone, never for the opening, the path or the invoice. It proves that a note of this
+//! amount and asset, owned by the merchant's address, was committed by this payment in this
+//! batch, paying this invoice. It does not reveal or prove who paid.
 
 use crate::client::NodeClient;
 use crate::wallet::{format_in, SentStatus, Wallet};
 use crate::WalletError;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use zkpay_protocol::address::{Address, Network};
-use zkpay_protocol::field::{fe_from_hex, fe_to_hex, F};
+use zkpay_protocol::field::{fe_from_hex, F};
+use zkpay_protocol::invoice::{invoice_key, invoice_tag};
 use zkpay_protocol::merkle::{verify_note_path, MerklePath};
-use zkpay_protocol::note::{Asset, Note};
-use zkpay_protocol::uri::invoice_tag;
+use zkpay_protocol::note::{Asset, Commitment, Note};
+use zkpay_verifier::ledger::LedgerLog;
+
+/// What a receipt check needs from a committed batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchView {
+    /// Note root after the batch.
+    pub note_root: F,
+    /// The batch's payments in order.
+    pub entries: Vec<EntryView>,
+}
+
+/// One payment of a committed batch: id (hex), invoice tag (0 = none), and its notes
+/// (position, commitment) in output order.
+pub type EntryView = (String, F, Vec<(u64, Commitment)>);
+
+/// Where committed batches are read from.
+pub trait CommittedBatches {
+    /// Network of the ledger.
+    fn network(&self) -> Result<Network, WalletError>;
+    /// A committed batch, or `None` when it is not committed.
+    fn batch_view(&self, n: u64) -> Result<Option<BatchView>, WalletError>;
+    /// A short description, for the verdict.
+    fn describe(&self) -> String;
+}
+
+impl CommittedBatches for NodeClient {
+    fn network(&self) -> Result<Network, WalletError> {
+        Ok(self.info()?.network)
+    }
+
+    fn batch_view(&self, n: u64) -> Result<Option<BatchView>, WalletError> {
+        let Some(b) = self.batch(n)? else {
+            return Ok(None);
+        };
+        let note_root = b
+            .note_root()
+            .ok_or_else(|| WalletError::Node(format!("batch {n} has no note root")))?;
+        Ok(Some(BatchView {
+            note_root,
+            entries: b
+                .entries
+                .iter()
+                .map(|e| {
+                    (
+                        e.id.clone(),
+                        e.public.invoice_tag,
+                        e.notes.iter().map(|n| (n.position, n.commitment)).collect(),
+                    )
+                })
+                .collect(),
+        }))
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "the node at {} (trusted for what is committed: roots, notes and tags)",
+            self.base()
+        )
+    }
+}
+
+/// The embedded ledger's log, read directly (read-only); every batch read is checked to hash to
+/// its recorded hash and to be linked to the head through its descendants' parent hashes.
+pub struct LedgerSource {
+    log: LedgerLog,
+    path: String,
+    /// Lowest batch number whose link to the head has been checked.
+    linked_from: std::cell::Cell<u64>,
+}
+
+impl LedgerSource {
+    /// Opens the ledger database in `dir` (the node's `<data dir>/ledger`).
+    pub fn open(dir: &std::path::Path) -> Result<Self, WalletError> {
+        Ok(Self {
+            log: LedgerLog::open(dir).map_err(|e| WalletError::Node(e.to_string()))?,
+            path: dir.display().to_string(),
+            linked_from: std::cell::Cell::new(u64::MAX),
+        })
+    }
+
+    /// Checks that batches `n..=head` chain to the head's hash: each batch's hash is the next
+    /// one's parent.
+    fn link_to_head(&self, n: u64) -> Result<(), WalletError> {
+        if self.linked_from.get() <= n {
+            return Ok(());
+        }
+        let bad = |why: String| WalletError::Node(format!("the ledger's log is broken: {why}"));
+        let head = self.log.head().map_err(|e| bad(e.to_string()))?;
+        let mut expected = head.hash;
+        let mut i = head.number;
+        while i >= n.max(1) {
+            let b = self
+                .log
+                .batch(i)
+                .map_err(|e| bad(e.to_string()))?
+                .ok_or_else(|| bad(format!("batch {i} is missing")))?;
+            if b.hash != expected {
+                return Err(bad(format!("batch {i} is not on the chain to the head")));
+            }
+            expected = b.parent;
+            self.linked_from.set(i);
+            i -= 1;
+        }
+        Ok(())
+    }
+}
+
+impl CommittedBatches for LedgerSource {
+    fn network(&self) -> Result<Network, WalletError> {
+        // the network every committed payment names (the ledger accepts no other)
+        let b = self
+            .log
+            .batch(1)
+            .map_err(|e| WalletError::Node(e.to_string()))?
+            .ok_or_else(|| WalletError::Node("the ledger has no committed batch".into()))?;
+        b.payments
+            .first()
+            .map(|p| p.ext.network)
+            .ok_or_else(|| WalletError::Node("batch 1 has no payment".into()))
+    }
+
+    fn batch_view(&self, n: u64) -> Result<Option<BatchView>, WalletError> {
+        let node = |e: zkpay_verifier::ledger::LedgerError| WalletError::Node(e.to_string());
+        let Some(b) = self.log.batch(n).map_err(node)? else {
+            return Ok(None);
+        };
+        self.link_to_head(n)?;
+        let start = self.log.cursor_before(n).map_err(node)?;
+        let notes = b.note_positions(start).map_err(node)?;
+        Ok(Some(BatchView {
+            note_root: b.state.note_root.0,
+            entries: b
+                .payments
+                .iter()
+                .zip(notes)
+                .map(|(p, ns)| {
+                    (
+                        hex::encode(p.id()),
+                        p.public.invoice_tag,
+                        ns.iter().map(|n| (n.position, n.commitment)).collect(),
+                    )
+                })
+                .collect(),
+        }))
+    }
+
+    fn describe(&self) -> String {
+        format!("the embedded ledger in {}", self.path)
+    }
+}
 
 /// A receipt (JSON file).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,7 +175,7 @@ use zkpay_protocol::uri::invoice_tag;
 pub struct Receipt {
     /// Always `zkpay-receipt`.
     pub format: String,
-    /// 1.
+    /// 2.
     pub version: u32,
     /// Network.
     pub network: Network,
@@ -36,8 +191,14 @@ pub struct Receipt {
     pub note: Note,
     /// Merchant's address.
     pub merchant: String,
-    /// Invoice id.
+    /// Invoice id, as text (for display; lossy where the id is not UTF-8).
     pub invoice: Option<String>,
+    /// Invoice id bytes (base64url): with the salt they give the invoice key.
+    #[serde(default)]
+    pub invoice_id: Option<String>,
+    /// The invoice's salt (base64url).
+    #[serde(default)]
+    pub salt: Option<String>,
     /// Invoice tag (hex field element).
     pub invoice_tag: Option<String>,
     /// Committed root the path leads to.
@@ -72,6 +233,8 @@ pub struct Verified {
     pub position: u64,
     /// The statement, in words.
     pub statement: String,
+    /// What the committed roots were read from.
+    pub checked_against: String,
 }
 
 /// Builds the receipt of sent payment `id` (its first output, the recipient's note).
@@ -90,7 +253,7 @@ pub fn export(wallet: &Wallet, id: &str) -> Result<Receipt, WalletError> {
         .ok_or_else(|| WalletError::Refused("payment without outputs".into()))?;
     Ok(Receipt {
         format: "zkpay-receipt".into(),
-        version: 1,
+        version: 2,
         network: wallet.network(),
         payment: sent.id.clone(),
         batch,
@@ -99,6 +262,8 @@ pub fn export(wallet: &Wallet, id: &str) -> Result<Receipt, WalletError> {
         note,
         merchant,
         invoice: sent.invoice.clone(),
+        invoice_id: sent.invoice_id.clone(),
+        salt: sent.invoice_salt.clone(),
         invoice_tag: sent.invoice_tag.clone(),
         root,
         root_batch,
@@ -111,10 +276,11 @@ fn fail(why: impl Into<String>) -> WalletError {
     WalletError::Refused(format!("receipt does not verify: {}", why.into()))
 }
 
-/// Verifies a receipt against the node's committed state.
-pub fn verify(r: &Receipt, client: &NodeClient) -> Result<Verified, WalletError> {
-    if r.format != "zkpay-receipt" || r.version != 1 {
-        return Err(fail("not a version 1 zkpay receipt"));
+/// Verifies a receipt: the opening, the path and the invoice binding here; that the root and
+/// the note are committed, against `ledger`.
+pub fn verify(r: &Receipt, ledger: &dyn CommittedBatches) -> Result<Verified, WalletError> {
+    if r.format != "zkpay-receipt" || r.version != 2 {
+        return Err(fail("not a version 2 zkpay receipt"));
     }
     let merchant = Address::decode(&r.merchant, r.network).map_err(|e| fail(e.to_string()))?;
     let asset = Asset::from_text(&r.asset).map_err(|e| fail(e.to_string()))?;
@@ -130,58 +296,64 @@ pub fn verify(r: &Receipt, client: &NodeClient) -> Result<Verified, WalletError>
     }
     verify_note_path(&r.path, cm.0, r.root)
         .map_err(|_| fail("the Merkle path does not lead to the root"))?;
-    let tag = match (&r.invoice, &r.invoice_tag) {
-        (Some(i), Some(t)) => {
-            let expect =
-                invoice_tag(i.as_bytes(), &merchant.pk).map_err(|e| fail(e.to_string()))?;
+    // the invoice binding: the tag a payment of this note for this invoice must carry
+    let tag = match (&r.invoice_id, &r.salt, &r.invoice_tag) {
+        (Some(id), Some(salt), Some(t)) => {
+            let salt = URL_SAFE_NO_PAD
+                .decode(salt)
+                .map_err(|_| fail("the salt is not base64url"))?;
+            let id = URL_SAFE_NO_PAD
+                .decode(id)
+                .map_err(|_| fail("the invoice id is not base64url"))?;
+            if r.invoice.as_deref() != Some(String::from_utf8_lossy(&id).as_ref()) {
+                return Err(fail("the invoice text is not the invoice id"));
+            }
+            let key = invoice_key(&id, &salt).map_err(|e| fail(e.to_string()))?;
+            let expect = invoice_tag(&key, &merchant.pk, r.note.value, &r.note.asset);
             let given = fe_from_hex(t).map_err(|e| fail(e.to_string()))?;
             if expect != given {
                 return Err(fail(
-                    "the invoice tag is not the merchant's tag for this invoice",
+                    "the invoice tag does not bind this note to this invoice",
                 ));
             }
-            Some(given)
+            given
         }
-        (None, None) => None,
-        _ => return Err(fail("invoice id and tag must come together")),
+        (None, None, None) if r.invoice.is_none() => F::from(0u64),
+        _ => return Err(fail("invoice id, salt and tag must come together")),
     };
-    // the node: the root is the committed root after `root_batch` ...
-    let info = client.info()?;
-    if info.network != r.network {
+    let network = ledger.network()?;
+    if network != r.network {
         return Err(WalletError::NetworkMismatch {
             wallet: r.network,
-            other: info.network,
-            what: "the node",
+            other: network,
+            what: "the ledger",
         });
     }
-    let rb = client
-        .batch(r.root_batch)?
+    // the ledger: the root is the committed root after `root_batch` ...
+    let rb = ledger
+        .batch_view(r.root_batch)?
         .ok_or_else(|| fail(format!("batch {} is not committed", r.root_batch)))?;
-    if rb.note_root() != Some(r.root) {
+    if rb.note_root != r.root {
         return Err(fail(format!(
             "the root is not the committed root of batch {}",
             r.root_batch
         )));
     }
     // ... and the payment committed in `batch` created this commitment with this invoice tag
-    let b = client
-        .batch(r.batch)?
+    let b = ledger
+        .batch_view(r.batch)?
         .ok_or_else(|| fail(format!("batch {} is not committed", r.batch)))?;
-    let entry = b
+    let (_, entry_tag, notes) = b
         .entries
         .iter()
-        .find(|e| e.id == r.payment)
+        .find(|(id, _, _)| *id == r.payment)
         .ok_or_else(|| fail(format!("payment {} is not in batch {}", r.payment, r.batch)))?;
-    if !entry
-        .notes
-        .iter()
-        .any(|n| n.commitment == cm && n.position == r.position)
-    {
+    if notes.first() != Some(&(r.position, cm)) {
         return Err(fail(
-            "the payment did not create this note at this position",
+            "the payment did not create this note as its output 0 at this position",
         ));
     }
-    if entry.invoice_tag.as_deref() != tag.as_ref().map(fe_to_hex).as_deref() {
+    if *entry_tag != tag {
         return Err(fail("the payment does not carry this invoice tag"));
     }
     let amount = format_in(&r.asset, r.note.value);
@@ -193,7 +365,7 @@ pub fn verify(r: &Receipt, client: &NodeClient) -> Result<Verified, WalletError>
         r.merchant,
         r.invoice
             .as_ref()
-            .map(|i| format!(", paying invoice {i:?}"))
+            .map(|i| format!(", paying invoice {i:?} for exactly this amount"))
             .unwrap_or_default(),
         r.position,
         r.root_batch
@@ -208,5 +380,39 @@ pub fn verify(r: &Receipt, client: &NodeClient) -> Result<Verified, WalletError>
         batch: r.batch,
         position: r.position,
         statement,
+        checked_against: ledger.describe(),
+    })
+}
+
+/// Imports the note of a verified receipt into `wallet` (a merchant whose till could not
+/// decrypt it): the note must be owned by the wallet and the receipt verify against `ledger`.
+pub fn import(
+    wallet: &mut Wallet,
+    r: &Receipt,
+    ledger: &dyn CommittedBatches,
+) -> Result<Verified, WalletError> {
+    let v = verify(r, ledger)?;
+    if r.note.owner != wallet.address().pk {
+        return Err(fail("the note is not owned by this wallet"));
+    }
+    wallet.import_note(
+        r.note,
+        r.position,
+        r.batch,
+        &r.payment,
+        r.invoice_tag.clone(),
+    )?;
+    Ok(v)
+}
+
+/// Opens the receipt check's source of committed batches: the embedded ledger's database when
+/// given, else the node.
+pub fn source(
+    ledger_dir: Option<&std::path::Path>,
+    client: &NodeClient,
+) -> Result<Box<dyn CommittedBatches>, WalletError> {
+    Ok(match ledger_dir {
+        Some(d) => Box::new(LedgerSource::open(d)?),
+        None => Box::new(client.clone()),
     })
 }

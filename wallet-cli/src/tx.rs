@@ -49,8 +49,9 @@ pub struct PaymentPlan {
     pub public_value: i128,
     /// Fee.
     pub fee: u64,
-    /// Invoice tag, when paying an invoice.
-    pub invoice_tag: Option<F>,
+    /// Invoice key, when paying an invoice (output 0 must then be the merchant's note of
+    /// exactly the invoiced amount).
+    pub invoice: Option<F>,
 }
 
 /// A proven payment and the outputs it creates (the caller keeps them to find its change and to
@@ -91,11 +92,10 @@ pub fn prove_payment<R: RngCore + CryptoRng>(
         fee_recipient: plan.fee_recipient,
         public_account: plan.public_account,
         ciphertexts,
-        invoice_tag: plan.invoice_tag,
     };
     ext.validate(plan.public_value)?;
     let notes = [outputs[0].note, outputs[1].note];
-    let witness = PaymentWitness::build(
+    let mut witness = PaymentWitness::build(
         auth,
         plan.asset,
         plan.root,
@@ -107,6 +107,7 @@ pub fn prove_payment<R: RngCore + CryptoRng>(
         ext.hash(),
         rng,
     )?;
+    witness.invoice = plan.invoice;
     // the native check names the broken rule before the slow proving step
     witness.check()?;
     let (proof, public) = prover.prove(&witness, rng)?;
@@ -118,6 +119,7 @@ pub fn prove_payment<R: RngCore + CryptoRng>(
             public,
             ext,
             proof: encode_proof(&proof).to_vec(),
+            authorization: None,
         },
         outputs: [o0, o1],
     })
@@ -156,7 +158,7 @@ pub fn prove_deposit<R: RngCore + CryptoRng>(
             }],
             public_value: i128::from(value),
             fee: 0,
-            invoice_tag: None,
+            invoice: None,
         },
         rng,
     )

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 use zeroize::{Zeroize, Zeroizing};
+use zkpay_protocol::account::AccountKey;
 use zkpay_protocol::address::{Address, Network};
 use zkpay_protocol::encryption::try_open_note;
 use zkpay_protocol::field::{fe_to_hex, F};
@@ -49,6 +50,10 @@ pub struct OwnedNote {
     pub spent_in: Option<u64>,
     /// Payment spending it that is not committed yet.
     pub pending_spend: Option<String>,
+    /// Invoice tag (hex) of the payment that created it, when the note is that payment's
+    /// output 0 (the output an invoice tag binds) and the tag is not 0.
+    #[serde(default)]
+    pub invoice_tag: Option<String>,
 }
 
 /// Status of a payment this wallet sent.
@@ -88,6 +93,12 @@ pub struct Sent {
     pub invoice: Option<String>,
     /// Invoice tag (hex).
     pub invoice_tag: Option<String>,
+    /// Invoice id bytes (base64url), for receipts.
+    #[serde(default)]
+    pub invoice_id: Option<String>,
+    /// Salt of the invoice (base64url), for receipts.
+    #[serde(default)]
+    pub invoice_salt: Option<String>,
     /// The two outputs (recipient first).
     pub outputs: Vec<Note>,
     /// Memos of the outputs.
@@ -108,8 +119,11 @@ pub struct Sent {
 pub struct Issued {
     /// Invoice id (lossy UTF-8).
     pub invoice: String,
-    /// Tag (hex).
+    /// Tag (hex) of a payment of exactly this invoice.
     pub tag: String,
+    /// Invoice key (hex): `H_InvoiceKey(pack(invoice id), pack(salt))`.
+    #[serde(default)]
+    pub key: Option<String>,
     /// Asset text.
     pub asset: String,
     /// Amount.
@@ -129,6 +143,7 @@ struct State {
     /// Spending-key seed (hex), absent for a watch-only wallet. Zeroized on drop.
     seed: Option<SeedHex>,
     fvk: String,
+    /// Public account id (derived from the seed; empty for a watch-only wallet).
     account: String,
     depth: Option<usize>,
     synced_batch: u64,
@@ -150,6 +165,25 @@ impl Drop for SeedHex {
     }
 }
 
+/// Where an issued invoice stands ([`Wallet::invoice_report`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InvoiceReport {
+    /// Invoice id.
+    pub invoice: String,
+    /// paid, unknown_note, pending, underpaid, overpaid, wrong_asset, expired or unpaid.
+    pub state: &'static str,
+    /// The payment carrying the invoice's tag, if any.
+    pub payment: Option<String>,
+    /// Batch that committed it.
+    pub batch: Option<u64>,
+    /// Invoiced amount (base units).
+    pub amount: u64,
+    /// Value of the note this wallet received for the invoice (base units).
+    pub received: u64,
+    /// Invoiced asset.
+    pub asset: String,
+}
+
 /// Balance of one asset.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Balance {
@@ -168,6 +202,8 @@ pub struct Wallet {
     sealed: Sealed,
     state: State,
     key: Option<SpendingKey>,
+    /// Key of the wallet's public account (derived from the seed), absent when watch-only.
+    account_key: Option<AccountKey>,
     fvk: FullViewingKey,
     network: Network,
     last_proof: std::time::Duration,
@@ -226,8 +262,11 @@ impl Wallet {
                 (Some(k), fvk)
             }
         };
-        let addr = fvk.address(network).encode();
-        let account = format!("w{}", &addr[addr.len() - 12..]);
+        let account_key = key.as_ref().map(|k| AccountKey::from_seed(&k.to_bytes()));
+        let account = account_key
+            .as_ref()
+            .map(|a| a.account().to_hex())
+            .unwrap_or_default();
         let state = State {
             network: Some(network),
             seed: key
@@ -245,6 +284,7 @@ impl Wallet {
             sealed,
             state,
             key,
+            account_key,
             fvk,
             network,
             last_proof: std::time::Duration::ZERO,
@@ -294,10 +334,18 @@ impl Wallet {
                 return Err(WalletError::Corrupt("seed and viewing key disagree".into()));
             }
         }
+        let account_key = key.as_ref().map(|k| AccountKey::from_seed(&k.to_bytes()));
+        let mut state = state;
+        // wallets made before accounts were keys stored a name: the account is the seed's key
+        state.account = account_key
+            .as_ref()
+            .map(|a| a.account().to_hex())
+            .unwrap_or_default();
         Ok(Self {
             sealed,
             state,
             key,
+            account_key,
             fvk,
             network: wnet,
             last_proof: std::time::Duration::ZERO,
@@ -337,9 +385,13 @@ impl Wallet {
         self.fvk.encode(self.network)
     }
 
-    /// The wallet's public account on the ledger (faucet, deposits, withdrawals).
-    pub fn account(&self) -> &str {
-        &self.state.account
+    /// The wallet's public account on the ledger (faucet, deposits, withdrawals): the address
+    /// of a secp256k1 key derived from the seed. A watch-only wallet has none.
+    pub fn account(&self) -> Result<PublicAccount, WalletError> {
+        self.account_key
+            .as_ref()
+            .map(AccountKey::account)
+            .ok_or(WalletError::WatchOnly)
     }
 
     /// Last batch synced.
@@ -465,7 +517,7 @@ impl Wallet {
                     }
                 }
                 let mut positions = Vec::new();
-                for out in &e.notes {
+                for (o, out) in e.notes.iter().enumerate() {
                     positions.push(out.position);
                     if out.position < tree.size() {
                         // already synced (a resumed sync): the leaf must agree
@@ -506,6 +558,7 @@ impl Wallet {
                             nullifier: note.nullifier(&self.fvk.nk, out.position),
                             spent_in: None,
                             pending_spend: None,
+                            invoice_tag: if o == 0 { e.invoice_tag.clone() } else { None },
                         });
                     }
                 }
@@ -690,10 +743,12 @@ impl Wallet {
             return Err(WalletError::Refused("amount must be above zero".into()));
         }
         let key = self.key()?;
-        let have = client.account_balance(&self.state.account, &asset.to_text())?;
+        let account_key = self.account_key.as_ref().ok_or(WalletError::WatchOnly)?;
+        let account = account_key.account();
+        let have = client.account_balance(&account.to_hex(), &asset.to_text())?;
         if have < u128::from(amount) {
             return Err(WalletError::InsufficientFunds {
-                asset: format!("{} in public account {}", asset.symbol, self.state.account),
+                asset: format!("{} available in public account {account}", asset.symbol),
                 need: format_amount(amount, asset.decimals),
                 have: format_amount(u64::try_from(have).unwrap_or(u64::MAX), asset.decimals),
             });
@@ -701,25 +756,33 @@ impl Wallet {
         let head = client.head()?;
         let auth = key.spend_authority();
         let tk = self.fvk.ivk.transmission_key();
-        let proven = prove_deposit(
+        let mut proven = prove_deposit(
             &auth,
             &tk,
             prover,
             self.network,
             PublicAccount::new(&info.operator)?,
-            PublicAccount::new(&self.state.account)?,
+            account,
             asset.id(),
             Root(head.note_root),
             amount,
             rng,
         )?;
+        // the account's owner authorises exactly this debit (the payment id binds nullifiers,
+        // outputs and ext data)
+        let debit = proven
+            .submission
+            .public
+            .debit(&proven.submission.ext)
+            .ok_or(WalletError::Plan("a deposit debits its account"))?;
+        proven.submission.authorization = Some(account_key.sign(&debit)?);
         self.learn_asset(asset);
         let sent = self.sent_record(
             "deposit",
             asset,
             amount,
             0,
-            Some(self.state.account.clone()),
+            Some(account.to_hex()),
             None,
             &proven,
         );
@@ -734,9 +797,10 @@ impl Wallet {
         amount: u64,
         fee: u64,
         to: Option<String>,
-        invoice: Option<(&[u8], F)>,
+        invoice: Option<(&[u8], &[u8], F)>,
         proven: &ProvenPayment,
     ) -> Sent {
+        use base64::Engine as _;
         Sent {
             id: hex::encode(proven.submission.id()),
             kind: kind.into(),
@@ -744,8 +808,12 @@ impl Wallet {
             amount,
             fee,
             to,
-            invoice: invoice.map(|(i, _)| String::from_utf8_lossy(i).into_owned()),
-            invoice_tag: invoice.map(|(_, t)| fe_to_hex(&t)),
+            invoice: invoice.map(|(i, _, _)| String::from_utf8_lossy(i).into_owned()),
+            invoice_tag: invoice.map(|(_, _, t)| fe_to_hex(&t)),
+            invoice_id: invoice
+                .map(|(i, _, _)| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(i)),
+            invoice_salt: invoice
+                .map(|(_, s, _)| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)),
             outputs: proven.outputs.iter().map(|o| o.note).collect(),
             memos: proven
                 .outputs
@@ -881,13 +949,21 @@ impl Wallet {
             ],
             public_value: 0,
             fee,
-            invoice_tag: req.invoice_tag(),
+            invoice: req.invoice_key(),
         };
         let t = std::time::Instant::now();
         let proven = prove_payment(&auth, &tk, prover, plan, rng)?;
         self.last_proof = t.elapsed();
+        if proven.submission.public.invoice() != req.invoice_tag() {
+            return Err(WalletError::Plan(
+                "the proven invoice tag is not the request's",
+            ));
+        }
         self.learn_asset(&req.asset);
-        let invoice = req.invoice.as_deref().zip(req.invoice_tag());
+        let invoice = match (&req.invoice, &req.salt, req.invoice_tag()) {
+            (Some(i), Some(s), Some(t)) => Some((i.as_slice(), s.as_slice(), t)),
+            _ => None,
+        };
         let sent = self.sent_record(
             "payment",
             &req.asset,
@@ -916,7 +992,10 @@ impl Wallet {
             return Err(WalletError::Refused("amount must be above zero".into()));
         }
         let key = self.key()?;
-        let to = PublicAccount::new(to.unwrap_or(&self.state.account))?;
+        let to = match to {
+            Some(t) => PublicAccount::new(t)?,
+            None => self.account()?,
+        };
         let notes = self.select(asset, amount)?;
         let (root, spends) = self.spend_plan(client, &notes)?;
         let auth = key.spend_authority();
@@ -925,7 +1004,7 @@ impl Wallet {
         let plan = PaymentPlan {
             network: self.network,
             fee_recipient: PublicAccount::new(&info.operator)?,
-            public_account: Some(to.clone()),
+            public_account: Some(to),
             asset: asset.id(),
             root,
             spends,
@@ -936,7 +1015,7 @@ impl Wallet {
             }],
             public_value: -i128::from(amount),
             fee: 0,
-            invoice_tag: None,
+            invoice: None,
         };
         let proven = prove_payment(&auth, &tk, prover, plan, rng)?;
         let sent = self.sent_record(
@@ -944,7 +1023,7 @@ impl Wallet {
             asset,
             amount,
             0,
-            Some(to.as_str().to_string()),
+            Some(to.to_hex()),
             None,
             &proven,
         );
@@ -1001,17 +1080,20 @@ impl Wallet {
         let uri = req.to_uri();
         // the URI must parse back exactly (limits on memo, label, invoice)
         PaymentRequest::parse_for(&uri, self.network)?;
-        if let (Some(inv), Some(tag)) = (&req.invoice, req.invoice_tag()) {
+        if let (Some(inv), Some(tag), Some(key)) =
+            (&req.invoice, req.invoice_tag(), req.invoice_key())
+        {
             let tag = fe_to_hex(&tag);
-            if self.state.invoices.iter().any(|i| i.tag == tag) {
+            let name = String::from_utf8_lossy(inv).into_owned();
+            if self.state.invoices.iter().any(|i| i.invoice == name) {
                 return Err(WalletError::Refused(format!(
-                    "invoice {:?} was already issued",
-                    String::from_utf8_lossy(inv)
+                    "invoice {name:?} was already issued"
                 )));
             }
             self.state.invoices.push(Issued {
-                invoice: String::from_utf8_lossy(inv).into_owned(),
+                invoice: name,
                 tag,
+                key: Some(fe_to_hex(&key)),
                 asset: req.asset.to_text(),
                 amount: req.amount,
                 expires: req.expires,
@@ -1022,6 +1104,145 @@ impl Wallet {
         self.learn_asset(&req.asset);
         self.save()?;
         Ok(uri)
+    }
+
+    /// Where an invoice this wallet issued stands, from what the node reports for its tag and
+    /// what this wallet (a till included) decrypted. Sync first.
+    ///
+    /// * `paid`: a committed payment carries the invoice's tag and this wallet holds its note,
+    ///   of exactly the invoiced value and asset;
+    /// * `unknown_note`: the node reports the tag committed but this wallet could not decrypt
+    ///   the note (import it from the customer's receipt);
+    /// * `pending`: a payment with the tag is accepted, not committed yet;
+    /// * `underpaid` / `overpaid` / `wrong_asset`: a note this wallet received was paid with this
+    ///   invoice's key but another value or asset (its tag is not the invoice's);
+    /// * `expired` or `unpaid`.
+    pub fn invoice_report(
+        &self,
+        client: &NodeClient,
+        invoice: &str,
+    ) -> Result<InvoiceReport, WalletError> {
+        let issued = self
+            .state
+            .invoices
+            .iter()
+            .find(|i| i.invoice == invoice)
+            .cloned()
+            .ok_or_else(|| {
+                WalletError::Refused(format!("no invoice {invoice:?} issued by this wallet"))
+            })?;
+        let key = issued
+            .key
+            .as_deref()
+            .map(zkpay_protocol::field::fe_from_hex)
+            .transpose()?
+            .ok_or_else(|| {
+                WalletError::Refused(format!(
+                    "invoice {invoice:?} was issued before invoices were salted; issue it again"
+                ))
+            })?;
+        let tag = zkpay_protocol::field::fe_from_hex(&issued.tag)?;
+        let asset = Asset::from_text(&issued.asset)?;
+        let amount = issued.amount.unwrap_or(0);
+        let st = client.invoice(&tag)?;
+        let batch = match &st.status {
+            Some(PaymentStatus::Committed { batch }) => Some(*batch),
+            _ => None,
+        };
+        let held = self
+            .state
+            .notes
+            .iter()
+            .find(|n| n.invoice_tag.as_deref() == Some(issued.tag.as_str()));
+        let mut received = 0;
+        let state = if st.paid {
+            match held {
+                Some(n) if n.note.value == amount && n.note.asset == asset.id() => {
+                    received = n.note.value;
+                    "paid"
+                }
+                _ => "unknown_note",
+            }
+        } else if st.payment.is_some() {
+            "pending"
+        } else if let Some(n) = self.state.notes.iter().find(|n| {
+            n.invoice_tag.as_deref().is_some_and(|t| {
+                t == fe_to_hex(&zkpay_protocol::invoice::invoice_tag(
+                    &key,
+                    &self.fvk.pk,
+                    n.note.value,
+                    &n.note.asset,
+                ))
+            })
+        }) {
+            received = n.note.value;
+            if n.note.asset != asset.id() {
+                "wrong_asset"
+            } else if n.note.value < amount {
+                "underpaid"
+            } else {
+                "overpaid"
+            }
+        } else if issued.expires.is_some_and(|e| now() >= e) {
+            "expired"
+        } else {
+            "unpaid"
+        };
+        Ok(InvoiceReport {
+            invoice: issued.invoice.clone(),
+            state,
+            payment: st.payment,
+            batch,
+            amount,
+            received,
+            asset: issued.asset,
+        })
+    }
+
+    /// Adds a note this wallet owns but could not decrypt (from a verified receipt). Sync first:
+    /// the note's commitment must be the synced leaf at `position`.
+    pub fn import_note(
+        &mut self,
+        note: Note,
+        position: u64,
+        batch: u64,
+        payment: &str,
+        invoice_tag: Option<String>,
+    ) -> Result<(), WalletError> {
+        if note.owner != self.fvk.pk {
+            return Err(WalletError::Refused(
+                "the note is not owned by this wallet".into(),
+            ));
+        }
+        let leaf = self
+            .state
+            .leaves
+            .iter()
+            .find(|l| l.position == position)
+            .ok_or_else(|| {
+                WalletError::Refused(format!("position {position} is not synced yet: sync first"))
+            })?;
+        if leaf.cm != note.commitment().0 {
+            return Err(WalletError::Refused(
+                "the note is not the committed leaf at its position".into(),
+            ));
+        }
+        if self.state.notes.iter().any(|n| n.position == position) {
+            return Ok(()); // already known
+        }
+        self.state.notes.push(OwnedNote {
+            note,
+            position,
+            batch,
+            payment: payment.to_string(),
+            memo: String::new(),
+            nullifier: note.nullifier(&self.fvk.nk, position),
+            spent_in: None,
+            pending_spend: None,
+            invoice_tag,
+        });
+        self.state.notes.sort_by_key(|n| n.position);
+        self.save()
     }
 
     /// The notes this wallet received from payment `id`.

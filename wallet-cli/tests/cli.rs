@@ -215,6 +215,23 @@ fn qr_payment_flow() {
     let v = env.ok("anyone", &["receipt", "verify", rfile.to_str().unwrap()]);
     assert_eq!(v["verified"]["value"], 1_250);
     assert_eq!(v["verified"]["invoice"], "order-7");
+    // the same check reading the embedded ledger's own log instead of asking the node
+    let ledger = env.dir("node").join("ledger");
+    let v = env.ok(
+        "anyone",
+        &[
+            "receipt",
+            "verify",
+            rfile.to_str().unwrap(),
+            "--ledger",
+            ledger.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(v["verified"]["value"], 1_250);
+    assert!(v["verified"]["checked_against"]
+        .as_str()
+        .unwrap()
+        .contains("embedded ledger"));
     // a receipt with a changed amount does not verify
     let mut r: Value = serde_json::from_slice(&std::fs::read(&rfile).unwrap()).unwrap();
     r["note"]["value"] = Value::from(99_999u64);
@@ -236,6 +253,58 @@ fn qr_payment_flow() {
     assert_eq!(kinds, ["deposit", "payment"]);
     // text mode works too
     env.zkpay("customer").arg("address").assert().success();
+}
+
+/// Row 33 and 36: an invoice URI edited to a smaller amount is paid, but the merchant sees it
+/// underpaid and the invoice stays open for the real customer; a bidi override in the label is
+/// refused before anything is sent.
+#[test]
+fn edited_invoices_are_underpaid_not_paid() {
+    let env = Env::new();
+    env.ok("merchant", &["init"]);
+    env.ok("customer", &["init"]);
+    env.ok("customer", &["faucet", "--amount", "100.00"]);
+    env.ok("customer", &["deposit", "--amount", "60.00", "--wait"]);
+    let r = env.ok(
+        "merchant",
+        &["request", "--amount", "12.50", "--invoice", "order-8"],
+    );
+    let uri = r["uri"].as_str().unwrap().to_string();
+    assert!(uri.contains("&salt="), "{uri}");
+    // the customer (or anyone who saw the QR) edits the amount to 0.01 and pays
+    let edited = uri.replace("amount=12.50", "amount=0.01");
+    let p = env.ok("customer", &["pay", &edited, "--yes", "--wait"]);
+    assert!(p["batch"].as_u64().is_some());
+    let (code, st) = env.json("merchant", &["invoice", "status", "order-8"]);
+    assert_ne!(code, 0, "{st}");
+    assert_eq!(st["status"], "underpaid");
+    assert_eq!(st["paid"], false);
+    assert_eq!(st["received"], 1);
+    // the real payment of the invoice is still possible and makes it paid
+    env.ok("customer", &["pay", &uri, "--yes", "--wait"]);
+    let st = env.ok("merchant", &["invoice", "status", "order-8"]);
+    assert_eq!(
+        (st["status"].as_str(), st["received"].as_u64()),
+        (Some("paid"), Some(1_250))
+    );
+    // a request whose label carries U+202E (right-to-left override) is refused
+    let bidi = format!("{uri}&label=Shop%E2%80%AEevil");
+    let before = env.accepted();
+    let (code, v) = env.json("customer", &["pay", &bidi, "--yes"]);
+    assert_eq!(code, 7, "{v}");
+    assert!(
+        v["error"].as_str().unwrap().contains("bidirectional"),
+        "{v}"
+    );
+    // a request without the salt cannot carry an invoice
+    let unsalted: String = uri
+        .split('&')
+        .filter(|p| !p.starts_with("salt="))
+        .collect::<Vec<_>>()
+        .join("&");
+    let (code, v) = env.json("customer", &["pay", &unsalted, "--yes"]);
+    assert_eq!(code, 7, "{v}");
+    assert_eq!(env.accepted(), before, "nothing was sent");
 }
 
 /// Rows 25–30: bad requests, images, wallets and amounts fail with specific errors and exit
