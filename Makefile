@@ -27,7 +27,7 @@ unit:
 
 node: bootstrap
 	$(CARGO) build --workspace --bins
-	$(TARGET_DIR)/debug/zkpay-node
+	$(TARGET_DIR)/debug/zkpay-node --network dev
 
 # The detection logic of scripts/bootstrap.sh, on fake directory trees.
 bootstrap-test:

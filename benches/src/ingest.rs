@@ -248,6 +248,8 @@ pub fn ingest_report(
     std::os::unix::fs::symlink(data_dir.join("keys"), node_dir.path().join("keys"))?;
     let mut config = NodeConfig::new(PathBuf::from(node_dir.path()), profile);
     config.operator = Some(bench_operator());
+    // every benchmark connection comes from one loopback address
+    config.max_connections_per_client = config.max_connections;
     let (workers, group) = (config.verify_workers, config.verify_group);
     let node = Node::open(config)?;
     // deposit i debits 1 + i base units of the bench account

@@ -324,6 +324,7 @@ async fn info(State(s): State<AppState>) -> Response {
         "chunk_slots": params.slots,
         "operator": s.node.operator(),
         "payment_key_id": s.node.payment_verifier().key_id().to_hex(),
+        "keys": "insecure-development",
         "max_body": c.max_body,
         "version": env!("CARGO_PKG_VERSION"),
     }))

@@ -63,6 +63,8 @@ pub struct NodeConfig {
     pub request_timeout: Duration,
     /// Most open connections.
     pub max_connections: usize,
+    /// Most open connections from one source address.
+    pub max_connections_per_client: usize,
     /// Recent note roots payments may be proven against.
     pub recent_roots: usize,
 }
@@ -85,6 +87,7 @@ impl NodeConfig {
             header_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(10),
             max_connections: 1024,
+            max_connections_per_client: 64,
             recent_roots: 128,
         }
     }

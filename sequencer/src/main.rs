@@ -26,8 +26,11 @@ struct Args {
     /// Address to listen on.
     #[arg(long, env = "ZKPAY_BIND", default_value = "127.0.0.1:8717")]
     bind: SocketAddr,
-    /// Network: main, test or dev.
-    #[arg(long, env = "ZKPAY_NETWORK", default_value = "dev")]
+    /// Network: main, test or dev. Only dev runs today: its proving keys come from a public
+    /// seed (INSECURE: anyone can forge proofs); test and main need keys from a verified
+    /// ceremony and refuse to start without them.
+    /// Required: there is no default, so an operator never runs an open dev faucet by mistake.
+    #[arg(long, env = "ZKPAY_NETWORK")]
     network: String,
     /// Parameter profile: full (2^32 leaves, chunks of 8) or test (small).
     #[arg(long, env = "ZKPAY_PROFILE", value_enum, default_value = "full")]
@@ -42,6 +45,9 @@ struct Args {
     /// key in <data dir>/operator-account.key, created on first start.
     #[arg(long, env = "ZKPAY_OPERATOR")]
     operator: Option<String>,
+    /// Most open connections from one source address (the node serves 1024 in all).
+    #[arg(long, env = "ZKPAY_MAX_CONNECTIONS_PER_CLIENT", default_value_t = 64)]
+    max_connections_per_client: usize,
 }
 
 #[tokio::main]
@@ -70,6 +76,11 @@ async fn main() -> Result<()> {
     anyhow::ensure!(a.batch_size > 0, "--batch-size must be positive");
     config.batch_size = a.batch_size;
     config.batch_timeout = Duration::from_millis(a.batch_timeout_ms);
+    anyhow::ensure!(
+        a.max_connections_per_client > 0,
+        "--max-connections-per-client must be positive"
+    );
+    config.max_connections_per_client = a.max_connections_per_client;
     config.operator = a
         .operator
         .as_deref()

@@ -10,6 +10,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 use zkpay_protocol::account::AccountKey;
+use zkpay_protocol::address::Network;
 use zkpay_protocol::batch::RollupState;
 use zkpay_protocol::field::fe_to_bytes;
 use zkpay_protocol::note::{AssetId, Commitment, Root};
@@ -277,6 +278,21 @@ impl Node {
     /// reconciles the mempool with it (payments committed before a crash are dropped from it).
     pub fn open(config: NodeConfig) -> Result<Arc<Self>, NodeError> {
         let params = config.profile.params();
+        if config.network != Network::Dev {
+            // Row 40 of shared/bad-inputs.md: anyone can recompute the development setup's
+            // toxic waste and forge any proof, so only dev may run on it.
+            return Err(NodeError::Config(format!(
+                "the {} network runs only proving keys from a verified trusted-setup ceremony, \
+                 and none is configured; the development keys come from a public seed (anyone \
+                 can forge proofs with them), so this node refuses to start. Use --network dev \
+                 for development.",
+                config.network
+            )));
+        }
+        tracing::warn!(
+            "dev network: proving keys from the public development seed; anyone can forge \
+             proofs under them, never hold real money on this node"
+        );
         std::fs::create_dir_all(&config.data_dir).map_err(|e| NodeError::Storage(e.to_string()))?;
         let store = KeyStore::new(&config.data_dir);
         let mode = SetupMode::InsecureDevelopment { seed: 0 };

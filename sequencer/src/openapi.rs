@@ -84,7 +84,7 @@ pub fn document() -> Value {
             "/v1/info": {"get": {"summary": "Network, parameters, operator account and the payment verifying key id wallets must prove for",
                 "responses": {"200": ok("Info", json!({"type": "object", "properties": {
                     "network": {"enum": ["main", "test", "dev"]}, "tree_depth": {"type": "integer"}, "chunk_slots": {"type": "integer"},
-                    "operator": {"type": "string"}, "payment_key_id": hex32, "max_body": {"type": "integer"}, "version": {"type": "string"}}}))}}},
+                    "operator": {"type": "string"}, "payment_key_id": hex32, "keys": {"type": "string", "description": "insecure-development: keys from the public development seed (dev network only)"}, "max_body": {"type": "integer"}, "version": {"type": "string"}}}))}}},
             "/v1/accounts/{name}": {"get": {"summary": "Public account balance in one asset (base units, decimal string)",
                 "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}},
                     {"name": "asset", "in": "query", "required": true, "schema": {"type": "string", "description": "USD, EUR, ... or SYM.D"}}],

@@ -28,15 +28,22 @@ impl Drop for NodeProc {
 
 fn spawn(dir: &Path, batch_size: usize, timeout_ms: u64, crash_at: Option<&str>) -> NodeProc {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_zkpay-node"));
-    cmd.args(["--profile", "test", "--bind", "127.0.0.1:0"])
-        .arg("--data-dir")
-        .arg(dir)
-        .args(["--batch-size", &batch_size.to_string()])
-        .args(["--batch-timeout-ms", &timeout_ms.to_string()])
-        .args(["--operator", &operator_account().to_hex()])
-        .env("ZKPAY_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+    cmd.args([
+        "--profile",
+        "test",
+        "--bind",
+        "127.0.0.1:0",
+        "--network",
+        "dev",
+    ])
+    .arg("--data-dir")
+    .arg(dir)
+    .args(["--batch-size", &batch_size.to_string()])
+    .args(["--batch-timeout-ms", &timeout_ms.to_string()])
+    .args(["--operator", &operator_account().to_hex()])
+    .env("ZKPAY_LOG", "warn")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null());
     if let Some(c) = crash_at {
         cmd.env("ZKPAY_CRASH_AT", c);
     }
@@ -212,7 +219,14 @@ fn refuses_to_start_with_a_bad_key() {
     let original = std::fs::read(&vk_path).unwrap();
     let run = || {
         Command::new(env!("CARGO_BIN_EXE_zkpay-node"))
-            .args(["--profile", "test", "--bind", "127.0.0.1:0"])
+            .args([
+                "--profile",
+                "test",
+                "--bind",
+                "127.0.0.1:0",
+                "--network",
+                "dev",
+            ])
             .arg("--data-dir")
             .arg(dir.path())
             .output()
@@ -241,4 +255,51 @@ fn refuses_to_start_with_a_bad_key() {
         String::from_utf8_lossy(&out.stderr)
     );
     let _ = F::from(0u64);
+}
+
+/// Row 40: test and main never run on the public development setup.
+#[test]
+fn test_and_main_networks_refuse_development_keys() {
+    for network in ["main", "test"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_zkpay-node"))
+            .args([
+                "--profile",
+                "test",
+                "--bind",
+                "127.0.0.1:0",
+                "--network",
+                network,
+            ])
+            .arg("--data-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{network} started");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("ceremony") && err.contains("refuses to start"),
+            "{err}"
+        );
+        assert!(
+            std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+            "nothing was written for {network}"
+        );
+        // and no network at all is a usage error, not a silent dev node
+        let out = Command::new(env!("CARGO_BIN_EXE_zkpay-node"))
+            .args(["--profile", "test", "--bind", "127.0.0.1:0"])
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env_remove("ZKPAY_NETWORK")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--network"));
+        let mut c = config(dir.path());
+        c.network = zkpay_protocol::address::Network::from_name(network).unwrap();
+        assert!(matches!(
+            zkpay_sequencer::Node::open(c),
+            Err(zkpay_sequencer::NodeError::Config(_))
+        ));
+    }
 }

@@ -152,6 +152,8 @@ async fn invalid_proof_flood() {
     let dir = tempfile::tempdir().unwrap();
     let mut c = config(dir.path());
     c.verify_queue = 16;
+    // the flood comes from one loopback address
+    c.max_connections_per_client = c.max_connections;
     let node = Node::open(c).unwrap();
     let prover = prover(dir.path());
     let (addr, _stop) = start(node.clone()).await;
@@ -230,5 +232,68 @@ async fn invalid_proof_flood() {
     assert!(
         rss[2] < rss[0] + 16 * 1024,
         "resident memory grew across rounds: {rss:?} KiB"
+    );
+}
+
+/// Row 39 (issue 18): one client holding every connection it may open cannot keep another
+/// client out; its next connection is closed at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_cannot_hold_every_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.header_timeout = Duration::from_secs(30);
+    c.max_connections = 16;
+    c.max_connections_per_client = 4;
+    let node = Node::open(c).unwrap();
+    let (addr, _stop) = start(node).await;
+    // the greedy client (127.0.0.1) opens its share and sends nothing
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(TcpStream::connect(addr).await.unwrap());
+    }
+    // its fifth connection is closed without an answer
+    let mut extra = TcpStream::connect(addr).await.unwrap();
+    extra
+        .write_all(b"GET /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap_or(());
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), extra.read_to_end(&mut out)).await;
+    assert!(out.is_empty(), "{}", String::from_utf8_lossy(&out));
+    // another client (127.0.0.2, also loopback) is served
+    for _ in 0..3 {
+        let sock = tokio::net::TcpSocket::new_v4().unwrap();
+        sock.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        let mut s = sock.connect(addr).await.unwrap();
+        s.write_all(b"GET /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(status(&String::from_utf8_lossy(&out)), 200);
+    }
+    // once the greedy client lets go, it is served again
+    drop(held);
+    let mut served = false;
+    for _ in 0..100 {
+        let resp = raw(
+            addr,
+            b"GET /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+            Duration::from_secs(10),
+        )
+        .await;
+        if status(&resp) == 200 {
+            served = true;
+            break;
+        }
+        // the server notices the closed connections asynchronously
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        served,
+        "the client was not served after closing its connections"
     );
 }

@@ -127,8 +127,14 @@ fn decode_gray(gray: &image::GrayImage) -> Result<String, WalletError> {
     }
 }
 
+/// Most rectangles a QR code's SVG can hold: one per module of a version-40 code with its
+/// quiet zone.
+pub const MAX_SVG_RECTS: usize = 185 * 185;
+
 /// Decodes an SVG produced by [`render_svg`] (its `M x y h w v h H x V y` rectangles), so a
-/// saved SVG request can be read back without a general SVG renderer.
+/// saved SVG request can be read back without a general SVG renderer. Refuses, before painting
+/// anything, more rectangles than a QR code has, rectangles outside the image (overflow
+/// included) and overlapping rectangles covering more than the image.
 pub fn decode_svg(svg: &str) -> Result<String, WalletError> {
     let bad = || WalletError::Qr("not a zkpay QR SVG".into());
     let attr = |name: &str| -> Option<u32> {
@@ -144,6 +150,16 @@ pub fn decode_svg(svg: &str) -> Result<String, WalletError> {
     }
     let d_start = svg.find(" d=\"").ok_or_else(bad)? + 4;
     let d = svg[d_start..].split('"').next().ok_or_else(bad)?;
+    // A QR code has at most 177 x 177 modules (version 40), 185 x 185 with the quiet zone, and
+    // its dark modules never overlap: more rectangles, or more painted area than the image, is
+    // not a QR code (and would cost unbounded time to paint).
+    if d.bytes().filter(|&b| b == b'M').count() > MAX_SVG_RECTS {
+        return Err(WalletError::Qr(format!(
+            "SVG has more than {MAX_SVG_RECTS} rectangles: not a QR code"
+        )));
+    }
+    let area = u64::from(w) * u64::from(h);
+    let mut painted = 0u64;
     let mut img = image::GrayImage::from_pixel(w, h, image::Luma([255]));
     for rect in d.split('M').filter(|s| !s.is_empty()) {
         // "{left} {top}h{width}v{height}H{left}V{top}"
@@ -153,8 +169,22 @@ pub fn decode_svg(svg: &str) -> Result<String, WalletError> {
             .map(|s| s.parse::<u32>().map_err(|_| bad()));
         let mut next = || nums.next().ok_or_else(bad).and_then(|r| r);
         let (x0, y0, rw, rh) = (next()?, next()?, next()?, next()?);
-        for y in y0..(y0 + rh).min(h) {
-            for x in x0..(x0 + rw).min(w) {
+        let outside = || WalletError::Qr("SVG rectangle outside the image".into());
+        let (x1, y1) = (
+            x0.checked_add(rw).ok_or_else(outside)?,
+            y0.checked_add(rh).ok_or_else(outside)?,
+        );
+        if x1 > w || y1 > h {
+            return Err(outside());
+        }
+        painted += u64::from(rw) * u64::from(rh);
+        if painted > area {
+            return Err(WalletError::Qr(
+                "SVG rectangles overlap: not a QR code".into(),
+            ));
+        }
+        for y in y0..y1 {
+            for x in x0..x1 {
                 img.put_pixel(x, y, image::Luma([0]));
             }
         }
@@ -253,6 +283,30 @@ mod tests {
         hdr[29..33].copy_from_slice(&crc.to_be_bytes());
         let e = decode_image(&hdr).unwrap_err().to_string();
         assert!(e.contains("larger than"), "{e}");
+    }
+
+    /// Row 38: millions of rectangles, overflowing coordinates, overlapping rectangles.
+    #[test]
+    fn hostile_svgs_are_refused_quickly() {
+        let svg = |d: &str| {
+            format!(
+                "<?xml version=\"1.0\"?><svg width=\"1000\" height=\"1000\"><path d=\"{d}\"/></svg>"
+            )
+        };
+        let many = "M1 1h1v1H1V1".repeat(2_000_000);
+        let e = decode_svg(&svg(&many)).unwrap_err().to_string();
+        assert!(e.contains("rectangles"), "{e}");
+        let e = decode_svg(&svg("M4294967295 0h10v10H0V0"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("outside"), "{e}");
+        let e = decode_svg(&svg("M990 0h20v10H0V0"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("outside"), "{e}");
+        let overlapping = "M0 0h1000v1000H0V0".repeat(3);
+        let e = decode_svg(&svg(&overlapping)).unwrap_err().to_string();
+        assert!(e.contains("overlap"), "{e}");
     }
 
     fn crc32(bytes: &[u8]) -> u32 {

@@ -448,12 +448,13 @@ impl Wallet {
     /// The payment prover matching the node's key (cached under `key_dir`).
     pub fn prover(&self, key_dir: &Path, info: &NodeInfo) -> Result<PaymentProver, WalletError> {
         let mode = match self.network {
-            // development and test networks use the published deterministic setup
-            Network::Dev | Network::Test => SetupMode::InsecureDevelopment { seed: 0 },
-            Network::Main => {
-                return Err(WalletError::Refused(
-                    "mainnet proving keys come from a ceremony; none is configured".into(),
-                ))
+            // only dev uses the published deterministic (insecure) setup
+            Network::Dev => SetupMode::InsecureDevelopment { seed: 0 },
+            Network::Test | Network::Main => {
+                return Err(WalletError::Refused(format!(
+                    "{} proving keys come from a verified ceremony; none is configured",
+                    self.network
+                )))
             }
         };
         let p = PaymentProver::new(&KeyStore::new(key_dir), info.tree_depth, mode, None)?;

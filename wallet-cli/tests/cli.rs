@@ -29,6 +29,8 @@ fn spawn_node(dir: &Path) -> NodeProc {
             "127.0.0.1:0",
             "--batch-size",
             "2",
+            "--network",
+            "dev",
         ])
         .args(["--batch-timeout-ms", "200"])
         .arg("--data-dir")
