@@ -12,6 +12,14 @@ use zkpay_sequencer::api::{router, AppState};
 use zkpay_sequencer::{batcher, serve, Node, NodeConfig, Profile};
 
 #[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines; colours only when stderr is a terminal.
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum ProfileArg {
     Full,
     Test,
@@ -45,6 +53,9 @@ struct Args {
     /// key in <data dir>/operator-account.key, created on first start.
     #[arg(long, env = "ZKPAY_OPERATOR")]
     operator: Option<String>,
+    /// Log format on stderr: text (colours only on a terminal) or json.
+    #[arg(long, env = "ZKPAY_LOG_FORMAT", value_enum, default_value = "text")]
+    log_format: LogFormat,
     /// Most open connections from one source address (the node serves 1024 in all).
     #[arg(long, env = "ZKPAY_MAX_CONNECTIONS_PER_CLIENT", default_value_t = 64)]
     max_connections_per_client: usize,
@@ -54,18 +65,23 @@ struct Args {
 async fn main() -> Result<()> {
     // arkworks instruments every gadget operation with INFO spans (target "gr1cs"); enabling
     // them formats every variable and makes a Groth16 setup take minutes instead of seconds.
+    let a = Args::parse();
     let filter = format!(
         "{},gr1cs=off",
         std::env::var("ZKPAY_LOG").unwrap_or_else(|_| "info".into())
     );
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_new(&filter)
                 .unwrap_or_else(|_| "info,gr1cs=off".into()),
         )
-        .with_writer(std::io::stderr)
-        .init();
-    let a = Args::parse();
+        .with_writer(std::io::stderr);
+    match a.log_format {
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => logs.json().init(),
+    }
     let profile = match a.profile {
         ProfileArg::Full => Profile::Full,
         ProfileArg::Test => Profile::Test,

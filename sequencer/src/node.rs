@@ -641,6 +641,8 @@ impl Node {
         // removed its record too)
         ix.failed.remove(&id);
         ix.add_pending(seq, sub);
+        drop(ix);
+        tracing::debug!(payment = %hex::encode(id), "payment accepted");
         self.metrics.accepted.fetch_add(1, Ordering::Relaxed);
         Ok(id)
     }
@@ -912,6 +914,13 @@ impl Node {
             self.metrics
                 .payments_committed
                 .fetch_add(taken.len() as u64, Ordering::Relaxed);
+            for (_, sub) in &taken {
+                tracing::debug!(
+                    payment = %hex::encode(sub.id()),
+                    batch = committed.number,
+                    "payment committed"
+                );
+            }
             tracing::info!(
                 batch = committed.number,
                 payments = taken.len(),

@@ -27,6 +27,17 @@ impl Drop for NodeProc {
 }
 
 fn spawn(dir: &Path, batch_size: usize, timeout_ms: u64, crash_at: Option<&str>) -> NodeProc {
+    spawn_with(dir, batch_size, timeout_ms, crash_at, |_| {})
+}
+
+/// As [`spawn`], with `tweak` applied to the command last (extra flags, where stderr goes).
+fn spawn_with(
+    dir: &Path,
+    batch_size: usize,
+    timeout_ms: u64,
+    crash_at: Option<&str>,
+    tweak: impl FnOnce(&mut Command),
+) -> NodeProc {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_zkpay-node"));
     cmd.args([
         "--profile",
@@ -47,6 +58,7 @@ fn spawn(dir: &Path, batch_size: usize, timeout_ms: u64, crash_at: Option<&str>)
     if let Some(c) = crash_at {
         cmd.env("ZKPAY_CRASH_AT", c);
     }
+    tweak(&mut cmd);
     let mut child = cmd.spawn().unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
@@ -302,4 +314,58 @@ fn test_and_main_networks_refuse_development_keys() {
             Err(zkpay_sequencer::NodeError::Config(_))
         ));
     }
+}
+
+/// Runs a node with stderr in a file (not a terminal) and `format`, accepts one payment, stops
+/// it with SIGTERM; returns the log and the payment id.
+fn node_log(format: &str) -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = Wallet::new(71, "alice");
+    faucet(dir.path(), &alice.account);
+    let prover = prover(dir.path());
+    let log_path = dir.path().join("node.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut n = spawn_with(dir.path(), 8, 600_000, None, |c| {
+        c.args(["--log-format", format])
+            .env("ZKPAY_LOG", "info,zkpay_sequencer=debug")
+            .stderr(Stdio::from(log));
+    });
+    let (r, _) = root(&n.addr);
+    let (d, _) = deposit_at(r, &prover, &mut alice, 10);
+    assert_eq!(submit(&n.addr, &d).0, 202);
+    let ok = Command::new("kill")
+        .args(["-TERM", &n.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    assert!(n.child.wait().unwrap().success());
+    (
+        std::fs::read_to_string(&log_path).unwrap(),
+        hex::encode(d.id()),
+    )
+}
+
+/// Issue 19: a node whose log goes to a file writes no colour escapes; each payment's id is in
+/// the line about it; `--log-format json` writes one JSON object per line.
+#[test]
+fn logs_have_no_escapes_off_a_terminal_and_json_on_request() {
+    let (text, id) = node_log("text");
+    assert!(!text.contains('\u{1b}'), "escape codes in {text}");
+    assert!(text.contains("zkpay-node listening"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("payment accepted") && l.contains(&id)),
+        "{text}"
+    );
+    let (json, id) = node_log("json");
+    assert!(!json.contains('\u{1b}'));
+    let lines: Vec<serde_json::Value> = json
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(lines
+        .iter()
+        .any(|v| v["fields"]["message"] == "payment accepted" && v["fields"]["payment"] == id));
+    assert!(lines.iter().all(|v| v["level"].is_string()));
 }
