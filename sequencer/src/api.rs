@@ -4,8 +4,7 @@
 
 use crate::ingest::VerifyPool;
 use crate::node::{Node, Rejection};
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -121,6 +120,113 @@ async fn limits(State(s): State<AppState>, req: Request, next: Next) -> Response
     }
 }
 
+/// Deepest nesting of arrays and objects a request body may have.
+pub const MAX_JSON_DEPTH: usize = 128;
+
+/// Whether `json` opens more than `max` arrays or objects at once (brackets inside strings do
+/// not count). A linear scan, so a deeply nested body is refused before any parser sees it.
+fn nesting_deeper_than(json: &[u8], max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in json {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Why a JSON body was refused: its status, reason code and message.
+#[derive(Debug)]
+pub struct BodyError(StatusCode, &'static str, String);
+
+impl IntoResponse for BodyError {
+    fn into_response(self) -> Response {
+        error(self.0, self.1, self.2)
+    }
+}
+
+/// A JSON body decoded by one rule: a wrong content type is 415; a body that is not
+/// well-formed JSON (syntax, encoding, truncation, nesting deeper than 128) is 400 `malformed`;
+/// well-formed JSON that does not fit the schema (unknown, missing, duplicate or wrongly typed
+/// fields, wrong counts) is 422 `invalid_fields`.
+pub struct StrictJson<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for StrictJson<T> {
+    type Rejection = BodyError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                let v = v.trim().to_ascii_lowercase();
+                v == "application/json" || v.starts_with("application/json;")
+            });
+        if !json_type {
+            return Err(BodyError(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "content_type",
+                "expected Content-Type: application/json".into(),
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                let status = e.status();
+                let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    "too_large"
+                } else {
+                    "malformed"
+                };
+                BodyError(status, code, e.body_text())
+            })?;
+        // well-formedness first, whatever the schema (serde_json skips ignored values without
+        // a depth limit, so the nesting is checked by a scan first)
+        if nesting_deeper_than(&bytes, MAX_JSON_DEPTH) {
+            return Err(BodyError(
+                StatusCode::BAD_REQUEST,
+                "malformed",
+                format!("JSON nested deeper than {MAX_JSON_DEPTH}"),
+            ));
+        }
+        serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).map_err(|e| {
+            BodyError(
+                StatusCode::BAD_REQUEST,
+                "malformed",
+                format!("not JSON: {e}"),
+            )
+        })?;
+        serde_json::from_slice::<T>(&bytes)
+            .map(StrictJson)
+            .map_err(|e| {
+                BodyError(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_fields",
+                    e.to_string(),
+                )
+            })
+    }
+}
+
 /// Asks the client to close the connection after `r`.
 fn closing(mut r: Response) -> Response {
     r.headers_mut()
@@ -130,20 +236,13 @@ fn closing(mut r: Response) -> Response {
 
 async fn submit(
     State(s): State<AppState>,
-    body: Result<Json<PaymentSubmission>, JsonRejection>,
+    body: Result<StrictJson<PaymentSubmission>, BodyError>,
 ) -> Response {
     let sub = match body {
-        Ok(Json(sub)) => sub,
-        Err(e) => {
-            let status = e.status();
-            let code = match status {
-                StatusCode::PAYLOAD_TOO_LARGE => "too_large",
-                StatusCode::UNSUPPORTED_MEDIA_TYPE => "content_type",
-                StatusCode::UNPROCESSABLE_ENTITY => "invalid_fields",
-                _ => "malformed",
-            };
+        Ok(StrictJson(sub)) => sub,
+        Err(BodyError(status, code, message)) => {
             s.node.metrics.reject(code);
-            return error(status, code, e.body_text());
+            return error(status, code, message);
         }
     };
     // the global verification limit: wait briefly for a slot, then shed load
@@ -376,7 +475,7 @@ struct FaucetRequest {
 /// Development faucet: credits a public account. Only on the dev network.
 async fn faucet(
     State(s): State<AppState>,
-    body: Result<Json<FaucetRequest>, JsonRejection>,
+    body: Result<StrictJson<FaucetRequest>, BodyError>,
 ) -> Response {
     if s.node.config().network != zkpay_protocol::address::Network::Dev {
         return error(
@@ -386,8 +485,8 @@ async fn faucet(
         );
     }
     let r = match body {
-        Ok(Json(r)) => r,
-        Err(e) => return error(e.status(), "malformed", e.body_text()),
+        Ok(StrictJson(r)) => r,
+        Err(BodyError(status, code, message)) => return error(status, code, message),
     };
     let asset = match Asset::from_text(&r.asset) {
         Ok(a) => a,
@@ -409,5 +508,19 @@ async fn faucet(
             Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, "storage", e),
         },
         Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, "storage", e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nesting_deeper_than;
+
+    #[test]
+    fn nesting_depth_ignores_brackets_in_strings() {
+        assert!(!nesting_deeper_than(br#"{"a":[1,{"b":"[[[[[["}]}"#, 3));
+        assert!(nesting_deeper_than(br#"{"a":[1,{"b":[2]}]}"#, 3));
+        assert!(!nesting_deeper_than(br#"{"a":"\"[[[[\\"}"#, 1));
+        assert!(nesting_deeper_than(&[b'['; 200], 128));
+        assert!(!nesting_deeper_than(&[b'['; 128], 128));
     }
 }

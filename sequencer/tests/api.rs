@@ -279,12 +279,37 @@ async fn malformed_requests() {
             .0,
         StatusCode::BAD_REQUEST
     );
-    let deep = "[".repeat(10_000) + &"]".repeat(10_000);
-    let s = call(&app, post_raw(deep, Some("application/json"))).await.0;
-    assert!(
-        s == StatusCode::BAD_REQUEST || s == StatusCode::UNPROCESSABLE_ENTITY,
-        "{s}"
-    );
+    // one rule (issue 18): not well-formed JSON is 400, well-formed JSON that breaks the
+    // schema is 422
+    for deep in [
+        "[".repeat(10_000) + &"]".repeat(10_000),
+        // 5,000 objects deep: inside the 64 KiB body limit
+        "{\"public\":".repeat(5_000) + "1" + &"}".repeat(5_000),
+    ] {
+        let (s, v) = call(&app, post_raw(deep, Some("application/json"))).await;
+        assert_eq!(
+            (s, v["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("malformed"))
+        );
+    }
+    for n in [1usize, 3, 800] {
+        let mut counts = good.clone();
+        counts["public"]["nullifiers"] =
+            serde_json::json!(vec![good["public"]["nullifiers"][0].clone(); n]);
+        let (s, v) = call(
+            &app,
+            post_raw(
+                serde_json::to_vec(&counts).unwrap(),
+                Some("application/json"),
+            ),
+        )
+        .await;
+        assert_eq!(
+            (s, v["error"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_fields")),
+            "{n} nullifiers"
+        );
+    }
     // row 4: unknown, duplicate, wrongly typed fields
     let mut unknown = good.clone();
     unknown["extra"] = serde_json::json!(1);
