@@ -424,6 +424,12 @@ async fn info(State(s): State<AppState>) -> Response {
         "operator": s.node.operator(),
         "payment_key_id": s.node.payment_verifier().key_id().to_hex(),
         "keys": "insecure-development",
+        "min_fees": c
+            .min_fees
+            .iter()
+            .map(|(a, f)| (a.to_text(), f.to_string()))
+            .collect::<std::collections::BTreeMap<_, _>>(),
+        "mempool": {"max_payments": c.mempool_max_payments, "max_bytes": c.mempool_max_bytes},
         "max_body": c.max_body,
         "version": env!("CARGO_PKG_VERSION"),
     }))

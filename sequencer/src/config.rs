@@ -6,6 +6,7 @@ use std::time::Duration;
 use zkpay_protocol::address::Network;
 use zkpay_protocol::batch::ChunkParams;
 use zkpay_protocol::merkle::FULL_DEPTH;
+use zkpay_protocol::note::{Asset, AssetId};
 use zkpay_protocol::payment::PublicAccount;
 
 /// Parameter profile.
@@ -67,6 +68,23 @@ pub struct NodeConfig {
     pub max_connections_per_client: usize,
     /// Recent note roots payments may be proven against.
     pub recent_roots: usize,
+    /// Most payments waiting in the mempool (beyond it, 503 `mempool_full`).
+    pub mempool_max_payments: usize,
+    /// Most bytes of payments (as stored) waiting in the mempool.
+    pub mempool_max_bytes: usize,
+    /// Smallest fee per asset, in base units (assets not listed: 0).
+    pub min_fees: Vec<(Asset, u64)>,
+}
+
+impl NodeConfig {
+    /// The smallest fee a payment of `asset` must pay.
+    pub fn min_fee(&self, asset: &AssetId) -> u64 {
+        self.min_fees
+            .iter()
+            .find(|(a, _)| a.id() == *asset)
+            .map(|(_, f)| *f)
+            .unwrap_or(0)
+    }
 }
 
 impl NodeConfig {
@@ -89,6 +107,9 @@ impl NodeConfig {
             max_connections: 1024,
             max_connections_per_client: 64,
             recent_roots: 128,
+            mempool_max_payments: 100_000,
+            mempool_max_bytes: 512 << 20,
+            min_fees: Vec::new(),
         }
     }
 }

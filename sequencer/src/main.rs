@@ -53,6 +53,16 @@ struct Args {
     /// key in <data dir>/operator-account.key, created on first start.
     #[arg(long, env = "ZKPAY_OPERATOR")]
     operator: Option<String>,
+    /// Most payments waiting in the mempool (beyond it, 503 mempool_full).
+    #[arg(long, env = "ZKPAY_MEMPOOL_MAX_PAYMENTS", default_value_t = 100_000)]
+    mempool_max_payments: usize,
+    /// Most bytes of payments waiting in the mempool.
+    #[arg(long, env = "ZKPAY_MEMPOOL_MAX_BYTES", default_value_t = 512 << 20)]
+    mempool_max_bytes: usize,
+    /// Smallest fee of an asset, as ASSET=AMOUNT in the asset's units (e.g. USD=0.01);
+    /// repeat for several assets. Assets not named: no minimum.
+    #[arg(long = "min-fee", env = "ZKPAY_MIN_FEES", value_delimiter = ',')]
+    min_fees: Vec<String>,
     /// Log format on stderr: text (colours only on a terminal) or json.
     #[arg(long, env = "ZKPAY_LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogFormat,
@@ -97,6 +107,22 @@ async fn main() -> Result<()> {
         "--max-connections-per-client must be positive"
     );
     config.max_connections_per_client = a.max_connections_per_client;
+    anyhow::ensure!(
+        a.mempool_max_payments > 0 && a.mempool_max_bytes > 0,
+        "the mempool limits must be positive"
+    );
+    config.mempool_max_payments = a.mempool_max_payments;
+    config.mempool_max_bytes = a.mempool_max_bytes;
+    for f in &a.min_fees {
+        let (asset, amount) = f
+            .split_once('=')
+            .with_context(|| format!("--min-fee {f:?}: expected ASSET=AMOUNT"))?;
+        let asset = zkpay_protocol::note::Asset::from_text(asset)
+            .map_err(|e| anyhow::anyhow!("--min-fee {f:?}: {e}"))?;
+        let fee = zkpay_protocol::uri::parse_amount(amount, asset.decimals)
+            .map_err(|e| anyhow::anyhow!("--min-fee {f:?}: {e}"))?;
+        config.min_fees.push((asset, fee));
+    }
     config.operator = a
         .operator
         .as_deref()

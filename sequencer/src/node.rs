@@ -95,6 +95,8 @@ struct Pending {
     sub: PaymentSubmission,
     received: Instant,
     batched: bool,
+    /// Size as stored (JSON bytes).
+    bytes: usize,
 }
 
 #[derive(Default)]
@@ -106,6 +108,8 @@ struct Indexes {
     invoices: HashMap<[u8; 32], [u8; 32]>,
     notes: Vec<NoteEntry>,
     pending: BTreeMap<u64, Pending>,
+    /// Bytes of the pending payments, as stored.
+    pending_bytes: usize,
     pending_ids: HashMap<[u8; 32], u64>,
     pending_nf: HashMap<[u8; 32], [u8; 32]>,
     failed: HashMap<[u8; 32], String>,
@@ -205,6 +209,8 @@ impl Indexes {
 
     /// Adds a durably stored payment to the waiting list.
     fn add_pending(&mut self, seq: u64, sub: PaymentSubmission) {
+        let bytes = serde_json::to_vec(&sub).map(|v| v.len()).unwrap_or(0);
+        self.pending_bytes += bytes;
         self.pending.insert(
             seq,
             Pending {
@@ -212,6 +218,7 @@ impl Indexes {
                 sub,
                 received: Instant::now(),
                 batched: false,
+                bytes,
             },
         );
     }
@@ -220,7 +227,9 @@ impl Indexes {
     /// when `release_invoice` (a committed payment keeps it).
     fn release(&mut self, seq: u64, sub: &PaymentSubmission, release_invoice: bool) {
         let id = sub.id();
-        self.pending.remove(&seq);
+        if let Some(p) = self.pending.remove(&seq) {
+            self.pending_bytes = self.pending_bytes.saturating_sub(p.bytes);
+        }
         if self.pending_ids.remove(&id).is_none() {
             return; // never reserved (or released already)
         }
@@ -434,6 +443,16 @@ impl Node {
         sub.public
             .check_ranges()
             .map_err(|e| inv("out_of_range", e.to_string()))?;
+        let min_fee = self.config.min_fee(&sub.public.asset);
+        if sub.public.fee < min_fee {
+            return Err(inv(
+                "fee_too_low",
+                format!(
+                    "the fee is {} base units; this node takes payments of this asset from {min_fee}",
+                    sub.public.fee
+                ),
+            ));
+        }
         sub.ext
             .validate(sub.public.public_value)
             .map_err(|e| inv("bad_ext_data", e.to_string()))?;
@@ -466,6 +485,18 @@ impl Node {
         let conflict = |c, m: &str| Rejection::Conflict(c, m.to_string());
         if ix.pending_ids.contains_key(id) || ix.committed.contains_key(id) {
             return Err(conflict("duplicate", "payment already accepted"));
+        }
+        if ix.pending.len() >= self.config.mempool_max_payments
+            || ix.pending_bytes >= self.config.mempool_max_bytes
+        {
+            return Err(Rejection::Unavailable(
+                "mempool_full",
+                format!(
+                    "{} payments ({} bytes) are waiting; try again after the next batch",
+                    ix.pending.len(),
+                    ix.pending_bytes
+                ),
+            ));
         }
         if !ix.recent_roots.contains(&sub.public.note_root) {
             return Err(Rejection::Invalid(

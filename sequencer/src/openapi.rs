@@ -40,8 +40,8 @@ pub fn document() -> Value {
                     "409": err("duplicate, nullifier_spent, nullifier_pending, invoice_paid, insufficient_public_balance, insufficient_pool"),
                     "413": err("Body over the limit (64 KiB), refused from Content-Length"),
                     "415": err("Content-Type is not application/json"),
-                    "422": err("invalid_fields, wrong_network, out_of_range, duplicate_nullifier, bad_ext_data, bad_fee_recipient, ext_data_hash_mismatch, bad_authorization, bad_proof_encoding, unknown_root, proof_invalid"),
-                    "503": err("overloaded (verification limit) or storage (cannot persist)")
+                    "422": err("invalid_fields, wrong_network, out_of_range, fee_too_low, duplicate_nullifier, bad_ext_data, bad_fee_recipient, ext_data_hash_mismatch, bad_authorization, bad_proof_encoding, unknown_root, proof_invalid"),
+                    "503": err("overloaded (verification limit), mempool_full (count or bytes) or storage (cannot persist)")
                 }}},
             "/v1/payments/{id}": {"get": {
                 "summary": "Status of a payment",
@@ -84,7 +84,9 @@ pub fn document() -> Value {
             "/v1/info": {"get": {"summary": "Network, parameters, operator account and the payment verifying key id wallets must prove for",
                 "responses": {"200": ok("Info", json!({"type": "object", "properties": {
                     "network": {"enum": ["main", "test", "dev"]}, "tree_depth": {"type": "integer"}, "chunk_slots": {"type": "integer"},
-                    "operator": {"type": "string"}, "payment_key_id": hex32, "keys": {"type": "string", "description": "insecure-development: keys from the public development seed (dev network only)"}, "max_body": {"type": "integer"}, "version": {"type": "string"}}}))}}},
+                    "operator": {"type": "string"}, "payment_key_id": hex32, "keys": {"type": "string", "description": "insecure-development: keys from the public development seed (dev network only)"},
+                    "min_fees": {"type": "object", "additionalProperties": {"type": "string"}, "description": "smallest fee per asset, base units (assets not listed: 0)"},
+                    "mempool": {"type": "object", "properties": {"max_payments": {"type": "integer"}, "max_bytes": {"type": "integer"}}}, "max_body": {"type": "integer"}, "version": {"type": "string"}}}))}}},
             "/v1/accounts/{name}": {"get": {"summary": "Public account balance in one asset (base units, decimal string)",
                 "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}},
                     {"name": "asset", "in": "query", "required": true, "schema": {"type": "string", "description": "USD, EUR, ... or SYM.D"}}],

@@ -479,3 +479,59 @@ fn extreme_public_values_are_out_of_range() {
         assert_eq!(code(node.submit(bad)), "out_of_range", "{v}");
     }
 }
+
+/// Issue 18: the mempool is bounded by count and bytes (503 `mempool_full`, then room again
+/// after a batch), and a node may require a minimum fee per asset, shown in `/v1/info`.
+#[test]
+fn bounded_mempool_and_minimum_fees() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.mempool_max_payments = 2;
+    let node = Node::open(c).unwrap();
+    let prover = prover(dir.path());
+    let mut ws: Vec<Wallet> = (0..3).map(|i| Wallet::new(50 + i, "payer")).collect();
+    let mut subs = Vec::new();
+    for w in ws.iter_mut() {
+        node.ledger().faucet(&w.account, &usd(), 1_000).unwrap();
+        subs.push(deposit(&node, &prover, w, 100).0);
+    }
+    assert_eq!(code(node.submit(subs[0].clone())), "accepted");
+    assert_eq!(code(node.submit(subs[1].clone())), "accepted");
+    assert_eq!(code(node.submit(subs[2].clone())), "mempool_full");
+    assert_eq!(node.metrics.rejected("mempool_full"), 1);
+    assert_eq!(node.run_batch_once().unwrap(), Some(1));
+    assert_eq!(code(node.submit(subs[2].clone())), "accepted");
+    drop(node);
+
+    // a byte bound below one payment's size refuses the second
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.mempool_max_bytes = 100;
+    let node = Node::open(c).unwrap();
+    let mut w = Wallet::new(60, "payer");
+    node.ledger().faucet(&w.account, &usd(), 1_000).unwrap();
+    let (a, _) = deposit(&node, &prover, &mut w, 10);
+    let (b, _) = deposit(&node, &prover, &mut w, 20);
+    assert_eq!(code(node.submit(a)), "accepted");
+    assert_eq!(code(node.submit(b)), "mempool_full");
+    drop(node);
+
+    // a minimum fee of 0.01 USD: a payment paying less is refused before any cryptography
+    let dir = tempfile::tempdir().unwrap();
+    let node = open(dir.path());
+    let mut w = Wallet::new(61, "payer");
+    let merchant = Wallet::new(62, "merchant");
+    node.ledger().faucet(&w.account, &usd(), 1_000).unwrap();
+    let (d, note) = deposit(&node, &prover, &mut w, 100);
+    node.submit(d).unwrap();
+    node.run_batch_once().unwrap();
+    drop(node);
+    let mut c = config(dir.path());
+    c.min_fees = vec![(zkpay_protocol::note::Asset::from_text("USD").unwrap(), 1)];
+    let node = Node::open(c).unwrap();
+    assert_eq!(node.config().min_fee(&usd()), 1);
+    let free = pay(&node, &prover, &mut w, &note, &merchant.key, 10, 0, None);
+    assert_eq!(code(node.submit(free)), "fee_too_low");
+    let paying = pay(&node, &prover, &mut w, &note, &merchant.key, 10, 1, None);
+    assert_eq!(code(node.submit(paying)), "accepted");
+}
