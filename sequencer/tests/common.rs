@@ -29,6 +29,36 @@ pub fn open(dir: &Path) -> Arc<Node> {
     Node::open(config(dir)).unwrap()
 }
 
+/// The embedded ledger of a test-profile node in `dir` and the provers whose keys it pins, for
+/// tests that wrap the ledger before handing it to [`Node::with_ledger`].
+pub fn embedded_ledger(
+    dir: &Path,
+) -> (
+    NodeConfig,
+    zkpay_verifier::ledger::EmbeddedLedger,
+    PaymentProver,
+    zkpay_prover::BatchProver,
+) {
+    let cfg = config(dir);
+    let params = Profile::Test.params();
+    let store = KeyStore::new(dir);
+    let mode = SetupMode::InsecureDevelopment { seed: 0 };
+    let payer = PaymentProver::new(&store, params.depth, mode, None).unwrap();
+    let batcher = zkpay_prover::BatchProver::new(&store, params, mode, None).unwrap();
+    let ledger = zkpay_verifier::ledger::EmbeddedLedger::open(
+        &dir.join("ledger"),
+        zkpay_verifier::ledger::LedgerConfig {
+            network: cfg.network,
+            params,
+            recent_roots: cfg.recent_roots,
+        },
+        batcher.keys().verifier.clone(),
+        payer.keys().verifier.clone(),
+    )
+    .unwrap();
+    (cfg, ledger, payer, batcher)
+}
+
 pub fn prover(dir: &Path) -> PaymentProver {
     PaymentProver::new(
         &KeyStore::new(dir),

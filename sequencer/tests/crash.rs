@@ -30,14 +30,8 @@ fn spawn(dir: &Path, batch_size: usize, timeout_ms: u64, crash_at: Option<&str>)
     spawn_with(dir, batch_size, timeout_ms, crash_at, |_| {})
 }
 
-/// As [`spawn`], with `tweak` applied to the command last (extra flags, where stderr goes).
-fn spawn_with(
-    dir: &Path,
-    batch_size: usize,
-    timeout_ms: u64,
-    crash_at: Option<&str>,
-    tweak: impl FnOnce(&mut Command),
-) -> NodeProc {
+/// `zkpay-node` on the test profile, dev network, any free loopback port, data in `dir`.
+fn node_command(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_zkpay-node"));
     cmd.args([
         "--profile",
@@ -48,13 +42,25 @@ fn spawn_with(
         "dev",
     ])
     .arg("--data-dir")
-    .arg(dir)
-    .args(["--batch-size", &batch_size.to_string()])
-    .args(["--batch-timeout-ms", &timeout_ms.to_string()])
-    .args(["--operator", &operator_account().to_hex()])
-    .env("ZKPAY_LOG", "warn")
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null());
+    .arg(dir);
+    cmd
+}
+
+/// As [`spawn`], with `tweak` applied to the command last (extra flags, where stderr goes).
+fn spawn_with(
+    dir: &Path,
+    batch_size: usize,
+    timeout_ms: u64,
+    crash_at: Option<&str>,
+    tweak: impl FnOnce(&mut Command),
+) -> NodeProc {
+    let mut cmd = node_command(dir);
+    cmd.args(["--batch-size", &batch_size.to_string()])
+        .args(["--batch-timeout-ms", &timeout_ms.to_string()])
+        .args(["--operator", &operator_account().to_hex()])
+        .env("ZKPAY_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
     if let Some(c) = crash_at {
         cmd.env("ZKPAY_CRASH_AT", c);
     }
@@ -229,21 +235,7 @@ fn refuses_to_start_with_a_bad_key() {
         })
         .unwrap();
     let original = std::fs::read(&vk_path).unwrap();
-    let run = || {
-        Command::new(env!("CARGO_BIN_EXE_zkpay-node"))
-            .args([
-                "--profile",
-                "test",
-                "--bind",
-                "127.0.0.1:0",
-                "--network",
-                "dev",
-            ])
-            .arg("--data-dir")
-            .arg(dir.path())
-            .output()
-            .unwrap()
-    };
+    let run = || node_command(dir.path()).output().unwrap();
     // fault 9: corrupt key
     let mut corrupt = original.clone();
     corrupt[40] ^= 0xff;

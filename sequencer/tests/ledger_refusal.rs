@@ -9,12 +9,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use zkpay_protocol::note::{AssetId, Root};
 use zkpay_protocol::payment::PublicAccount;
-use zkpay_prover::{BatchProver, KeyStore, PaymentProver, SetupMode};
 use zkpay_sequencer::node::PaymentStatus;
-use zkpay_sequencer::{Node, Profile};
+use zkpay_sequencer::Node;
 use zkpay_verifier::ledger::{
-    BaseLedger, BatchSubmission, CommittedBatch, EmbeddedLedger, LedgerConfig, LedgerError,
-    LedgerHead, PaymentSubmission,
+    BaseLedger, BatchSubmission, CommittedBatch, EmbeddedLedger, LedgerError, LedgerHead,
+    PaymentSubmission,
 };
 
 struct Refusing {
@@ -65,23 +64,7 @@ impl BaseLedger for Refusing {
 #[test]
 fn refused_batch_is_reported_not_dropped() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = config(dir.path());
-    let params = Profile::Test.params();
-    let store = KeyStore::new(dir.path());
-    let mode = SetupMode::InsecureDevelopment { seed: 0 };
-    let payer = PaymentProver::new(&store, params.depth, mode, None).unwrap();
-    let batcher = BatchProver::new(&store, params, mode, None).unwrap();
-    let inner = EmbeddedLedger::open(
-        &dir.path().join("ledger"),
-        LedgerConfig {
-            network: cfg.network,
-            params,
-            recent_roots: cfg.recent_roots,
-        },
-        batcher.keys().verifier.clone(),
-        payer.keys().verifier.clone(),
-    )
-    .unwrap();
+    let (cfg, inner, payer, batcher) = embedded_ledger(dir.path());
     let ledger = Arc::new(Refusing {
         inner,
         refuse: AtomicBool::new(true),

@@ -14,12 +14,12 @@ use zkpay_protocol::invoice::{invoice_key, invoice_tag};
 use zkpay_protocol::note::{AssetId, Root};
 use zkpay_protocol::payment::PublicAccount;
 use zkpay_protocol::F;
-use zkpay_prover::{BatchProver, KeyStore, PaymentProver, SetupMode};
+use zkpay_prover::PaymentProver;
 use zkpay_sequencer::node::{PaymentStatus, Rejection};
-use zkpay_sequencer::{Node, Profile};
+use zkpay_sequencer::Node;
 use zkpay_verifier::ledger::{
-    BaseLedger, BatchSubmission, CommittedBatch, EmbeddedLedger, LedgerConfig, LedgerError,
-    LedgerHead, PaymentSubmission,
+    BaseLedger, BatchSubmission, CommittedBatch, EmbeddedLedger, LedgerError, LedgerHead,
+    PaymentSubmission,
 };
 
 fn code(r: Result<[u8; 32], Rejection>) -> &'static str {
@@ -204,23 +204,7 @@ impl BaseLedger for Stale {
 }
 
 fn stale_node(dir: &std::path::Path) -> (Arc<Node>, Arc<Stale>, PaymentProver) {
-    let cfg = config(dir);
-    let params = Profile::Test.params();
-    let store = KeyStore::new(dir);
-    let mode = SetupMode::InsecureDevelopment { seed: 0 };
-    let payer = PaymentProver::new(&store, params.depth, mode, None).unwrap();
-    let batcher = BatchProver::new(&store, params, mode, None).unwrap();
-    let inner = EmbeddedLedger::open(
-        &dir.join("ledger"),
-        LedgerConfig {
-            network: cfg.network,
-            params,
-            recent_roots: cfg.recent_roots,
-        },
-        batcher.keys().verifier.clone(),
-        payer.keys().verifier.clone(),
-    )
-    .unwrap();
+    let (cfg, inner, payer, batcher) = embedded_ledger(dir);
     let ledger = Arc::new(Stale {
         inner,
         extra: AtomicU64::new(0),
