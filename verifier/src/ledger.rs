@@ -395,8 +395,9 @@ impl LedgerLog {
         get_json(&self.db, HEAD)?.ok_or_else(|| LedgerError::Storage("ledger has no head".into()))
     }
 
-    /// A committed batch, checked against the hash chain: its hash recomputes from its
-    /// contents, and its parent is the hash of the batch before it.
+    /// A committed batch whose recorded hash recomputes from its contents. Whether it is on the
+    /// chain to the head is the reader's walk to make (each batch's hash is the next one's
+    /// parent), once per range rather than once per batch read.
     pub fn batch(&self, number: u64) -> Result<Option<CommittedBatch>, LedgerError> {
         let Some(b): Option<CommittedBatch> = get_json(&self.db, &batch_key(number))? else {
             return Ok(None);
@@ -406,15 +407,6 @@ impl LedgerLog {
             return Err(LedgerError::Storage(format!(
                 "batch {number} does not hash to its recorded hash"
             )));
-        }
-        if number > 1 {
-            let prev: Option<CommittedBatch> = get_json(&self.db, &batch_key(number - 1))?;
-            if prev.map(|p| p.hash) != Some(b.parent) {
-                return Err(LedgerError::Storage(format!(
-                    "batch {number} does not extend batch {}",
-                    number - 1
-                )));
-            }
         }
         Ok(Some(b))
     }
