@@ -96,9 +96,31 @@ check_all() {
   inst_v="$(node -p 'require(process.argv[1]).version' \
     "$root/tools/snarkjs/node_modules/snarkjs/package.json" 2>/dev/null || true)"
   if [ -z "$inst_v" ] || [ "$inst_v" != "$lock_v" ]; then snarkjs_missing=1; else snarkjs_missing=0; fi
+  # Operations checks: promtool lints /metrics and tests the alert rules; systemd-analyze checks
+  # the unit file.
+  command -v promtool >/dev/null 2>&1 || need_apt prometheus
+  command -v systemd-analyze >/dev/null 2>&1 || need_apt systemd
+  # The API contract checks run the pinned Python tools from a virtual environment.
+  if ! command -v python3 >/dev/null 2>&1; then
+    need_apt python3 python3-venv
+  elif ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+    problems+=("Python 3.10 or newer (found $(python3 --version 2>&1))")
+  elif ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    need_apt python3-venv
+  fi
+  local want_py have_py
+  want_py="$(sha256sum "$root/tools/python/requirements.txt" | cut -d' ' -f1)"
+  have_py="$(cat "$pyenv/.requirements.sha256" 2>/dev/null || true)"
+  if [ "$want_py" != "$have_py" ] || [ ! -x "$pyenv/bin/schemathesis" ] || [ ! -x "$pyenv/bin/openapi-spec-validator" ]; then
+    pytools_missing=1
+  else
+    pytools_missing=0
+  fi
 }
 
 snarkjs_missing=0
+pytools_missing=0
+pyenv="$root/tools/python/.venv"
 check_all
 
 if [ "$mode" = check ]; then
@@ -113,8 +135,12 @@ if [ "$mode" = check ]; then
     say "missing: the pinned snarkjs in tools/snarkjs (run: cd tools/snarkjs && npm ci)"
     status=1
   fi
+  if [ "$pytools_missing" = 1 ]; then
+    say "missing: the pinned Python tools in tools/python/.venv (run: scripts/bootstrap.sh)"
+    status=1
+  fi
   if [ "$status" = 0 ]; then
-    say "ok: Rust $(rustc --version | awk '{print $2}'), c++, libclang in $(libclang_found), node $(node --version), snarkjs $(node -p 'require(process.argv[1]).version' "$root/tools/snarkjs/node_modules/snarkjs/package.json")"
+    say "ok: Rust $(rustc --version | awk '{print $2}'), c++, libclang in $(libclang_found), node $(node --version), snarkjs $(node -p 'require(process.argv[1]).version' "$root/tools/snarkjs/node_modules/snarkjs/package.json"), $(promtool --version 2>&1 | head -n1 | awk '{print $1, $3}'), $("$pyenv/bin/schemathesis" --version 2>&1 | head -n1)"
   fi
   exit "$status"
 fi
@@ -153,9 +179,19 @@ if [ "$snarkjs_missing" = 1 ]; then
   fi
 fi
 
+if [ "$pytools_missing" = 1 ]; then
+  say "installing the pinned Python tools into tools/python/.venv (pip)"
+  if ! { python3 -m venv "$pyenv" &&
+    "$pyenv/bin/pip" install --quiet --disable-pip-version-check -r "$root/tools/python/requirements.txt" &&
+    sha256sum "$root/tools/python/requirements.txt" | cut -d' ' -f1 > "$pyenv/.requirements.sha256"; }; then
+    say "pip failed; check that the Python package index is reachable, then run scripts/bootstrap.sh again"
+    exit 1
+  fi
+fi
+
 # What was installed must now satisfy the same checks.
 check_all
-if ((${#missing_apt[@]})) || [ "$snarkjs_missing" = 1 ]; then
-  say "still missing after installing: ${missing_apt[*]-} $([ "$snarkjs_missing" = 1 ] && echo snarkjs)"
+if ((${#missing_apt[@]})) || [ "$snarkjs_missing" = 1 ] || [ "$pytools_missing" = 1 ]; then
+  say "still missing after installing: ${missing_apt[*]-} $([ "$snarkjs_missing" = 1 ] && echo snarkjs) $([ "$pytools_missing" = 1 ] && echo python-tools)"
   exit 1
 fi

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// A zkpay network. Its id is bound into every payment's `ext_data_hash`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Network {
     /// Production network.

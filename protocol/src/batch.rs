@@ -72,6 +72,7 @@ impl ChunkParams {
 
 /// Public side of one chunk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BatchPublic {
     /// Note root before.
@@ -84,6 +85,7 @@ pub struct BatchPublic {
     pub new_nullifier_root: Root,
     /// Hash binding start positions and every payment's public inputs, in order.
     #[serde(with = "crate::field::serde_fe")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^0x[0-9a-f]{64}$"))]
     pub batch_hash: F,
 }
 

@@ -17,6 +17,8 @@ pub mod keys;
 pub mod merkle;
 pub mod note;
 pub mod nullifier_tree;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod payment;
 pub mod poseidon;
 pub mod uri;

@@ -43,6 +43,7 @@ pub const MAX_CIPHERTEXT: usize = 1024;
 /// Data outside the circuit that the proof commits to through `ext_data_hash`, so that nothing
 /// can be redirected after proving.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ExtData {
     /// Network id.
@@ -51,8 +52,9 @@ pub struct ExtData {
     pub fee_recipient: PublicAccount,
     /// Debited by a deposit or credited by a withdrawal (required iff public_value != 0).
     pub public_account: Option<PublicAccount>,
-    /// Encrypted notes for the two outputs.
+    /// Encrypted notes for the two outputs (lower-case hex, each at most 1024 bytes).
     #[serde(with = "serde_ciphertexts")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>, min_items = 2, max_items = 2))]
     pub ciphertexts: [Vec<u8>; 2],
 }
 
@@ -126,25 +128,30 @@ impl ExtData {
 
 /// The public side of one payment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PaymentPublic {
     /// Note-tree root the inputs are proven against.
     pub note_root: Root,
     /// Nullifiers of the two inputs.
+    #[cfg_attr(feature = "openapi", schema(min_items = 2, max_items = 2))]
     pub nullifiers: [Nullifier; 2],
     /// Commitments of the two outputs.
+    #[cfg_attr(feature = "openapi", schema(min_items = 2, max_items = 2))]
     pub commitments: [Commitment; 2],
     /// Asset of the payment.
     pub asset: AssetId,
-    /// Signed public value: > 0 deposit, < 0 withdrawal.
+    /// Signed public value: > 0 deposit, < 0 withdrawal; |v| < 2^64.
     pub public_value: i128,
     /// Fee paid to the fee recipient.
     pub fee: u64,
     /// Hash of the [`ExtData`].
     #[serde(with = "crate::field::serde_fe")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^0x[0-9a-f]{64}$"))]
     pub ext_data_hash: F,
     /// Invoice tag (0 when the payment pays no invoice); see [`crate::invoice`].
     #[serde(with = "crate::field::serde_fe")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^0x[0-9a-f]{64}$"))]
     pub invoice_tag: F,
 }
 

@@ -70,9 +70,25 @@ impl BatchProver {
         &self,
         chunks: &[(BatchPublic, ChunkWitness)],
     ) -> Result<Vec<Proof>, ProverError> {
+        Ok(self
+            .prove_batch_timed(chunks)?
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect())
+    }
+
+    /// As [`BatchProver::prove_batch`], with the wall time each chunk's proof took.
+    pub fn prove_batch_timed(
+        &self,
+        chunks: &[(BatchPublic, ChunkWitness)],
+    ) -> Result<Vec<(Proof, std::time::Duration)>, ProverError> {
         chunks
             .par_iter()
-            .map(|(p, w)| self.prove_chunk(p, w, &mut rand::rngs::OsRng))
+            .map(|(p, w)| {
+                let started = std::time::Instant::now();
+                let proof = self.prove_chunk(p, w, &mut rand::rngs::OsRng)?;
+                Ok((proof, started.elapsed()))
+            })
             .collect()
     }
 }

@@ -5,8 +5,10 @@
 //! flood of invalid proofs the cost per proof falls back to a single verification, still bounded
 //! by the admission limit in front of the pool.
 
+use crate::metrics::Metrics;
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 use tokio::sync::oneshot;
 use zkpay_protocol::F;
 use zkpay_verifier::{Proof, Verifier};
@@ -29,17 +31,24 @@ impl std::fmt::Debug for VerifyPool {
 }
 
 impl VerifyPool {
-    /// Starts `workers` threads verifying with `verifier`, at most `max_group` proofs at once.
-    pub fn start(verifier: Verifier, workers: usize, max_group: usize) -> Arc<Self> {
+    /// Starts `workers` threads verifying with `verifier`, at most `max_group` proofs at once;
+    /// each verification's time and group size go to `metrics`.
+    pub fn start(
+        verifier: Verifier,
+        workers: usize,
+        max_group: usize,
+        metrics: Option<Arc<Metrics>>,
+    ) -> Arc<Self> {
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         let verifier = Arc::new(verifier);
         for i in 0..workers.max(1) {
             let rx = rx.clone();
             let verifier = verifier.clone();
+            let metrics = metrics.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("zkpay-verify-{i}"))
-                .spawn(move || worker(&verifier, &rx, max_group.max(1)));
+                .spawn(move || worker(&verifier, &rx, max_group.max(1), metrics.as_deref()));
             if let Err(e) = spawned {
                 tracing::error!(error = %e, "cannot start a verification thread");
             }
@@ -80,7 +89,12 @@ impl Drop for VerifyPool {
     }
 }
 
-fn worker(verifier: &Verifier, rx: &Mutex<Receiver<Job>>, max_group: usize) {
+fn worker(
+    verifier: &Verifier,
+    rx: &Mutex<Receiver<Job>>,
+    max_group: usize,
+    metrics: Option<&Metrics>,
+) {
     let mut rng = rand::rngs::OsRng;
     loop {
         // take whatever is waiting, up to max_group, blocking only for the first
@@ -100,11 +114,15 @@ fn worker(verifier: &Verifier, rx: &Mutex<Receiver<Job>>, max_group: usize) {
             .into_iter()
             .map(|j| ((j.proof, j.inputs), j.reply))
             .unzip();
+        let started = Instant::now();
         let bad: Vec<usize> = match verifier.verify_batch(&items, &mut rng) {
             Ok(()) => Vec::new(),
             Err(zkpay_verifier::VerifierError::BadProofs(b)) => b,
             Err(_) => (0..items.len()).collect(),
         };
+        if let Some(m) = metrics {
+            m.observe_verify(items.len(), started.elapsed());
+        }
         for (i, reply) in replies.into_iter().enumerate() {
             let _ = reply.send(!bad.contains(&i));
         }

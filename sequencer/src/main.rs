@@ -1,9 +1,10 @@
 //! `zkpay-node`: the zkpay sequencer.
 
 use anyhow::{Context, Result};
-use clap::{Parser, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
+use std::ffi::OsString;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -26,8 +27,21 @@ enum ProfileArg {
 }
 
 #[derive(Parser)]
-#[command(name = "zkpay-node", version, about = "zkpay sequencer node")]
+#[command(
+    name = "zkpay-node",
+    version,
+    about = "zkpay sequencer node",
+    after_help = "Every setting can also come from a TOML file (--config): its keys are the long \
+                  flag names (batch-size = 8). A flag on the command line wins over its \
+                  environment variable, which wins over the file, which wins over the default."
+)]
 struct Args {
+    /// Configuration file (TOML; keys are the long flag names, e.g. `batch-size = 8`).
+    #[arg(long, env = "ZKPAY_CONFIG")]
+    config: Option<PathBuf>,
+    /// Print the effective configuration as TOML (a valid --config file) and exit.
+    #[arg(long)]
+    print_config: bool,
     /// Data directory (keys, ledger, mempool).
     #[arg(long, env = "ZKPAY_DATA_DIR", default_value = ".zkpay-data/node")]
     data_dir: PathBuf,
@@ -66,20 +80,206 @@ struct Args {
     /// Log format on stderr: text (colours only on a terminal) or json.
     #[arg(long, env = "ZKPAY_LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogFormat,
-    /// Most open connections from one source address (the node serves 1024 in all).
+    /// Log filter (tracing's EnvFilter syntax, e.g. info,zkpay_sequencer=debug).
+    #[arg(long, env = "ZKPAY_LOG", default_value = "info")]
+    log_filter: String,
+    /// Most open connections in all.
+    #[arg(long, env = "ZKPAY_MAX_CONNECTIONS", default_value_t = 1024)]
+    max_connections: usize,
+    /// Most open connections from one source address.
     #[arg(long, env = "ZKPAY_MAX_CONNECTIONS_PER_CLIENT", default_value_t = 64)]
     max_connections_per_client: usize,
+    /// Largest request body, in bytes (413 beyond it).
+    #[arg(long, env = "ZKPAY_MAX_BODY", default_value_t = 64 * 1024)]
+    max_body: usize,
+    /// Longest time to receive a request's line and headers, in milliseconds.
+    #[arg(long, env = "ZKPAY_HEADER_TIMEOUT_MS", default_value_t = 5000)]
+    header_timeout_ms: u64,
+    /// Longest time for a whole request, body included, in milliseconds (408 beyond it).
+    #[arg(long, env = "ZKPAY_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    request_timeout_ms: u64,
+    /// Payments admitted to proof verification at once (beyond it, 503 overloaded).
+    #[arg(long, env = "ZKPAY_VERIFY_QUEUE", default_value_t = 256)]
+    verify_queue: usize,
+    /// Threads verifying payment proofs.
+    #[arg(long, env = "ZKPAY_VERIFY_WORKERS", default_value_t = 2)]
+    verify_workers: usize,
+    /// Most payment proofs verified together in one group.
+    #[arg(long, env = "ZKPAY_VERIFY_GROUP", default_value_t = 64)]
+    verify_group: usize,
+}
+
+/// Settings that are not configuration: they never come from, nor go to, a file.
+const NOT_SETTINGS: [&str; 4] = ["config", "print_config", "help", "version"];
+
+/// Reads the command line, the environment and the `--config` file, in that order of
+/// precedence: a file's value is used only where neither a flag nor an environment variable
+/// gave one.
+fn parse_args() -> Result<(Args, clap::ArgMatches)> {
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    // first pass, nothing required: only to find the file and what the user set elsewhere
+    let mut loose = Args::command();
+    let ids: Vec<String> = loose
+        .get_arguments()
+        .map(|a| a.get_id().to_string())
+        .collect();
+    for id in &ids {
+        loose = loose.mut_arg(id.as_str(), |a| a.required(false));
+    }
+    let first = match loose.try_get_matches_from(&argv) {
+        Ok(m) => m,
+        // --help, --version and flag errors: clap's own message and exit code
+        Err(e) => e.exit(),
+    };
+    let mut full = argv.clone();
+    if let Some(path) = first.get_one::<PathBuf>("config") {
+        let extra = file_args(path, &first)?;
+        full.splice(1..1, extra);
+    }
+    let matches = match Args::command().try_get_matches_from(&full) {
+        Ok(m) => m,
+        Err(e) => e.exit(),
+    };
+    let args = Args::from_arg_matches(&matches).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((args, matches))
+}
+
+/// The flags a configuration file stands for, leaving out settings the command line or the
+/// environment already gave.
+fn file_args(path: &Path, given: &clap::ArgMatches) -> Result<Vec<OsString>> {
+    use clap::parser::ValueSource;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+    let table: toml::Table = text
+        .parse()
+        .with_context(|| format!("{} is not valid TOML", path.display()))?;
+    let cmd = Args::command();
+    let mut out = Vec::new();
+    for (key, value) in &table {
+        let arg = cmd
+            .get_arguments()
+            .find(|a| a.get_long() == Some(key.as_str()))
+            .filter(|a| !NOT_SETTINGS.contains(&a.get_id().as_str()));
+        let Some(arg) = arg else {
+            let known: Vec<_> = settings(&cmd).filter_map(|a| a.get_long()).collect();
+            anyhow::bail!(
+                "{}: unknown setting `{key}` (settings: {})",
+                path.display(),
+                known.join(", ")
+            );
+        };
+        if matches!(
+            given.value_source(arg.get_id().as_str()),
+            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+        ) {
+            continue;
+        }
+        let scalar = |v: &toml::Value| -> Result<String> {
+            match v {
+                toml::Value::String(s) => Ok(s.clone()),
+                toml::Value::Integer(i) => Ok(i.to_string()),
+                _ => anyhow::bail!("{}: `{key}` must be a string or an integer", path.display()),
+            }
+        };
+        let values = match value {
+            toml::Value::Array(items) if is_list(arg) => {
+                items.iter().map(scalar).collect::<Result<Vec<_>>>()?
+            }
+            v => vec![scalar(v)?],
+        };
+        for v in values {
+            out.push(OsString::from(format!("--{key}={v}")));
+        }
+    }
+    Ok(out)
+}
+
+fn settings(cmd: &clap::Command) -> impl Iterator<Item = &clap::Arg> {
+    cmd.get_arguments()
+        .filter(|a| !NOT_SETTINGS.contains(&a.get_id().as_str()))
+}
+
+fn is_list(arg: &clap::Arg) -> bool {
+    arg.get_num_args().is_some_and(|n| n.max_values() > 1) || arg.get_value_delimiter().is_some()
+}
+
+/// `text` in lines of at most `width` characters, broken between words.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.len() + 1 + word.len() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// The effective configuration as a TOML file, each setting with its help and environment
+/// variable.
+fn print_config(matches: &clap::ArgMatches) -> String {
+    use clap::builder::ValueParser;
+    let cmd = Args::command();
+    let integer = [
+        ValueParser::from(clap::value_parser!(u64)).type_id(),
+        ValueParser::from(clap::value_parser!(usize)).type_id(),
+    ];
+    let mut out = String::from(
+        "# zkpay-node configuration (zkpay-node --config FILE). Keys are the long flag names;\n\
+         # a flag wins over its environment variable, which wins over this file.\n",
+    );
+    for arg in settings(&cmd) {
+        let Some(long) = arg.get_long() else { continue };
+        out.push('\n');
+        if let Some(help) = arg.get_help() {
+            for line in wrap(&help.to_string(), 96) {
+                out.push_str(&format!("# {line}\n"));
+            }
+        }
+        if let Some(env) = arg.get_env() {
+            out.push_str(&format!("# environment: {}\n", env.to_string_lossy()));
+        }
+        let values: Vec<String> = matches
+            .get_raw(arg.get_id().as_str())
+            .map(|v| v.map(|s| s.to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        let number = integer.contains(&arg.get_value_parser().type_id());
+        let fmt = |v: &String| {
+            if number {
+                v.clone()
+            } else {
+                toml::Value::String(v.clone()).to_string()
+            }
+        };
+        if is_list(arg) {
+            let items: Vec<String> = values.iter().map(fmt).collect();
+            out.push_str(&format!("{long} = [{}]\n", items.join(", ")));
+        } else if let Some(v) = values.first() {
+            out.push_str(&format!("{long} = {}\n", fmt(v)));
+        } else {
+            out.push_str(&format!("# {long} = (not set)\n"));
+        }
+    }
+    out
 }
 
 #[tokio::main]
 async fn main() -> Result<()> {
     // arkworks instruments every gadget operation with INFO spans (target "gr1cs"); enabling
     // them formats every variable and makes a Groth16 setup take minutes instead of seconds.
-    let a = Args::parse();
-    let filter = format!(
-        "{},gr1cs=off",
-        std::env::var("ZKPAY_LOG").unwrap_or_else(|_| "info".into())
-    );
+    let (a, matches) = parse_args()?;
+    if a.print_config {
+        print!("{}", print_config(&matches));
+        return Ok(());
+    }
+    let filter = format!("{},gr1cs=off", a.log_filter);
     let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_new(&filter)
@@ -107,6 +307,25 @@ async fn main() -> Result<()> {
         "--max-connections-per-client must be positive"
     );
     config.max_connections_per_client = a.max_connections_per_client;
+    anyhow::ensure!(
+        a.max_connections > 0 && a.max_body > 0,
+        "--max-connections and --max-body must be positive"
+    );
+    config.max_connections = a.max_connections;
+    config.max_body = a.max_body;
+    anyhow::ensure!(
+        a.header_timeout_ms > 0 && a.request_timeout_ms > 0,
+        "the timeouts must be positive"
+    );
+    config.header_timeout = Duration::from_millis(a.header_timeout_ms);
+    config.request_timeout = Duration::from_millis(a.request_timeout_ms);
+    anyhow::ensure!(
+        a.verify_queue > 0 && a.verify_workers > 0 && a.verify_group > 0,
+        "--verify-queue, --verify-workers and --verify-group must be positive"
+    );
+    config.verify_queue = a.verify_queue;
+    config.verify_workers = a.verify_workers;
+    config.verify_group = a.verify_group;
     anyhow::ensure!(
         a.mempool_max_payments > 0 && a.mempool_max_bytes > 0,
         "the mempool limits must be positive"

@@ -1,7 +1,7 @@
 //! The node: ingest, indexes, batching and commits.
 
 use crate::config::NodeConfig;
-use crate::metrics::Metrics;
+use crate::metrics::{BuildInfo, Metrics};
 use crate::store::Mempool;
 use crate::NodeError;
 use serde::{Deserialize, Serialize};
@@ -46,7 +46,7 @@ impl Rejection {
 }
 
 /// Status of a payment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "status", rename_all = "lowercase")]
 pub enum PaymentStatus {
     /// In the mempool.
@@ -66,7 +66,7 @@ pub enum PaymentStatus {
 }
 
 /// A note in the tree, for wallet sync.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NoteEntry {
     /// Leaf position.
     pub position: u64,
@@ -74,17 +74,19 @@ pub struct NoteEntry {
     pub commitment: Commitment,
     /// Encrypted note (hex).
     #[serde(with = "zkpay_protocol::field::serde_hex")]
+    #[schema(value_type = String, pattern = "^([0-9a-f]{2})*$")]
     pub ciphertext: Vec<u8>,
     /// Batch that committed it.
     pub batch: u64,
 }
 
 /// Invoice status.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct InvoiceStatus {
     /// Whether a payment with this tag is known.
     pub paid: bool,
     /// The payment id (hex).
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub payment: Option<String>,
     /// Its status.
     pub status: Option<PaymentStatus>,
@@ -174,8 +176,8 @@ pub struct Node {
     inner: Mutex<Indexes>,
     /// Public account credited with fees.
     operator: PublicAccount,
-    /// Counters.
-    pub metrics: Metrics,
+    /// Prometheus metrics (shared with the verification pool).
+    pub metrics: Arc<Metrics>,
     /// Serialises batch production.
     batch_lock: Mutex<()>,
     /// Set when a durable write failed; cleared by [`Node::probe_storage`].
@@ -337,6 +339,27 @@ impl Node {
             Some(a) => a,
             None => operator_key(&config.data_dir)?.account(),
         };
+        let metrics =
+            Metrics::new().map_err(|e| NodeError::Config(format!("metrics registry: {e}")))?;
+        metrics.set_build_info(&BuildInfo {
+            network: config.network.to_string(),
+            profile: match config.profile {
+                crate::Profile::Full => "full".into(),
+                crate::Profile::Test => "test".into(),
+            },
+            keys: "insecure-development".into(),
+            payment_key_id: payment_verifier.key_id().to_hex(),
+            chunk_key_id: batch_prover.keys().verifier.key_id().to_hex(),
+        });
+        metrics
+            .batch_timeout_seconds
+            .set(config.batch_timeout.as_secs_f64());
+        metrics
+            .mempool_max_payments
+            .set(config.mempool_max_payments.min(i64::MAX as usize) as i64);
+        metrics
+            .mempool_max_bytes
+            .set(config.mempool_max_bytes.min(i64::MAX as usize) as i64);
         let node = Arc::new(Self {
             operator,
             config,
@@ -345,7 +368,7 @@ impl Node {
             batch_prover,
             mempool,
             inner: Mutex::new(Indexes::default()),
-            metrics: Metrics::default(),
+            metrics: Arc::new(metrics),
             batch_lock: Mutex::new(()),
             storage_failing: std::sync::atomic::AtomicBool::new(false),
         });
@@ -421,6 +444,9 @@ impl Node {
             );
             self.mempool.remove(&stale)?;
         }
+        self.metrics
+            .last_batch
+            .set(head.number.min(i64::MAX as u64) as i64);
         *self.lock()? = ix;
         Ok(())
     }
@@ -661,7 +687,7 @@ impl Node {
         };
         // durable write outside the lock: concurrent writers share WAL syncs
         if let Err(e) = self.mempool.put(seq, &sub) {
-            self.storage_failing.store(true, Ordering::Relaxed);
+            self.set_storage_failing();
             tracing::error!(error = %e, "mempool write failed: no longer acknowledging payments");
             let mut ix = self.lock().map_err(unavailable)?;
             ix.release(seq, &sub, true);
@@ -674,8 +700,15 @@ impl Node {
         ix.add_pending(seq, sub);
         drop(ix);
         tracing::debug!(payment = %hex::encode(id), "payment accepted");
-        self.metrics.accepted.fetch_add(1, Ordering::Relaxed);
+        self.metrics.accepted.inc();
         Ok(id)
+    }
+
+    /// Marks storage failing: payments are refused until [`Node::probe_storage`] succeeds.
+    fn set_storage_failing(&self) {
+        self.storage_failing.store(true, Ordering::Relaxed);
+        self.metrics.storage_failures.inc();
+        self.metrics.storage_healthy.set(0);
     }
 
     /// Whether the node is refusing payments because a durable write failed.
@@ -693,6 +726,7 @@ impl Node {
         if ok {
             tracing::info!("storage works again: accepting payments");
             self.storage_failing.store(false, Ordering::Relaxed);
+            self.metrics.storage_healthy.set(1);
         }
         ok
     }
@@ -779,6 +813,27 @@ impl Node {
             .unwrap_or(0)
     }
 
+    /// The `/metrics` exposition, with the mempool gauges refreshed.
+    pub fn render_metrics(&self) -> String {
+        if let Ok(ix) = self.lock() {
+            let m = &self.metrics;
+            m.mempool_payments.set(ix.pending.len() as i64);
+            m.mempool_bytes.set(ix.pending_bytes as i64);
+            m.mempool_oldest_age_seconds.set(
+                ix.pending
+                    .values()
+                    .next()
+                    .map(|p| p.received.elapsed().as_secs_f64())
+                    .unwrap_or(0.0),
+            );
+            // waiting: not yet taken into the batch being proven
+            let waiting = ix.pending.values().filter(|p| !p.batched).count();
+            m.proving_backlog_batches
+                .set(waiting.div_ceil(self.config.batch_size.max(1)) as i64);
+        }
+        self.metrics.render()
+    }
+
     /// Payments waiting.
     pub fn mempool_len(&self) -> usize {
         self.lock().map(|ix| ix.pending.len()).unwrap_or(0)
@@ -827,18 +882,24 @@ impl Node {
             (state, head, taken, dropped)
         };
         if !dropped.is_empty() {
-            self.fail(&dropped, "note root expired before batching")?;
+            self.fail(
+                &dropped,
+                "root_expired",
+                "note root expired before batching",
+            )?;
         }
         // Drop what the ledger's per-payment rules refuse before spending time on proofs.
         let subs: Vec<PaymentSubmission> = taken.iter().map(|(_, s)| s.clone()).collect();
         let refused = match self.ledger.screen(&subs) {
             Ok(r) => r,
             Err(e) => {
+                self.metrics.ledger_errors.inc();
                 self.unmark_batched(&taken);
                 return Err(NodeError::Storage(format!("ledger: {e}")));
             }
         };
         if !refused.is_empty() {
+            self.metrics.ledger_refusal("screen", refused.len() as u64);
             let mut failed = Vec::new();
             for (i, e) in refused.iter().rev() {
                 failed.push((
@@ -846,8 +907,10 @@ impl Node {
                     format!("ledger rules: {}", e.payment_reason()),
                 ));
             }
-            self.fail_each(&failed)?;
+            self.fail_each("ledger_rules", &failed)?;
         }
+        // the proving gauges fall back to 0 on every way out
+        let _proving = ProvingGauges(&self.metrics);
         loop {
             if taken.is_empty() {
                 return Ok(None);
@@ -858,14 +921,31 @@ impl Node {
             let chunks = match state.apply_batch(&publics) {
                 Ok(c) => c,
                 Err(e) => {
-                    self.metrics.batches_failed.fetch_add(1, Ordering::Relaxed);
+                    self.metrics.batches_failed.inc();
                     tracing::error!(error = %e, "batch cannot be applied");
-                    self.fail(&taken, &format!("batch cannot be applied: {e}"))?;
+                    self.fail(
+                        &taken,
+                        "unapplicable",
+                        &format!("batch cannot be applied: {e}"),
+                    )?;
                     return Ok(None);
                 }
             };
-            let proofs = match self.batch_prover.prove_batch(&chunks) {
-                Ok(p) => p,
+            self.metrics.proving_payments.set(taken.len() as i64);
+            self.metrics.proving_chunks.set(chunks.len() as i64);
+            let started = Instant::now();
+            let proofs = match self.batch_prover.prove_batch_timed(&chunks) {
+                Ok(p) => {
+                    self.metrics
+                        .batch_prove_seconds
+                        .observe(started.elapsed().as_secs_f64());
+                    p.into_iter()
+                        .map(|(proof, took)| {
+                            self.metrics.chunk_prove_seconds.observe(took.as_secs_f64());
+                            proof
+                        })
+                        .collect::<Vec<_>>()
+                }
                 Err(e) => {
                     self.unmark_batched(&taken);
                     return Err(e.into());
@@ -887,7 +967,12 @@ impl Node {
             // Ingest keeps running during the commit; `committing` lets it count this batch's
             // debits once whether or not the ledger has applied them yet.
             self.lock()?.committing = Some(Committing::of(submission.number, &taken));
+            self.metrics.proving_chunks.set(0);
+            let started = Instant::now();
             let result = self.ledger.commit(&submission);
+            self.metrics
+                .ledger_commit_seconds
+                .observe(started.elapsed().as_secs_f64());
             let mut ix = self.lock()?;
             let committed = match result {
                 Ok(c) => c,
@@ -897,26 +982,35 @@ impl Node {
                     // attempt.
                     ix.committing = None;
                     drop(ix);
+                    self.metrics.ledger_errors.inc();
                     self.unmark_batched(&taken);
                     return Err(NodeError::Storage(format!("ledger: {e}")));
                 }
                 Err(e) => {
                     ix.committing = None;
                     drop(ix);
-                    self.metrics.batches_failed.fetch_add(1, Ordering::Relaxed);
+                    self.metrics.batches_failed.inc();
+                    self.metrics.ledger_refusal("commit", 1);
                     tracing::error!(error = %e, batch = submission.number, "ledger refused the batch");
                     match e.payment_index() {
                         Some(i) if i < taken.len() => {
                             // Only that payment breaks a rule: fail it, prove the rest again.
                             let bad = taken.remove(i);
-                            self.fail_each(&[(
-                                bad,
-                                format!("ledger refused the payment: {}", e.payment_reason()),
-                            )])?;
+                            self.fail_each(
+                                "ledger_refused",
+                                &[(
+                                    bad,
+                                    format!("ledger refused the payment: {}", e.payment_reason()),
+                                )],
+                            )?;
                             continue;
                         }
                         _ => {
-                            self.fail(&taken, &format!("ledger refused the batch: {e}"))?;
+                            self.fail(
+                                &taken,
+                                "ledger_refused",
+                                &format!("ledger refused the batch: {e}"),
+                            )?;
                             return Ok(None);
                         }
                     }
@@ -939,12 +1033,9 @@ impl Node {
             drop(ix);
             let seqs: Vec<u64> = taken.iter().map(|(s, _)| *s).collect();
             self.remove_from_mempool(&seqs)?;
-            self.metrics
-                .batches_committed
-                .fetch_add(1, Ordering::Relaxed);
-            self.metrics
-                .payments_committed
-                .fetch_add(taken.len() as u64, Ordering::Relaxed);
+            self.metrics.batches_committed.inc();
+            self.metrics.payments_committed.inc_by(taken.len() as u64);
+            self.metrics.batch_committed(committed.number);
             for (_, sub) in &taken {
                 tracing::debug!(
                     payment = %hex::encode(sub.id()),
@@ -961,18 +1052,28 @@ impl Node {
         }
     }
 
-    fn fail(&self, items: &[(u64, PaymentSubmission)], reason: &str) -> Result<(), NodeError> {
+    /// Fails payments for one reason; `cause` is its metric label.
+    fn fail(
+        &self,
+        items: &[(u64, PaymentSubmission)],
+        cause: &'static str,
+        reason: &str,
+    ) -> Result<(), NodeError> {
         let each: Vec<_> = items
             .iter()
             .map(|i| (i.clone(), reason.to_string()))
             .collect();
-        self.fail_each(&each)
+        self.fail_each(cause, &each)
     }
 
     /// Fails payments, each with its own reason: releases their reservations, and removes them
     /// from the durable mempool while recording the reasons in the same write, so that their
     /// status survives a restart.
-    fn fail_each(&self, items: &[((u64, PaymentSubmission), String)]) -> Result<(), NodeError> {
+    fn fail_each(
+        &self,
+        cause: &'static str,
+        items: &[((u64, PaymentSubmission), String)],
+    ) -> Result<(), NodeError> {
         if items.is_empty() {
             return Ok(());
         }
@@ -986,9 +1087,7 @@ impl Node {
         for ((_, sub), reason) in items {
             tracing::warn!(payment = %hex::encode(sub.id()), reason = %reason, "payment failed");
         }
-        self.metrics
-            .payments_failed
-            .fetch_add(items.len() as u64, Ordering::Relaxed);
+        self.metrics.fail_payments(cause, items.len() as u64);
         let seqs: Vec<u64> = items.iter().map(|((s, _), _)| *s).collect();
         let failures: Vec<([u8; 32], String)> = items
             .iter()
@@ -996,7 +1095,7 @@ impl Node {
             .collect();
         let r = self.mempool.fail(&seqs, &failures);
         if let Err(e) = &r {
-            self.storage_failing.store(true, Ordering::Relaxed);
+            self.set_storage_failing();
             tracing::error!(error = %e, "mempool write failed: no longer acknowledging payments");
         }
         r
@@ -1008,7 +1107,7 @@ impl Node {
     fn remove_from_mempool(&self, seqs: &[u64]) -> Result<(), NodeError> {
         let r = self.mempool.remove(seqs);
         if let Err(e) = &r {
-            self.storage_failing.store(true, Ordering::Relaxed);
+            self.set_storage_failing();
             tracing::error!(error = %e, "mempool write failed: no longer acknowledging payments");
         }
         r
@@ -1027,6 +1126,16 @@ impl Node {
     /// A committed batch.
     pub fn batch(&self, n: u64) -> Result<Option<CommittedBatch>, NodeError> {
         Ok(self.ledger.batch(n)?)
+    }
+}
+
+/// Resets the proving gauges when a batch attempt ends, however it ends.
+struct ProvingGauges<'a>(&'a Metrics);
+
+impl Drop for ProvingGauges<'_> {
+    fn drop(&mut self) {
+        self.0.proving_payments.set(0);
+        self.0.proving_chunks.set(0);
     }
 }
 

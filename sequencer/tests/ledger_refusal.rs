@@ -82,7 +82,7 @@ fn refused_batch_is_reported_not_dropped() {
         Some(PaymentStatus::Failed { reason }) => assert!(reason.contains("refused"), "{reason}"),
         other => panic!("expected failed, got {other:?}"),
     }
-    assert_eq!(node.metrics.batches_failed.load(Ordering::SeqCst), 1);
+    assert_eq!(node.metrics.batches_failed.get(), 1);
     assert_eq!(node.mempool_len(), 0);
     assert_eq!(node.ledger().head().unwrap().number, 0, "nothing committed");
     assert_eq!(node.ledger().balance(&alice.account, &usd()).unwrap(), 100);

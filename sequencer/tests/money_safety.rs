@@ -247,7 +247,7 @@ fn a_refused_payment_fails_alone_and_its_reason_persists() {
         other => panic!("expected failed, got {other:?}"),
     };
     assert!(reason.contains("insufficient public balance"), "{reason}");
-    assert_eq!(node.metrics.payments_failed.load(Ordering::SeqCst), 1);
+    assert_eq!(node.metrics.payments_failed(), 1);
     assert_eq!(
         node.ledger().balance(&alice.account, &usd()).unwrap(),
         12_000

@@ -15,6 +15,7 @@ use zkpay_protocol::payment::PaymentPublic;
 
 /// The state a batch starts from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChainState {
     /// Note root.
     pub note_root: Root,

@@ -109,6 +109,7 @@ impl From<rocksdb::Error> for LedgerError {
 
 /// A payment as submitted to the ledger.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PaymentSubmission {
     /// Public inputs.
@@ -117,6 +118,10 @@ pub struct PaymentSubmission {
     pub ext: ExtData,
     /// Proof (128 bytes, hex in JSON).
     #[serde(with = "zkpay_protocol::field::serde_hex")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = String, pattern = "^[0-9a-f]{256}$")
+    )]
     pub proof: Vec<u8>,
     /// For a deposit: the debited account's EIP-712 signature of the debit (see
     /// [`zkpay_protocol::account`]); absent for every other payment.
