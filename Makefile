@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: demo test bootstrap bootstrap-test fmt clippy unit bench report node
+.PHONY: demo test bootstrap bootstrap-test fmt clippy unit hooks-absent bench report node
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -14,7 +14,7 @@ demo: bootstrap
 	$(CARGO) build --workspace --bins
 	$(TARGET_DIR)/debug/zkpay demo
 
-test: bootstrap fmt clippy unit bootstrap-test
+test: bootstrap fmt clippy unit hooks-absent bootstrap-test
 
 fmt:
 	$(CARGO) fmt --all -- --check
@@ -28,6 +28,15 @@ unit:
 node: bootstrap
 	$(CARGO) build --workspace --bins
 	$(TARGET_DIR)/debug/zkpay-node --network dev
+
+# The binaries `cargo build` makes (the demo's, an operator's) carry no test hooks: the crash
+# points exist only in the tests' build (feature test-hooks).
+hooks-absent:
+	$(CARGO) build --workspace --bins
+	@for b in zkpay-node zkpay; do \
+	  if grep -aq -e ZKPAY_CRASH_AT -e ZKPAY_WALLET_CRASH_AT $(TARGET_DIR)/debug/$$b; then \
+	    echo "$$b contains a test hook (ZKPAY_*CRASH_AT)"; exit 1; fi; done
+	@echo "hooks-absent: ok"
 
 # The detection logic of scripts/bootstrap.sh, on fake directory trees.
 bootstrap-test:

@@ -280,6 +280,20 @@ pub fn router(state: AppState) -> Router {
 /// Refuses a declared body over the limit before reading it (413), and answers 408 when a
 /// request (a slow body included) takes longer than the request timeout.
 async fn limits(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let ingest = req.method() == axum::http::Method::POST && req.uri().path() == "/v1/payments";
+    let r = limited(&s, req, next).await;
+    if ingest {
+        // from the request's head to the answer: the body's arrival, checks, verification and
+        // the durable write, timeouts included
+        s.node
+            .metrics
+            .observe_ingest(r.status() == StatusCode::ACCEPTED, started.elapsed());
+    }
+    r
+}
+
+async fn limited(s: &AppState, req: Request, next: Next) -> Response {
     let c = s.node.config();
     let declared = req
         .headers()
@@ -437,18 +451,6 @@ fn closing(mut r: Response) -> Response {
     ))]
 async fn submit(
     State(s): State<AppState>,
-    body: Result<StrictJson<PaymentSubmission>, BodyError>,
-) -> Response {
-    let started = std::time::Instant::now();
-    let node = s.node.clone();
-    let r = submit_inner(s, body).await;
-    node.metrics
-        .observe_ingest(r.status() == StatusCode::ACCEPTED, started.elapsed());
-    r
-}
-
-async fn submit_inner(
-    s: AppState,
     body: Result<StrictJson<PaymentSubmission>, BodyError>,
 ) -> Response {
     let sub = match body {

@@ -6,6 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
+/// Longest sleep of the batcher between two looks at the mempool and the storage.
+const IDLE_TICK: Duration = Duration::from_millis(500);
+
 /// Runs until `stop` is notified; finishes the batch in progress first.
 pub async fn run(node: Arc<Node>, wake: Arc<Notify>, stop: Arc<Notify>) {
     let size = node.config().batch_size;
@@ -29,16 +32,13 @@ pub async fn run(node: Arc<Node>, wake: Arc<Notify>, stop: Arc<Notify>) {
                 _ = stop.notified() => return,
             }
         }
+        // Never idle long: a write refused while idle (a full disk) marks storage failing
+        // without waking the batcher, and the probe above is what lets the node recover.
         let wait = node
             .oldest_pending_age()
             .map(|a| timeout.saturating_sub(a))
-            .unwrap_or(Duration::from_secs(3600))
-            .max(Duration::from_millis(20));
-        let wait = if node.storage_failing() {
-            wait.min(Duration::from_secs(1))
-        } else {
-            wait
-        };
+            .unwrap_or(IDLE_TICK)
+            .clamp(Duration::from_millis(20), IDLE_TICK);
         tokio::select! {
             _ = wake.notified() => {}
             _ = tokio::time::sleep(wait) => {}

@@ -66,6 +66,11 @@ pub struct NodeConfig {
     pub max_connections: usize,
     /// Most open connections from one source address.
     pub max_connections_per_client: usize,
+    /// Requests per second one source address may make on average (0: no limit; beyond it,
+    /// 429 `rate_limited`).
+    pub client_requests_per_second: u32,
+    /// Requests one source address may make at once above that average.
+    pub client_request_burst: u32,
     /// Recent note roots payments may be proven against.
     pub recent_roots: usize,
     /// Most payments waiting in the mempool (beyond it, 503 `mempool_full`).
@@ -106,6 +111,8 @@ impl NodeConfig {
             request_timeout: Duration::from_secs(10),
             max_connections: 1024,
             max_connections_per_client: 64,
+            client_requests_per_second: 100,
+            client_request_burst: 200,
             recent_roots: 128,
             mempool_max_payments: 100_000,
             mempool_max_bytes: 512 << 20,

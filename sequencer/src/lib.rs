@@ -47,3 +47,9 @@ impl From<rocksdb::Error> for NodeError {
         NodeError::Storage(e.to_string())
     }
 }
+
+impl From<zkpay_verifier::store::StoreError> for NodeError {
+    fn from(e: zkpay_verifier::store::StoreError) -> Self {
+        NodeError::Storage(e.to_string())
+    }
+}

@@ -80,6 +80,13 @@ struct Args {
     /// Log format on stderr: text (colours only on a terminal) or json.
     #[arg(long, env = "ZKPAY_LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogFormat,
+    /// Requests per second one source address may make on average (0: no limit); beyond it,
+    /// 429 rate_limited with Retry-After.
+    #[arg(long, env = "ZKPAY_CLIENT_REQUESTS_PER_SECOND", default_value_t = 100)]
+    client_requests_per_second: u32,
+    /// Requests one source address may make at once, above its average rate.
+    #[arg(long, env = "ZKPAY_CLIENT_REQUEST_BURST", default_value_t = 200)]
+    client_request_burst: u32,
     /// Log filter (tracing's EnvFilter syntax, e.g. info,zkpay_sequencer=debug).
     #[arg(long, env = "ZKPAY_LOG", default_value = "info")]
     log_filter: String,
@@ -312,6 +319,12 @@ async fn main() -> Result<()> {
         "--max-connections and --max-body must be positive"
     );
     config.max_connections = a.max_connections;
+    anyhow::ensure!(
+        a.client_request_burst > 0,
+        "--client-request-burst must be positive"
+    );
+    config.client_requests_per_second = a.client_requests_per_second;
+    config.client_request_burst = a.client_request_burst;
     config.max_body = a.max_body;
     anyhow::ensure!(
         a.header_timeout_ms > 0 && a.request_timeout_ms > 0,
@@ -363,7 +376,8 @@ async fn main() -> Result<()> {
         .with_context(|| format!("cannot listen on {}", node.config().bind))?;
     tracing::info!(addr = %listener.local_addr()?, "zkpay-node listening");
     println!("listening on {}", listener.local_addr()?);
-    let limits = serve::ServeLimits::of(node.config());
+    let mut limits = serve::ServeLimits::of(node.config());
+    limits.metrics = Some(node.metrics.clone());
     serve::serve(listener, router(state), limits, async move {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}

@@ -33,6 +33,8 @@ pub const REJECTION_REASONS: &[&str] = &[
     "too_large",
     "timeout",
     "overloaded",
+    // any request over its client's rate
+    "rate_limited",
     // the payment's own fields
     "wrong_network",
     "out_of_range",

@@ -1016,6 +1016,10 @@ impl Node {
                     }
                 }
             };
+            // counted as soon as the ledger has it, whatever happens to the local cleanup
+            self.metrics.batches_committed.inc();
+            self.metrics.payments_committed.inc_by(taken.len() as u64);
+            self.metrics.batch_committed(committed.number);
             crash_point("after_ledger_commit");
             index_batch(
                 &mut ix,
@@ -1033,9 +1037,6 @@ impl Node {
             drop(ix);
             let seqs: Vec<u64> = taken.iter().map(|(s, _)| *s).collect();
             self.remove_from_mempool(&seqs)?;
-            self.metrics.batches_committed.inc();
-            self.metrics.payments_committed.inc_by(taken.len() as u64);
-            self.metrics.batch_committed(committed.number);
             for (_, sub) in &taken {
                 tracing::debug!(
                     payment = %hex::encode(sub.id()),
@@ -1139,13 +1140,20 @@ impl Drop for ProvingGauges<'_> {
     }
 }
 
-/// Test hook: `ZKPAY_CRASH_AT=<point>` aborts the process there (simulates `kill -9`).
+/// Test hook: `ZKPAY_CRASH_AT=<point>` aborts the process there (simulates `kill -9`). Only in
+/// builds with the `test-hooks` feature (the tests'); elsewhere it does nothing.
+#[cfg(feature = "test-hooks")]
 pub fn crash_point(name: &str) {
     if std::env::var("ZKPAY_CRASH_AT").is_ok_and(|v| v == name) {
         eprintln!("ZKPAY_CRASH_AT={name}: aborting");
         std::process::abort();
     }
 }
+
+/// Without the `test-hooks` feature the crash points are compiled out.
+#[cfg(not(feature = "test-hooks"))]
+#[inline(always)]
+pub fn crash_point(_name: &str) {}
 
 /// Re-encodes a proof (used by tests).
 pub fn reencode(p: &zkpay_verifier::Proof) -> Vec<u8> {

@@ -16,7 +16,8 @@ pub fn document() -> Value {
 fn build() -> Value {
     let mut doc = serde_json::to_value(crate::api::ApiDoc::openapi()).unwrap_or(Value::Null);
     // The limits middleware wraps every route: a declared body over the limit is refused
-    // before it is read, and a request slower than the request timeout is cut off.
+    // before it is read, and a request slower than the request timeout is cut off; the server
+    // loop refuses a request over its client's rate before routing it.
     let error = |description: &str| json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApiError"}}}});
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for item in paths.values_mut() {
@@ -30,6 +31,11 @@ fn build() -> Value {
                         .or_insert_with(|| error("Request not completed in time (`timeout`)"));
                     responses.entry("413").or_insert_with(|| {
                         error("Body over the limit (`too_large`), refused from Content-Length")
+                    });
+                    responses.entry("429").or_insert_with(|| {
+                        let mut r = error("Over the client's request rate (`rate_limited`); see Retry-After");
+                        r["headers"] = json!({"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 1}}});
+                        r
                     });
                 }
             }

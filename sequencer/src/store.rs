@@ -7,14 +7,15 @@
 //! (RocksDB's group commit).
 
 use crate::NodeError;
-use rocksdb::{IteratorMode, Options, WriteBatch, WriteOptions, DB};
+use rocksdb::{IteratorMode, WriteBatch};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use zkpay_verifier::ledger::PaymentSubmission;
+use zkpay_verifier::store::Store;
 
 /// The mempool.
 pub struct Mempool {
-    db: DB,
+    db: Store,
     fault: AtomicBool,
 }
 
@@ -36,19 +37,11 @@ fn failure_key(id: &[u8; 32]) -> Vec<u8> {
     k
 }
 
-fn synced() -> WriteOptions {
-    let mut wo = WriteOptions::default();
-    wo.set_sync(true);
-    wo
-}
-
 impl Mempool {
     /// Opens or creates the mempool in `dir`.
     pub fn open(dir: &Path) -> Result<Self, NodeError> {
-        let mut opts = Options::default();
-        opts.create_if_missing(true);
         Ok(Self {
-            db: DB::open(&opts, dir)?,
+            db: Store::open(dir)?,
             fault: AtomicBool::new(false),
         })
     }
@@ -69,11 +62,12 @@ impl Mempool {
                 "injected fault: No space left on device".into(),
             ));
         }
-        self.db.write_opt(wb, &synced())?;
+        self.db.write(wb)?;
         Ok(())
     }
 
-    /// A synced write of a probe key (to learn whether storage works again).
+    /// A synced write of a probe key (to learn whether storage works again). After a failed
+    /// write the database is reopened first (RocksDB refuses every write after one failed).
     pub fn probe(&self) -> Result<(), NodeError> {
         let mut wb = WriteBatch::default();
         wb.put(b"probe", b"");
@@ -109,7 +103,8 @@ impl Mempool {
     /// Every recorded failure: payment id and reason.
     pub fn failures(&self) -> Result<Vec<([u8; 32], String)>, NodeError> {
         let mut out = Vec::new();
-        for item in self.db.prefix_iterator(b"f/") {
+        let db = self.db.db()?;
+        for item in db.prefix_iterator(b"f/") {
             let (k, v) = item?;
             if !k.starts_with(b"f/") {
                 break;
@@ -127,7 +122,8 @@ impl Mempool {
     /// Every stored payment, in sequence order.
     pub fn load(&self) -> Result<Vec<(u64, PaymentSubmission)>, NodeError> {
         let mut out = Vec::new();
-        for item in self.db.iterator(IteratorMode::Start) {
+        let db = self.db.db()?;
+        for item in db.iterator(IteratorMode::Start) {
             let (k, v) = item?;
             if k.len() != 10 || &k[..2] != b"m/" {
                 continue;

@@ -223,6 +223,26 @@ async fn payment_flow_and_bad_inputs() {
         "{text}"
     );
     assert!(text.contains("zkpay_batches_committed_total 2"));
+    // the latency histograms saw both batches and every verification
+    for line in [
+        "zkpay_batch_prove_duration_seconds_count 2",
+        "zkpay_ledger_commit_duration_seconds_count 2",
+        "zkpay_last_batch 2",
+        "zkpay_proving_payments 0",
+        "zkpay_proving_chunks 0",
+        "zkpay_mempool_payments 0",
+        "zkpay_storage_healthy 1",
+    ] {
+        assert!(text.contains(line), "{line} missing from\n{text}");
+    }
+    let count = |name: &str| -> f64 {
+        text.lines()
+            .filter(|l| l.starts_with(name))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    assert!(count("zkpay_chunk_prove_duration_seconds_count") >= 2.0);
+    assert!(count("zkpay_verify_duration_seconds_count") >= 1.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -309,8 +309,8 @@ fn test_and_main_networks_refuse_development_keys() {
 }
 
 /// Runs a node with stderr in a file (not a terminal) and `format`, accepts one payment, stops
-/// it with SIGTERM; returns the log and the payment id.
-fn node_log(format: &str) -> (String, String) {
+/// it with SIGTERM; returns the log and the payment.
+fn node_log(format: &str) -> (String, PaymentSubmission) {
     let dir = tempfile::tempdir().unwrap();
     let mut alice = Wallet::new(71, "alice");
     faucet(dir.path(), &alice.account);
@@ -331,17 +331,30 @@ fn node_log(format: &str) -> (String, String) {
         .unwrap();
     assert!(ok.success());
     assert!(n.child.wait().unwrap().success());
-    (
-        std::fs::read_to_string(&log_path).unwrap(),
-        hex::encode(d.id()),
-    )
+    (std::fs::read_to_string(&log_path).unwrap(), d)
+}
+
+/// No line of a debug-level log carries the payment's encrypted notes, proof or commitments.
+fn no_payment_contents(log: &str, p: &PaymentSubmission) {
+    let secrets = [
+        hex::encode(&p.ext.ciphertexts[0]),
+        hex::encode(&p.ext.ciphertexts[1]),
+        hex::encode(&p.proof),
+        p.public.commitments[0].to_hex(),
+        p.public.nullifiers[0].to_hex(),
+    ];
+    for s in secrets {
+        assert!(!log.contains(&s[..40]), "the log carries {s}");
+    }
 }
 
 /// Issue 19: a node whose log goes to a file writes no colour escapes; each payment's id is in
 /// the line about it; `--log-format json` writes one JSON object per line.
 #[test]
 fn logs_have_no_escapes_off_a_terminal_and_json_on_request() {
-    let (text, id) = node_log("text");
+    let (text, p) = node_log("text");
+    let id = hex::encode(p.id());
+    no_payment_contents(&text, &p);
     assert!(!text.contains('\u{1b}'), "escape codes in {text}");
     assert!(text.contains("zkpay-node listening"), "{text}");
     assert!(
@@ -349,7 +362,9 @@ fn logs_have_no_escapes_off_a_terminal_and_json_on_request() {
             .any(|l| l.contains("payment accepted") && l.contains(&id)),
         "{text}"
     );
-    let (json, id) = node_log("json");
+    let (json, p) = node_log("json");
+    let id = hex::encode(p.id());
+    no_payment_contents(&json, &p);
     assert!(!json.contains('\u{1b}'));
     let lines: Vec<serde_json::Value> = json
         .lines()
@@ -360,4 +375,158 @@ fn logs_have_no_escapes_off_a_terminal_and_json_on_request() {
         .iter()
         .any(|v| v["fields"]["message"] == "payment accepted" && v["fields"]["payment"] == id));
     assert!(lines.iter().all(|v| v["level"].is_string()));
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// Unmounts a test filesystem when dropped.
+struct Mounted(std::path::PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// Fills the filesystem of `dir` with `dir/filler` until a write fails for lack of room.
+fn fill(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("filler");
+    let mut f = std::fs::File::create(&path).unwrap();
+    for chunk in [1 << 20, 4096, 64] {
+        let buf = vec![0xa5u8; chunk];
+        loop {
+            match f.write_all(&buf).and_then(|_| f.sync_data()) {
+                Ok(()) => {}
+                Err(e) if e.raw_os_error() == Some(28) => break, // ENOSPC
+                Err(e) => panic!("filling the disk: {e}"),
+            }
+        }
+    }
+    path
+}
+
+/// Issue 18: a real full disk (a 64 MiB tmpfs made by the test). The node refuses payments with
+/// 503 and reports failing health while the disk is full; once space is freed it recovers by
+/// itself (the stores reopen RocksDB after its background error), `/health` returns to ok, new
+/// payments are accepted, and every payment acknowledged before, during and after is committed.
+#[test]
+fn full_disk_recovers_without_a_restart() {
+    if !is_root() {
+        // mount a tmpfs as root of a new user and mount namespace, running this test there
+        assert!(
+            std::env::var_os("ZKPAY_IN_USERNS").is_none(),
+            "cannot mount a tmpfs even in a user namespace"
+        );
+        let out = Command::new("unshare")
+            .args(["--user", "--map-root-user", "--mount"])
+            .arg(std::env::current_exe().unwrap())
+            .args([
+                "full_disk_recovers_without_a_restart",
+                "--exact",
+                "--nocapture",
+            ])
+            .env("ZKPAY_IN_USERNS", "1")
+            .output()
+            .expect("unshare (util-linux) mounts the test's tmpfs when not root");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && text.contains("1 passed"), "{text}");
+        return;
+    }
+    let mnt = tempfile::tempdir().unwrap();
+    let mounted = Command::new("mount")
+        .args([
+            "-t",
+            "tmpfs",
+            "-o",
+            "size=64m,mode=0700",
+            "zkpay-full-disk-test",
+        ])
+        .arg(mnt.path())
+        .status()
+        .unwrap();
+    assert!(mounted.success(), "mount -t tmpfs failed");
+    let _unmount = Mounted(mnt.path().to_path_buf());
+    let dir = mnt.path().join("node");
+    std::fs::create_dir(&dir).unwrap();
+    let mut alice = Wallet::new(41, "alice");
+    faucet(&dir, &alice.account);
+    let keys = tempfile::tempdir().unwrap();
+    let prover = prover(keys.path());
+
+    // the node's log goes beside the keys, off the disk that fills up
+    let log_path = keys.path().join("node.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let n = spawn_with(&dir, 100, 1500, None, |c| {
+        c.env("ZKPAY_LOG", "info").stderr(Stdio::from(log));
+    });
+    let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let (r, _) = root(&n.addr);
+    let (first, _) = deposit_at(r, &prover, &mut alice, 5);
+    assert_eq!(submit(&n.addr, &first).0, 202);
+    wait_committed(&n.addr, &first);
+
+    // the disk fills: payments are acknowledged until a write fails, then refused with 503
+    let filler = fill(mnt.path());
+    let (r, _) = root(&n.addr);
+    let mut acked = vec![first];
+    let mut refused = None;
+    for i in 0..40 {
+        let (d, _) = deposit_at(r, &prover, &mut alice, 100 + i);
+        match submit(&n.addr, &d) {
+            (202, _) => acked.push(d),
+            (503, v) => {
+                assert_eq!(v["error"], "storage", "{v}");
+                refused = Some(d);
+                break;
+            }
+            (s, v) => panic!("{s} {v}"),
+        }
+    }
+    let refused = refused.expect("no write failed on the full disk");
+    let (code, h) = http(&n.addr, "GET", "/health", None);
+    assert_eq!(code, 503, "{h}");
+    assert_eq!(h["storage"], "failing");
+    assert_eq!(submit(&n.addr, &refused).0, 503);
+
+    // space comes back: health recovers without a restart
+    std::fs::remove_file(&filler).unwrap();
+    let t = Instant::now();
+    loop {
+        let (code, h) = http(&n.addr, "GET", "/health", None);
+        if code == 200 {
+            assert_eq!(h["storage"], "ok");
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "health did not recover: {h}\n{}",
+            log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // the refused payment can be sent again, and new ones are accepted
+    assert_eq!(submit(&n.addr, &refused).0, 202);
+    acked.push(refused);
+    let (d, _) = deposit_at(r, &prover, &mut alice, 999);
+    assert_eq!(submit(&n.addr, &d).0, 202);
+    acked.push(d);
+    // nothing acknowledged is lost: all of it commits
+    for p in &acked {
+        wait_committed(&n.addr, p);
+    }
+    let (_, metrics_ok) = http(&n.addr, "GET", "/health", None);
+    assert_eq!(metrics_ok["mempool"], 0);
+    drop(n);
+    // and the data on the disk that was full opens again
+    let n = spawn(&dir, 100, 1500, None);
+    for p in &acked {
+        assert_eq!(status(&n.addr, p), "committed");
+    }
 }

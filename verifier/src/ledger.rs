@@ -11,7 +11,7 @@
 use crate::batch::{verify_batch, ChainState};
 use crate::{decode_proof, Proof, Verifier, VerifierError};
 use rand::rngs::OsRng;
-use rocksdb::{Options, WriteBatch, WriteOptions, DB};
+use rocksdb::{Options, WriteBatch, DB};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, VecDeque};
@@ -103,6 +103,12 @@ impl LedgerError {
 
 impl From<rocksdb::Error> for LedgerError {
     fn from(e: rocksdb::Error) -> Self {
+        LedgerError::Storage(e.to_string())
+    }
+}
+
+impl From<crate::store::StoreError> for LedgerError {
+    fn from(e: crate::store::StoreError) -> Self {
         LedgerError::Storage(e.to_string())
     }
 }
@@ -429,7 +435,7 @@ impl LedgerLog {
 
 /// The embedded ledger on RocksDB.
 pub struct EmbeddedLedger {
-    db: DB,
+    db: crate::store::Store,
     config: LedgerConfig,
     chunk_verifier: Verifier,
     payment_verifier: Verifier,
@@ -472,9 +478,7 @@ impl EmbeddedLedger {
         chunk_verifier: Verifier,
         payment_verifier: Verifier,
     ) -> Result<Self, LedgerError> {
-        let mut opts = Options::default();
-        opts.create_if_missing(true);
-        let db = DB::open(&opts, dir)?;
+        let db = crate::store::Store::open(dir)?;
         let ledger = Self {
             db,
             config,
@@ -482,7 +486,7 @@ impl EmbeddedLedger {
             payment_verifier,
             write_lock: Mutex::new(()),
         };
-        if ledger.db.get(HEAD)?.is_none() {
+        if ledger.db.db()?.get(HEAD)?.is_none() {
             let state = ChainState::genesis(ledger.config.params)?;
             let mut h = Sha256::new();
             h.update(b"zkpay/v1/genesis");
@@ -504,9 +508,7 @@ impl EmbeddedLedger {
                 serde_json::to_vec(&vec![state.note_root])
                     .map_err(|e| LedgerError::Storage(e.to_string()))?,
             );
-            let mut wo = WriteOptions::default();
-            wo.set_sync(true);
-            ledger.db.write_opt(wb, &wo)?;
+            ledger.db.write(wb)?;
         }
         Ok(ledger)
     }
@@ -640,7 +642,7 @@ impl EmbeddedLedger {
         let pk = pool_key(&asset);
         let pool = match acc.pools.get(&pk) {
             Some(v) => *v,
-            None => i128::try_from(u128_of(self.db.get(&pk)?)?)
+            None => i128::try_from(u128_of(self.db.db()?.get(&pk)?)?)
                 .map_err(|_| LedgerError::Storage("pool overflow".into()))?,
         };
         let pv = p.public.public_value;
@@ -661,7 +663,7 @@ impl EmbeddedLedger {
             let key = balance_key(account, &asset);
             let bal = match acc.balances.get(&key) {
                 Some(v) => *v,
-                None => u128_of(self.db.get(&key)?)?,
+                None => u128_of(self.db.db()?.get(&key)?)?,
             };
             let nb = if pv > 0 {
                 bal.checked_sub(pv.unsigned_abs()).ok_or_else(|| {
@@ -680,7 +682,7 @@ impl EmbeddedLedger {
             let key = balance_key(&p.ext.fee_recipient, &asset);
             let bal = match acc.balances.get(&key) {
                 Some(v) => *v,
-                None => u128_of(self.db.get(&key)?)?,
+                None => u128_of(self.db.db()?.get(&key)?)?,
             };
             acc.balances.insert(key, bal + u128::from(p.public.fee));
         }
@@ -705,11 +707,12 @@ mod erased {
 
 impl BaseLedger for EmbeddedLedger {
     fn head(&self) -> Result<LedgerHead, LedgerError> {
-        get_json(&self.db, HEAD)?.ok_or_else(|| LedgerError::Storage("ledger has no head".into()))
+        get_json(&*self.db.db()?, HEAD)?
+            .ok_or_else(|| LedgerError::Storage("ledger has no head".into()))
     }
 
     fn recent_roots(&self) -> Result<Vec<Root>, LedgerError> {
-        Ok(get_json(&self.db, ROOTS)?.unwrap_or_default())
+        Ok(get_json(&*self.db.db()?, ROOTS)?.unwrap_or_default())
     }
 
     fn commit(&self, batch: &BatchSubmission) -> Result<CommittedBatch, LedgerError> {
@@ -718,14 +721,12 @@ impl BaseLedger for EmbeddedLedger {
             .lock()
             .map_err(|_| LedgerError::Storage("lock poisoned".into()))?;
         let (committed, wb) = self.check_and_build(batch)?;
-        let mut wo = WriteOptions::default();
-        wo.set_sync(true);
-        self.db.write_opt(wb, &wo)?;
+        self.db.write(wb)?;
         Ok(committed)
     }
 
     fn batch(&self, number: u64) -> Result<Option<CommittedBatch>, LedgerError> {
-        get_json(&self.db, &batch_key(number))
+        get_json(&*self.db.db()?, &batch_key(number))
     }
 
     fn screen(
@@ -747,11 +748,11 @@ impl BaseLedger for EmbeddedLedger {
     }
 
     fn balance(&self, account: &PublicAccount, asset: &AssetId) -> Result<u128, LedgerError> {
-        u128_of(self.db.get(balance_key(account, asset))?)
+        u128_of(self.db.db()?.get(balance_key(account, asset))?)
     }
 
     fn pool(&self, asset: &AssetId) -> Result<u128, LedgerError> {
-        u128_of(self.db.get(pool_key(asset))?)
+        u128_of(self.db.db()?.get(pool_key(asset))?)
     }
 
     fn faucet(
@@ -765,12 +766,10 @@ impl BaseLedger for EmbeddedLedger {
             .lock()
             .map_err(|_| LedgerError::Storage("lock poisoned".into()))?;
         let key = balance_key(account, asset);
-        let bal = u128_of(self.db.get(&key)?)?;
-        let mut wo = WriteOptions::default();
-        wo.set_sync(true);
+        let bal = u128_of(self.db.db()?.get(&key)?)?;
         let mut wb = WriteBatch::default();
         wb.put(key, (bal + u128::from(amount)).to_be_bytes());
-        self.db.write_opt(wb, &wo)?;
+        self.db.write(wb)?;
         Ok(())
     }
 }

@@ -13,6 +13,7 @@ pub mod encoding;
 pub mod keys;
 pub mod ledger;
 pub mod snarkjs;
+pub mod store;
 pub mod verify;
 
 pub use encoding::{decode_proof, decode_vk, encode_proof, encode_vk, PROOF_BYTES};

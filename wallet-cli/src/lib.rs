@@ -19,13 +19,20 @@ use zkpay_protocol::address::Network;
 
 /// Test hook: `ZKPAY_WALLET_CRASH_AT=<point>` aborts the process there (simulates `kill -9`).
 /// Points: `after_submit` (the node accepted a payment, the wallet has not saved it),
-/// `sync_batch:<n>` (batch n processed, not necessarily saved).
+/// `sync_batch:<n>` (batch n processed, not necessarily saved). Only in builds with the
+/// `test-hooks` feature (the tests'); elsewhere it does nothing.
+#[cfg(feature = "test-hooks")]
 pub fn crash_point(name: &str) {
     if std::env::var("ZKPAY_WALLET_CRASH_AT").is_ok_and(|v| v == name) {
         eprintln!("ZKPAY_WALLET_CRASH_AT={name}: aborting");
         std::process::abort();
     }
 }
+
+/// Without the `test-hooks` feature the crash points are compiled out.
+#[cfg(not(feature = "test-hooks"))]
+#[inline(always)]
+pub fn crash_point(_name: &str) {}
 
 /// Exit codes of the `zkpay` command.
 pub mod exit {

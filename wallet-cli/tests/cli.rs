@@ -307,6 +307,23 @@ fn edited_invoices_are_underpaid_not_paid() {
     let (code, v) = env.json("customer", &["pay", &unsalted, "--yes"]);
     assert_eq!(code, 7, "{v}");
     assert_eq!(env.accepted(), before, "nothing was sent");
+    // the merchant side refuses such text too: no request is made with a control or
+    // bidirectional-formatting character in its label or message
+    for (flag, text) in [
+        ("--label", "Shop\u{202e}evil"),
+        ("--label", "Shop\u{2066}x"),
+        ("--message", "line\nbreak"),
+        ("--message", "bell\u{7}"),
+        ("--label", "zero\u{200b}width"),
+    ] {
+        let (code, v) = env.json("merchant", &["request", "--amount", "1.00", flag, text]);
+        assert_ne!(code, 0, "{flag} {text:?} accepted: {v}");
+        let err = v["error"].as_str().unwrap_or_default();
+        assert!(
+            err.contains("control") || err.contains("bidirectional"),
+            "{flag} {text:?}: {v}"
+        );
+    }
 }
 
 /// Rows 25–30: bad requests, images, wallets and amounts fail with specific errors and exit
