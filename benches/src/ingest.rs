@@ -76,12 +76,12 @@ pub struct IngestReport {
 }
 
 /// The public account the benchmark's deposits debit (its key is public: benchmark only).
-fn bench_account() -> AccountKey {
+pub fn bench_account() -> AccountKey {
     AccountKey::from_seed(&[0xbe; 32])
 }
 
 /// The fee account of the benchmark's node.
-fn bench_operator() -> PublicAccount {
+pub fn bench_operator() -> PublicAccount {
     PublicAccount::from_bytes([0x0f; 20])
 }
 

@@ -5,6 +5,7 @@
 #![deny(missing_docs)]
 
 pub mod batching;
+pub mod chaos;
 pub mod constraints;
 pub mod ingest;
 pub mod plot;

@@ -1,6 +1,6 @@
 //! `zkpay-bench`: reproducible figures for researchers.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -108,6 +108,36 @@ enum Command {
         /// Parameter profile of the node: full or test.
         #[arg(long, default_value = "full")]
         profile: String,
+        /// Where keys and pre-generated proofs are cached.
+        #[arg(long, default_value = ".zkpay-data")]
+        data_dir: std::path::PathBuf,
+    },
+    /// Fault and load: honest payments while a flood of invalid and replayed payments runs and
+    /// the node is SIGKILLed and restarted; acknowledged vs committed, double spends accepted,
+    /// honest latency, peak memory. Loopback, test profile. Exits 1 if anything acknowledged
+    /// was lost or a double spend was accepted.
+    Chaos {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Honest payments (1 to 100).
+        #[arg(long, default_value_t = 40)]
+        honest: usize,
+        /// Distinct invalid payments in the flood.
+        #[arg(long, default_value_t = 100)]
+        flood: usize,
+        /// SIGKILLs of the node (each followed by a restart).
+        #[arg(long, default_value_t = 5)]
+        kills: usize,
+        /// Seed of the kill schedule.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 600)]
+        max_seconds: u64,
+        /// The zkpay-node binary (default: beside zkpay-bench).
+        #[arg(long)]
+        node: Option<std::path::PathBuf>,
         /// Where keys and pre-generated proofs are cached.
         #[arg(long, default_value = ".zkpay-data")]
         data_dir: std::path::PathBuf,
@@ -220,6 +250,42 @@ fn main() -> Result<()> {
                 println!(
                     "ingest ({} profile, {} connections): {:.0} payments/s accepted durably; latency p50 {:.1} ms, p99 {:.1} ms ({} accepted, {} refused)",
                     r.profile, r.connections, r.accepted_per_second, r.latency.p50_ms, r.latency.p99_ms, r.accepted, r.refused
+                );
+            }
+        }
+        Command::Chaos {
+            json,
+            honest,
+            flood,
+            kills,
+            seed,
+            max_seconds,
+            node,
+            data_dir,
+        } => {
+            let node = match node {
+                Some(n) => n,
+                None => std::env::current_exe()?
+                    .parent()
+                    .context("no directory")?
+                    .join("zkpay-node"),
+            };
+            let r = zkpay_bench::chaos::run(&zkpay_bench::chaos::ChaosOptions {
+                node,
+                data_dir,
+                honest,
+                flood,
+                kills,
+                seed,
+                max_seconds,
+            })?;
+            print(json, &r)?;
+            if r.lost > 0 || r.double_spends_accepted > 0 || r.flood_accepted > 0 {
+                anyhow::bail!(
+                    "lost {} acknowledged payments, accepted {} double spends and {} invalid payments",
+                    r.lost,
+                    r.double_spends_accepted,
+                    r.flood_accepted
                 );
             }
         }
