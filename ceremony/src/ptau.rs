@@ -34,6 +34,7 @@ use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{BigInt, PrimeField, Zero};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
+use rayon::prelude::*;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -357,7 +358,7 @@ impl Ptau {
     }
 
     /// Reads a section's points chunk by chunk into `each`.
-    fn stream<P>(
+    fn stream<P: Send>(
         &self,
         kind: u32,
         bytes: usize,
@@ -374,8 +375,10 @@ impl Ptau {
             let k = (total - done).min(CHUNK);
             f.read_exact(&mut buf[..k * bytes])
                 .map_err(|_| malformed(format!("section {kind} is truncated")))?;
+            // decoding checks every point (a G2 subgroup check is a scalar multiplication):
+            // spread over the cores
             let points = buf[..k * bytes]
-                .chunks_exact(bytes)
+                .par_chunks_exact(bytes)
                 .map(decode)
                 .collect::<Result<Vec<P>>>()?;
             each(&points)?;

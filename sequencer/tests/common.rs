@@ -273,3 +273,60 @@ pub fn pay_in(
         authorization: None,
     }
 }
+
+/// Serves `node` through the node's own server loop on a free loopback port, its refusals
+/// counted in its metrics; dropping the sender stops it.
+pub async fn serve_node(
+    node: Arc<Node>,
+) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    use zkpay_sequencer::api::{router, AppState};
+    use zkpay_sequencer::serve::{serve, ServeLimits};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut limits = ServeLimits::of(node.config());
+    limits.metrics = Some(node.metrics.clone());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(serve(
+        listener,
+        router(AppState::new(node)),
+        limits,
+        async {
+            let _ = rx.await;
+        },
+    ));
+    (addr, tx)
+}
+
+/// A `zkpay-node` process, killed (SIGKILL) when dropped.
+pub struct NodeProc {
+    /// The process.
+    pub child: std::process::Child,
+    /// Where it listens.
+    pub addr: String,
+}
+
+impl Drop for NodeProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl NodeProc {
+    /// Starts `cmd` (a `zkpay-node` command line with a piped stdout) and waits for its
+    /// "listening on" line.
+    pub fn start(cmd: &mut std::process::Command) -> Self {
+        use std::io::BufRead;
+        let mut child = cmd.stdout(std::process::Stdio::piped()).spawn().unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("node said {line:?}"))
+            .to_string();
+        NodeProc { child, addr }
+    }
+}

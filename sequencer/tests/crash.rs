@@ -5,26 +5,14 @@
 mod common;
 
 use common::*;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use zkpay_protocol::note::Root;
 use zkpay_protocol::F;
 use zkpay_verifier::ledger::PaymentSubmission;
-
-struct NodeProc {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for NodeProc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn spawn(dir: &Path, batch_size: usize, timeout_ms: u64, crash_at: Option<&str>) -> NodeProc {
     spawn_with(dir, batch_size, timeout_ms, crash_at, |_| {})
@@ -65,16 +53,7 @@ fn spawn_with(
         cmd.env("ZKPAY_CRASH_AT", c);
     }
     tweak(&mut cmd);
-    let mut child = cmd.spawn().unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("node said {line:?}"))
-        .to_string();
-    NodeProc { child, addr }
+    NodeProc::start(&mut cmd)
 }
 
 /// Minimal HTTP/1.1 client for loopback tests.

@@ -3,11 +3,14 @@
 //! (`promtool check metrics`) and alert rules (`promtool test rules`), the Grafana dashboard's
 //! series, the configuration file, and the systemd unit (`systemd-analyze`).
 
+mod common;
+
+use common::NodeProc;
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 fn repo() -> PathBuf {
@@ -47,40 +50,17 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-struct NodeProc {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for NodeProc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A dev-network test-profile node on a free loopback port.
 fn spawn(dir: &Path) -> NodeProc {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zkpay-node"))
-        .args(["--profile", "test", "--bind", "127.0.0.1:0"])
-        .args(["--network", "dev", "--batch-size", "2"])
-        .arg("--data-dir")
-        .arg(dir)
-        .env("ZKPAY_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("node said {line:?}"))
-        .to_string();
-    NodeProc { child, addr }
+    NodeProc::start(
+        Command::new(env!("CARGO_BIN_EXE_zkpay-node"))
+            .args(["--profile", "test", "--bind", "127.0.0.1:0"])
+            .args(["--network", "dev", "--batch-size", "2"])
+            .arg("--data-dir")
+            .arg(dir)
+            .env("ZKPAY_LOG", "error")
+            .stderr(Stdio::null()),
+    )
 }
 
 /// GET `path`: status and body.

@@ -10,25 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use zkpay_sequencer::api::{router, AppState};
-use zkpay_sequencer::serve::{serve, ServeLimits};
 use zkpay_sequencer::{Node, NodeConfig};
 
 async fn start(node: Arc<Node>) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut limits = ServeLimits::of(node.config());
-    limits.metrics = Some(node.metrics.clone());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(serve(
-        listener,
-        router(AppState::new(node)),
-        limits,
-        async {
-            let _ = rx.await;
-        },
-    ));
-    (addr, tx)
+    serve_node(node).await
 }
 
 fn status(resp: &str) -> u16 {
