@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: demo test bootstrap bootstrap-test fmt clippy unit hooks-absent bench report node
+.PHONY: demo test bootstrap bootstrap-test fmt clippy unit hooks-absent fuzz-smoke fuzz bench report node
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -14,10 +14,11 @@ demo: bootstrap
 	$(CARGO) build --workspace --bins
 	$(TARGET_DIR)/debug/zkpay demo
 
-test: bootstrap fmt clippy unit hooks-absent bootstrap-test
+test: bootstrap fmt clippy unit hooks-absent fuzz-smoke bootstrap-test
 
 fmt:
 	$(CARGO) fmt --all -- --check
+	cd fuzz && $(CARGO) fmt -- --check
 
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
@@ -37,6 +38,13 @@ hooks-absent:
 	  if grep -aq -e ZKPAY_CRASH_AT -e ZKPAY_WALLET_CRASH_AT $(TARGET_DIR)/debug/$$b; then \
 	    echo "$$b contains a test hook (ZKPAY_*CRASH_AT)"; exit 1; fi; done
 	@echo "hooks-absent: ok"
+
+# A short run of every cargo-fuzz target (fuzz/); `make fuzz` runs each a million times.
+fuzz-smoke:
+	@scripts/fuzz.sh 20000
+
+fuzz:
+	@scripts/fuzz.sh 1000000
 
 # The detection logic of scripts/bootstrap.sh, on fake directory trees.
 bootstrap-test:

@@ -108,6 +108,12 @@ check_all() {
   elif ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
     need_apt python3-venv
   fi
+  # cargo-fuzz, pinned (make test runs a short fuzz of every target)
+  if [ "$(cargo fuzz --version 2>/dev/null | awk '{print $2}')" != "$cargo_fuzz_version" ]; then
+    fuzz_missing=1
+  else
+    fuzz_missing=0
+  fi
   local want_py have_py
   want_py="$(sha256sum "$root/tools/python/requirements.txt" | cut -d' ' -f1)"
   have_py="$(cat "$pyenv/.requirements.sha256" 2>/dev/null || true)"
@@ -120,6 +126,8 @@ check_all() {
 
 snarkjs_missing=0
 pytools_missing=0
+fuzz_missing=0
+cargo_fuzz_version=0.13.2
 pyenv="$root/tools/python/.venv"
 check_all
 
@@ -139,8 +147,12 @@ if [ "$mode" = check ]; then
     say "missing: the pinned Python tools in tools/python/.venv (run: scripts/bootstrap.sh)"
     status=1
   fi
+  if [ "$fuzz_missing" = 1 ]; then
+    say "missing: cargo-fuzz $cargo_fuzz_version (run: cargo install cargo-fuzz --version $cargo_fuzz_version --locked)"
+    status=1
+  fi
   if [ "$status" = 0 ]; then
-    say "ok: Rust $(rustc --version | awk '{print $2}'), c++, libclang in $(libclang_found), node $(node --version), snarkjs $(node -p 'require(process.argv[1]).version' "$root/tools/snarkjs/node_modules/snarkjs/package.json"), $(promtool --version 2>&1 | head -n1 | awk '{print $1, $3}'), $("$pyenv/bin/schemathesis" --version 2>&1 | head -n1)"
+    say "ok: Rust $(rustc --version | awk '{print $2}'), $(cargo fuzz --version), c++, libclang in $(libclang_found), node $(node --version), snarkjs $(node -p 'require(process.argv[1]).version' "$root/tools/snarkjs/node_modules/snarkjs/package.json"), $(promtool --version 2>&1 | head -n1 | awk '{print $1, $3}'), $("$pyenv/bin/schemathesis" --version 2>&1 | head -n1)"
   fi
   exit "$status"
 fi
@@ -179,6 +191,14 @@ if [ "$snarkjs_missing" = 1 ]; then
   fi
 fi
 
+if [ "$fuzz_missing" = 1 ]; then
+  say "installing cargo-fuzz $cargo_fuzz_version (cargo install)"
+  if ! cargo install cargo-fuzz --version "$cargo_fuzz_version" --locked --quiet; then
+    say "cargo install failed; check that crates.io is reachable, then run scripts/bootstrap.sh again"
+    exit 1
+  fi
+fi
+
 if [ "$pytools_missing" = 1 ]; then
   say "installing the pinned Python tools into tools/python/.venv (pip)"
   if ! { python3 -m venv "$pyenv" &&
@@ -191,7 +211,7 @@ fi
 
 # What was installed must now satisfy the same checks.
 check_all
-if ((${#missing_apt[@]})) || [ "$snarkjs_missing" = 1 ] || [ "$pytools_missing" = 1 ]; then
-  say "still missing after installing: ${missing_apt[*]-} $([ "$snarkjs_missing" = 1 ] && echo snarkjs) $([ "$pytools_missing" = 1 ] && echo python-tools)"
+if ((${#missing_apt[@]})) || [ "$snarkjs_missing" = 1 ] || [ "$pytools_missing" = 1 ] || [ "$fuzz_missing" = 1 ]; then
+  say "still missing after installing: ${missing_apt[*]-} $([ "$snarkjs_missing" = 1 ] && echo snarkjs) $([ "$pytools_missing" = 1 ] && echo python-tools) $([ "$fuzz_missing" = 1 ] && echo cargo-fuzz)"
   exit 1
 fi

@@ -129,6 +129,14 @@ pub fn try_decrypt_note(ivk: &IncomingViewingKey, ciphertext: &[u8]) -> Option<N
             .decrypt(Nonce::from_slice(&[0u8; 12]), &ciphertext[32..])
             .ok()?,
     );
+    decode_plaintext(&pt)
+}
+
+/// Strict decoding of a decrypted note plaintext: its length, version, canonical asset and
+/// blinding, a memo length within bounds and zero padding after the memo. `None` for anything
+/// else. (Public so that it can be fuzzed on its own: an attacker who knows a recipient's
+/// transmission key controls every plaintext byte.)
+pub fn decode_plaintext(pt: &[u8]) -> Option<NotePlaintext> {
     if pt.len() != PLAINTEXT_LEN || pt[0] != VERSION {
         return None;
     }
