@@ -826,8 +826,10 @@ impl Node {
                     .map(|p| p.received.elapsed().as_secs_f64())
                     .unwrap_or(0.0),
             );
-            // waiting: not yet taken into the batch being proven
-            let waiting = ix.pending.values().filter(|p| !p.batched).count();
+            // waiting: not yet taken into the batch being proven (O(1): a scrape must not walk
+            // a mempool of 100,000 payments under the index lock)
+            let taken = usize::try_from(m.proving_payments.get()).unwrap_or(0);
+            let waiting = ix.pending.len().saturating_sub(taken);
             m.proving_backlog_batches
                 .set(waiting.div_ceil(self.config.batch_size.max(1)) as i64);
         }
