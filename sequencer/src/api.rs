@@ -710,7 +710,7 @@ async fn info(State(s): State<AppState>) -> Response {
         chunk_slots: params.slots,
         operator: s.node.operator(),
         payment_key_id: s.node.payment_verifier().key_id().to_hex(),
-        keys: crate::node::node_keys_origin().into(),
+        keys: crate::node::KEYS_ORIGIN.into(),
         min_fees: c
             .min_fees
             .iter()

@@ -347,7 +347,7 @@ impl Node {
                 crate::Profile::Full => "full".into(),
                 crate::Profile::Test => "test".into(),
             },
-            keys: node_keys_origin().into(),
+            keys: KEYS_ORIGIN.into(),
             payment_key_id: payment_verifier.key_id().to_hex(),
             chunk_key_id: batch_prover.keys().verifier.key_id().to_hex(),
         });
@@ -1134,9 +1134,7 @@ impl Node {
 
 /// Where this node's Groth16 keys come from, as `/v1/info` and `zkpay_build_info` report it.
 /// Only the public development seed exists today (dev network only).
-pub fn node_keys_origin() -> &'static str {
-    "insecure-development"
-}
+pub const KEYS_ORIGIN: &str = "insecure-development";
 
 /// Resets the proving gauges when a batch attempt ends, however it ends.
 struct ProvingGauges<'a>(&'a Metrics);

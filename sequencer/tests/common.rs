@@ -330,3 +330,11 @@ impl NodeProc {
         NodeProc { child, addr }
     }
 }
+
+/// The status code of a raw HTTP/1.1 response (0 if there is none).
+pub fn status(resp: &str) -> u16 {
+    resp.split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}

@@ -5,16 +5,11 @@ mod common;
 
 use common::*;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use zkpay_sequencer::{Node, NodeConfig};
 use zkpay_verifier::ledger::PaymentSubmission;
-
-async fn start(node: Arc<Node>) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    serve_node(node).await
-}
 
 /// Sends raw bytes, reads until the server closes or `wait` passes; returns what came back.
 async fn raw(addr: SocketAddr, bytes: &[u8], wait: Duration) -> String {
@@ -37,13 +32,6 @@ async fn post(addr: SocketAddr, body: &[u8]) -> u16 {
     status(&resp)
 }
 
-fn status(resp: &str) -> u16 {
-    resp.split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
-}
-
 fn config(dir: &std::path::Path) -> NodeConfig {
     let mut c = common::config(dir);
     c.header_timeout = Duration::from_millis(500);
@@ -57,7 +45,7 @@ fn config(dir: &std::path::Path) -> NodeConfig {
 async fn oversized_bodies_and_slow_clients() {
     let dir = tempfile::tempdir().unwrap();
     let node = Node::open(config(dir.path())).unwrap();
-    let (addr, _stop) = start(node.clone()).await;
+    let (addr, _stop) = serve_node(node.clone()).await;
 
     // 413 from the header alone: the 100 MB body is never sent
     let t = Instant::now();
@@ -144,7 +132,7 @@ async fn invalid_proof_flood() {
     c.client_requests_per_second = 0;
     let node = Node::open(c).unwrap();
     let prover = prover(dir.path());
-    let (addr, _stop) = start(node.clone()).await;
+    let (addr, _stop) = serve_node(node.clone()).await;
     let mut alice = Wallet::new(61, "alice");
     node.ledger()
         .faucet(&alice.account, &usd(), 1_000_000)
@@ -228,7 +216,7 @@ async fn one_client_cannot_hold_every_connection() {
     c.max_connections = 16;
     c.max_connections_per_client = 4;
     let node = Node::open(c).unwrap();
-    let (addr, _stop) = start(node).await;
+    let (addr, _stop) = serve_node(node).await;
     // the greedy client (127.0.0.1) opens its share and sends nothing
     let mut held = Vec::new();
     for _ in 0..4 {

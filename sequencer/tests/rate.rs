@@ -6,26 +6,10 @@ mod common;
 
 use common::*;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use zkpay_sequencer::{Node, NodeConfig};
-
-async fn start(node: Arc<Node>) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    serve_node(node).await
-}
-
-fn status(resp: &str) -> u16 {
-    resp.split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
-}
-
-fn config(dir: &std::path::Path) -> NodeConfig {
-    common::config(dir)
-}
+use zkpay_sequencer::Node;
 
 /// A request from `from` (a loopback address) on its own connection; status and headers+body.
 async fn request_from(from: &str, addr: SocketAddr, req: &[u8]) -> (u16, String) {
@@ -65,7 +49,7 @@ async fn one_client_over_its_rate_cannot_stop_another_clients_payments() {
     c.client_request_burst = 10;
     let node = Node::open(c).unwrap();
     let prover = prover(dir.path());
-    let (addr, _stop) = start(node.clone()).await;
+    let (addr, _stop) = serve_node(node.clone()).await;
     let mut alice = Wallet::new(71, "alice");
     node.ledger()
         .faucet(&alice.account, &usd(), 1_000_000)
