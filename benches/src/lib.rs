@@ -11,4 +11,5 @@ pub mod ingest;
 pub mod plot;
 pub mod proving;
 pub mod report;
+pub mod setup;
 pub mod snarkjs_cmp;

@@ -78,6 +78,22 @@ enum Command {
         #[arg(long, default_value = ".zkpay-data/snarkjs")]
         work: std::path::PathBuf,
     },
+    /// The trusted-setup tools: .ptau import, and the payment and chunk keys' phase-2
+    /// contribute and verify, next to snarkjs's on the same files.
+    Setup {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Parameter profile: full or test.
+        #[arg(long, default_value = "full")]
+        profile: String,
+        /// Leave snarkjs out.
+        #[arg(long)]
+        no_snarkjs: bool,
+        /// Work directory (the powers of tau are kept there).
+        #[arg(long, default_value = ".zkpay-data/setup-bench")]
+        work: std::path::PathBuf,
+    },
     /// Every figure in one run: `bench-report/report.md`, `report.json` and SVG plots.
     Report {
         /// Small sizes (a smoke test; figures not representative).
@@ -177,6 +193,22 @@ fn main() -> Result<()> {
                     c.payment.domain_log2
                 );
             }
+        }
+        Command::Setup {
+            json,
+            profile,
+            no_snarkjs,
+            work,
+        } => {
+            let profile = match profile.as_str() {
+                "full" => zkpay_protocol::batch::Profile::Full,
+                "test" => zkpay_protocol::batch::Profile::Test,
+                p => anyhow::bail!("unknown profile {p} (full or test)"),
+            };
+            print(
+                json,
+                &zkpay_bench::setup::setup_report(&work, profile, !no_snarkjs)?,
+            )?
         }
         Command::Prove {
             json,

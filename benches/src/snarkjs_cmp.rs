@@ -4,7 +4,7 @@
 //! identical constraint for constraint, so the two times compare the provers alone.
 
 use anyhow::{bail, Context, Result};
-use ark_ff::{BigInteger, PrimeField};
+use ark_ff::PrimeField;
 use ark_relations::gr1cs::{
     ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode,
 };
@@ -49,24 +49,6 @@ pub struct SnarkjsComparison {
     pub skipped: Option<String>,
 }
 
-fn section(out: &mut Vec<u8>, kind: u32, body: &[u8]) {
-    out.extend_from_slice(&kind.to_le_bytes());
-    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
-    out.extend_from_slice(body);
-}
-
-fn fe_le(x: &F) -> Vec<u8> {
-    let mut b = x.into_bigint().to_bytes_le();
-    b.resize(32, 0);
-    b
-}
-
-fn prime_le() -> Vec<u8> {
-    let mut b = F::MODULUS.to_bytes_le();
-    b.resize(32, 0);
-    b
-}
-
 /// Writes `circuit.r1cs`, `witness.wtns` and `public.json` for a payment at `depth`. Wire 0 is
 /// the constant one, wires 1..=9 the public inputs, then the witness, in arkworks' order after
 /// the same synthesis Groth16 performs. Returns the constraint count.
@@ -84,64 +66,14 @@ pub fn export_payment(dir: &Path, depth: usize, seed: u64) -> Result<usize> {
     if !cs.is_satisfied()? {
         bail!("witness does not satisfy the circuit");
     }
-    let matrices = cs.to_matrices()?;
-    let abc = matrices
-        .get(ark_relations::gr1cs::R1CS_PREDICATE_LABEL)
-        .context("no R1CS matrices")?;
-    let (a, b, c) = (&abc[0], &abc[1], &abc[2]);
-    let instance = cs.instance_assignment()?;
-    let witness = cs.witness_assignment()?;
-    let n_pub = instance.len() - 1;
-    let n_wires = instance.len() + witness.len();
-    let m = a.len();
-
-    let mut header = Vec::new();
-    header.extend_from_slice(&32u32.to_le_bytes());
-    header.extend_from_slice(&prime_le());
-    header.extend_from_slice(&(n_wires as u32).to_le_bytes());
-    header.extend_from_slice(&0u32.to_le_bytes()); // public outputs
-    header.extend_from_slice(&(n_pub as u32).to_le_bytes()); // public inputs
-    header.extend_from_slice(&0u32.to_le_bytes()); // private inputs
-    header.extend_from_slice(&(n_wires as u64).to_le_bytes()); // labels
-    header.extend_from_slice(&(m as u32).to_le_bytes());
-    let mut cons = Vec::new();
-    for i in 0..m {
-        for mat in [a, b, c] {
-            let mut row = mat[i].clone();
-            row.sort_by_key(|(_, v)| *v);
-            cons.extend_from_slice(&(row.len() as u32).to_le_bytes());
-            for (coeff, var) in row {
-                cons.extend_from_slice(&(var as u32).to_le_bytes());
-                cons.extend_from_slice(&fe_le(&coeff));
-            }
-        }
-    }
-    let mut map = Vec::new();
-    for i in 0..n_wires as u64 {
-        map.extend_from_slice(&i.to_le_bytes());
-    }
-    let mut r1cs = b"r1cs".to_vec();
-    r1cs.extend_from_slice(&1u32.to_le_bytes());
-    r1cs.extend_from_slice(&3u32.to_le_bytes());
-    section(&mut r1cs, 1, &header);
-    section(&mut r1cs, 2, &cons);
-    section(&mut r1cs, 3, &map);
-    std::fs::write(dir.join("circuit.r1cs"), r1cs)?;
-
-    let mut wh = Vec::new();
-    wh.extend_from_slice(&32u32.to_le_bytes());
-    wh.extend_from_slice(&prime_le());
-    wh.extend_from_slice(&(n_wires as u32).to_le_bytes());
-    let mut values = Vec::new();
-    for x in instance.iter().chain(witness.iter()) {
-        values.extend_from_slice(&fe_le(x));
-    }
-    let mut wtns = b"wtns".to_vec();
-    wtns.extend_from_slice(&2u32.to_le_bytes());
-    wtns.extend_from_slice(&2u32.to_le_bytes());
-    section(&mut wtns, 1, &wh);
-    section(&mut wtns, 2, &values);
-    std::fs::write(dir.join("witness.wtns"), wtns)?;
+    let r1cs = zkpay_prover::r1cs::R1cs::of_cs(&cs)?;
+    std::fs::write(dir.join("circuit.r1cs"), r1cs.to_bytes())?;
+    let assignment = [cs.instance_assignment()?, cs.witness_assignment()?].concat();
+    std::fs::write(
+        dir.join("witness.wtns"),
+        zkpay_prover::r1cs::wtns_bytes(&assignment),
+    )?;
+    let m = r1cs.constraints.len();
     let publics: Vec<String> = public
         .public_inputs()
         .iter()

@@ -2,11 +2,19 @@
 //!
 //! The trusted setup of zkpay's Groth16 keys. Phase 1 is a universal powers-of-tau ceremony
 //! (the Perpetual Powers of Tau, Hermez, or one run with snarkjs); [`ptau`] reads its files in
-//! the `.ptau` format snarkjs writes and checks them as a verifier of phase 1 does. Phase 2 (per
-//! circuit, in snarkjs's `.zkey` format) builds on it.
+//! the `.ptau` format snarkjs writes and checks them as a verifier of phase 1 does. Phase 2
+//! ([`phase2`]) is per circuit ([`circuit`]), in snarkjs's `.zkey` format ([`zkey`]), with
+//! snarkjs's randomness reproduced bit for bit ([`snarkrng`]) so that both tools check each
+//! other's contributions; its keys are exported to a parameters directory
+//! (`zkpay_prover::params`) that nodes and wallets load.
 #![deny(missing_docs)]
 
+pub mod circuit;
+pub mod phase2;
 pub mod ptau;
+pub mod snarkrng;
+pub mod testing;
+pub mod zkey;
 
 use thiserror::Error;
 
@@ -35,6 +43,9 @@ pub enum CeremonyError {
         /// Power needed.
         need: u32,
     },
+    /// The circuit could not be built.
+    #[error("circuit: {0}")]
+    Circuit(String),
     /// A consistency check of the powers failed.
     #[error("inconsistent powers of tau: {0}")]
     Inconsistent(String),

@@ -46,9 +46,9 @@ pub const MAX_POWER: u32 = 28;
 const CHUNK: usize = 1 << 16;
 
 /// Bytes of a G1 point in the file.
-const G1_BYTES: usize = 64;
+pub(crate) const G1_BYTES: usize = 64;
 /// Bytes of a G2 point in the file.
-const G2_BYTES: usize = 128;
+pub(crate) const G2_BYTES: usize = 128;
 
 /// Section ids.
 mod section {
@@ -106,7 +106,7 @@ fn u64_le(r: &mut impl Read) -> Result<u64> {
 }
 
 /// BN254's base field modulus as 32 little-endian bytes.
-fn bn254_q_le() -> [u8; 32] {
+pub(crate) fn bn254_q_le() -> [u8; 32] {
     let mut out = [0u8; 32];
     for (i, limb) in Fq::MODULUS.0.iter().enumerate() {
         out[8 * i..8 * i + 8].copy_from_slice(&limb.to_le_bytes());
@@ -115,7 +115,7 @@ fn bn254_q_le() -> [u8; 32] {
 }
 
 /// A base-field element from 32 bytes little-endian Montgomery form, canonical only.
-fn fq_mont(b: &[u8]) -> Result<Fq> {
+pub(crate) fn fq_mont(b: &[u8]) -> Result<Fq> {
     let mut limbs = [0u64; 4];
     for (i, l) in limbs.iter_mut().enumerate() {
         let mut w = [0u8; 8];
@@ -129,7 +129,7 @@ fn fq_mont(b: &[u8]) -> Result<Fq> {
     Ok(Fq::new_unchecked(v))
 }
 
-fn g1_at(b: &[u8]) -> Result<G1Affine> {
+pub(crate) fn g1_at(b: &[u8]) -> Result<G1Affine> {
     if b.iter().all(|&x| x == 0) {
         return Ok(G1Affine::zero());
     }
@@ -141,7 +141,7 @@ fn g1_at(b: &[u8]) -> Result<G1Affine> {
     Ok(p)
 }
 
-fn g2_at(b: &[u8]) -> Result<G2Affine> {
+pub(crate) fn g2_at(b: &[u8]) -> Result<G2Affine> {
     if b.iter().all(|&x| x == 0) {
         return Ok(G2Affine::zero());
     }
@@ -401,6 +401,40 @@ impl Ptau {
         f.read_exact(&mut buf)
             .map_err(|_| malformed(format!("section {kind} is truncated")))?;
         buf.chunks_exact(bytes).map(decode).collect()
+    }
+
+    /// Raw bytes of `count` points of `bytes` each from point `start` of section `kind`.
+    pub(crate) fn raw(&self, kind: u32, bytes: usize, start: u64, count: usize) -> Result<Vec<u8>> {
+        let s = self.section(kind)?;
+        let end = (start + count as u64) * bytes as u64;
+        if end > s.size {
+            return Err(malformed(format!(
+                "section {kind} has no points {start}..{}",
+                start + count as u64
+            )));
+        }
+        let mut f = File::open(&self.path)?;
+        f.seek(SeekFrom::Start(s.offset + start * bytes as u64))?;
+        let mut buf = vec![0u8; count * bytes];
+        f.read_exact(&mut buf)
+            .map_err(|_| malformed(format!("section {kind} is truncated")))?;
+        Ok(buf)
+    }
+
+    /// `count` G1 points from point `start` of section `kind`, each checked.
+    pub(crate) fn g1_range(&self, kind: u32, start: u64, count: usize) -> Result<Vec<G1Affine>> {
+        self.raw(kind, G1_BYTES, start, count)?
+            .par_chunks_exact(G1_BYTES)
+            .map(g1_at)
+            .collect()
+    }
+
+    /// `count` G2 points from point `start` of section `kind`, each checked (subgroup included).
+    pub(crate) fn g2_range(&self, kind: u32, start: u64, count: usize) -> Result<Vec<G2Affine>> {
+        self.raw(kind, G2_BYTES, start, count)?
+            .par_chunks_exact(G2_BYTES)
+            .map(g2_at)
+            .collect()
     }
 
     /// Reads every point of sections 2–6 and checks that they are powers of one τ with one α

@@ -37,6 +37,39 @@ use serde::{Deserialize, Serialize};
 /// Number of public inputs of the batch (chunk) statement.
 pub const BATCH_PUBLIC_INPUTS: usize = 5;
 
+/// Parameter profile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Profile {
+    /// Production sizes: depth 16 (2^32 leaves), chunks of 8 payments.
+    Full,
+    /// Small sizes for tests and quick demos: depth 4, chunks of 2 payments.
+    Test,
+}
+
+impl Profile {
+    /// Rollup shape of the profile.
+    pub fn params(self) -> ChunkParams {
+        match self {
+            // Both shapes are valid by construction (checked in tests).
+            Profile::Full => ChunkParams {
+                depth: crate::merkle::FULL_DEPTH,
+                slots: 8,
+            },
+            Profile::Test => ChunkParams { depth: 4, slots: 2 },
+        }
+    }
+}
+
+impl Profile {
+    /// The profile's name (`full`, `test`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Full => "full",
+            Profile::Test => "test",
+        }
+    }
+}
+
 /// Shape of the rollup: tree depth and payment slots per chunk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChunkParams {

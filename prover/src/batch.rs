@@ -2,9 +2,6 @@
 
 use crate::keys::{CircuitKeys, KeyStore, SetupMode};
 use crate::ProverError;
-use ark_bn254::Bn254;
-use ark_groth16::Groth16;
-use ark_snark::SNARK;
 use rand::{CryptoRng, RngCore};
 use rayon::prelude::*;
 use zkpay_circuits::batch::BatchCircuit;
@@ -39,6 +36,23 @@ impl BatchProver {
         Ok(Self { keys, params })
     }
 
+    /// A prover over keys loaded elsewhere (a ceremony's, see [`crate::params`]), which the
+    /// caller has matched to the chunk circuit of `params`.
+    pub fn from_keys(keys: CircuitKeys, params: ChunkParams) -> Self {
+        Self { keys, params }
+    }
+
+    /// Loads the chunk keys for `params` from a ceremony's parameters directory, checked
+    /// against its manifest.
+    pub fn from_params(dir: &crate::Params, params: ChunkParams) -> Result<Self, ProverError> {
+        let keys = dir.keys(
+            &format!("{BATCH_CIRCUIT}-d{}-c{}", params.depth, params.slots),
+            BatchCircuit::blank(params),
+            BATCH_PUBLIC_INPUTS,
+        )?;
+        Ok(Self { keys, params })
+    }
+
     /// Keys in use.
     pub fn keys(&self) -> &CircuitKeys {
         &self.keys
@@ -62,7 +76,7 @@ impl BatchProver {
             )));
         }
         let circuit = BatchCircuit::new(public, witness)?;
-        Ok(Groth16::<Bn254>::prove(&self.keys.pk, circuit, rng)?)
+        self.keys.prove(circuit, rng)
     }
 
     /// Proves every chunk of a batch in parallel; proofs in chunk order.

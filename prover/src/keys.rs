@@ -6,16 +6,17 @@
 //! the verifying key sits beside it in its canonical encoding, and its id (SHA-256 of those
 //! bytes) must match the proving key's embedded key on load. Files are written atomically.
 
+use crate::qap::{CircomReduction, LibsnarkReduction, Reduction};
 use crate::ProverError;
 use ark_bn254::Bn254;
-use ark_groth16::{Groth16, ProvingKey};
+use ark_groth16::{Groth16, Proof, ProvingKey};
 use ark_relations::gr1cs::{
     ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode,
 };
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use ark_snark::SNARK;
 use indicatif::{ProgressBar, ProgressStyle};
-use rand::SeedableRng;
+use rand::{CryptoRng, RngCore, SeedableRng};
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::io::Write;
@@ -23,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use zkpay_verifier::{decode_vk, encode_vk, KeyId, Verifier, VerifyingKeyInfo, F};
 
-const PK_MAGIC: &[u8; 8] = b"ZKPAYPK1";
+use crate::params::{pk_file, PK_MAGIC};
 
 /// Where the toxic waste comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,12 +59,28 @@ pub struct CircuitKeys {
     pub setup_seconds: f64,
     /// Whether the keys came from the cache.
     pub from_cache: bool,
+    /// The QAP reduction the proving key was made for.
+    pub reduction: Reduction,
 }
 
 impl CircuitKeys {
     /// Key id.
     pub fn id(&self) -> KeyId {
         self.verifier.key_id()
+    }
+
+    /// Proves `circuit` with these keys, under their reduction.
+    pub fn prove<C: ConstraintSynthesizer<F>, R: RngCore + CryptoRng>(
+        &self,
+        circuit: C,
+        rng: &mut R,
+    ) -> Result<Proof<Bn254>, ProverError> {
+        Ok(match self.reduction {
+            Reduction::Libsnark => {
+                Groth16::<Bn254, LibsnarkReduction>::prove(&self.pk, circuit, rng)?
+            }
+            Reduction::Circom => Groth16::<Bn254, CircomReduction>::prove(&self.pk, circuit, rng)?,
+        })
     }
 }
 
@@ -134,13 +151,54 @@ pub fn setup<C: ConstraintSynthesizer<F>>(
     Ok(pk)
 }
 
+/// The toxic waste of the development setup of `seed`: arkworks draws α, β, γ, δ and the two
+/// generators from the seeded ChaCha20 stream before it looks at the circuit, so they are the
+/// same for every circuit. Anyone can compute them, which is why development keys let anyone
+/// forge proofs (see the forging test) and only the dev network runs on them.
+#[derive(Clone, Debug)]
+pub struct DevelopmentTrapdoor {
+    /// α.
+    pub alpha: F,
+    /// β.
+    pub beta: F,
+    /// γ.
+    pub gamma: F,
+    /// δ.
+    pub delta: F,
+    /// The G1 generator the setup used.
+    pub g1: ark_bn254::G1Projective,
+    /// The G2 generator the setup used.
+    pub g2: ark_bn254::G2Projective,
+}
+
+/// The toxic waste of [`SetupMode::InsecureDevelopment`] with `seed`.
+pub fn development_trapdoor(seed: u64) -> DevelopmentTrapdoor {
+    use ark_std::UniformRand;
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+    DevelopmentTrapdoor {
+        alpha: F::rand(&mut rng),
+        beta: F::rand(&mut rng),
+        gamma: F::rand(&mut rng),
+        delta: F::rand(&mut rng),
+        g1: ark_bn254::G1Projective::rand(&mut rng),
+        g2: ark_bn254::G2Projective::rand(&mut rng),
+    }
+}
+
+/// Whether `vk` came from the development setup of `seed` (its α·G1 is the seed's).
+pub fn is_development_key(vk: &ark_groth16::VerifyingKey<Bn254>, seed: u64) -> bool {
+    use ark_ec::CurveGroup;
+    let t = development_trapdoor(seed);
+    (t.g1 * t.alpha).into_affine() == vk.alpha_g1
+}
+
 /// The on-disk key cache.
 #[derive(Clone, Debug)]
 pub struct KeyStore {
     dir: PathBuf,
 }
 
-fn write_atomic(path: &Path, data: &[u8]) -> Result<(), ProverError> {
+pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> Result<(), ProverError> {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(
@@ -201,16 +259,7 @@ impl KeyStore {
         let pk = setup(name, circuit, mode)?;
         let setup_seconds = t.elapsed().as_secs_f64();
         let info = VerifyingKeyInfo::check(pk.vk.clone(), inputs, pinned)?;
-        let mut payload = Vec::new();
-        pk.serialize_uncompressed(&mut payload)
-            .map_err(|e| ProverError::KeyFile {
-                path: pk_path.display().to_string(),
-                why: e.to_string(),
-            })?;
-        let mut file = Vec::with_capacity(payload.len() + 40);
-        file.extend_from_slice(PK_MAGIC);
-        file.extend_from_slice(&Sha256::digest(&payload));
-        file.extend_from_slice(&payload);
+        let file = pk_file(&pk)?;
         write_atomic(&pk_path, &file)?;
         write_atomic(&vk_path, &encode_vk(&pk.vk))?;
         Ok(CircuitKeys {
@@ -218,6 +267,7 @@ impl KeyStore {
             verifier: Verifier::new(info),
             setup_seconds,
             from_cache: false,
+            reduction: Reduction::Libsnark,
         })
     }
 
@@ -257,6 +307,7 @@ impl KeyStore {
             verifier: Verifier::new(info),
             setup_seconds: 0.0,
             from_cache: true,
+            reduction: Reduction::Libsnark,
         })
     }
 }

@@ -7,11 +7,16 @@
 
 pub mod batch;
 pub mod keys;
+pub mod params;
 pub mod payment;
+pub mod qap;
+pub mod r1cs;
 
-pub use batch::BatchProver;
+pub use batch::{BatchProver, BATCH_CIRCUIT};
 pub use keys::{CircuitKeys, KeyStore, SetupMode};
-pub use payment::PaymentProver;
+pub use params::Params;
+pub use payment::{PaymentProver, PAYMENT_CIRCUIT};
+pub use qap::Reduction;
 
 use thiserror::Error;
 

@@ -2,9 +2,6 @@
 
 use crate::keys::{CircuitKeys, KeyStore, SetupMode};
 use crate::ProverError;
-use ark_bn254::Bn254;
-use ark_groth16::Groth16;
-use ark_snark::SNARK;
 use rand::{CryptoRng, RngCore};
 use rayon::prelude::*;
 use zkpay_circuits::payment::PaymentCircuit;
@@ -39,6 +36,23 @@ impl PaymentProver {
         Ok(Self { keys, depth })
     }
 
+    /// A prover over keys loaded elsewhere (a ceremony's, see [`crate::params`]), which the
+    /// caller has matched to the payment circuit of `depth`.
+    pub fn from_keys(keys: CircuitKeys, depth: usize) -> Self {
+        Self { keys, depth }
+    }
+
+    /// Loads the payment keys for `depth` from a ceremony's parameters directory, checked
+    /// against its manifest.
+    pub fn from_params(params: &crate::Params, depth: usize) -> Result<Self, ProverError> {
+        let keys = params.keys(
+            &format!("{PAYMENT_CIRCUIT}-d{depth}"),
+            PaymentCircuit::blank(depth),
+            PAYMENT_PUBLIC_INPUTS,
+        )?;
+        Ok(Self { keys, depth })
+    }
+
     /// Keys in use.
     pub fn keys(&self) -> &CircuitKeys {
         &self.keys
@@ -56,7 +70,7 @@ impl PaymentProver {
         rng: &mut R,
     ) -> Result<(Proof, PaymentPublic), ProverError> {
         let (circuit, public) = PaymentCircuit::new(witness, self.depth)?;
-        let proof = Groth16::<Bn254>::prove(&self.keys.pk, circuit, rng)?;
+        let proof = self.keys.prove(circuit, rng)?;
         Ok((proof, public))
     }
 

@@ -515,3 +515,44 @@ fn shape_id_is_stable_across_processes() {
         "child computed another shape: {text}"
     );
 }
+
+/// The circom reduction (the one of snarkjs-format ceremony keys) proves and verifies with a
+/// key made for it, and a proof under the wrong reduction does not verify.
+#[test]
+fn the_circom_reduction_proves_under_its_own_keys_only() {
+    use ark_snark::SNARK;
+    use zkpay_circuits::payment::PaymentCircuit;
+    use zkpay_prover::qap::CircomReduction;
+    use zkpay_prover::{CircuitKeys, Reduction};
+    let mut rng = ChaCha20Rng::seed_from_u64(77);
+    // arkworks' generator with the circom H query (L^{2n}_{2i+1}(τ)/δ)
+    let (pk, _) = Groth16::<Bn254, CircomReduction>::circuit_specific_setup(
+        PaymentCircuit::blank(DEPTH),
+        &mut rng,
+    )
+    .unwrap();
+    let info = VerifyingKeyInfo::check(pk.vk.clone(), 10, None).unwrap();
+    let keys = |reduction| CircuitKeys {
+        pk: pk.clone(),
+        verifier: Verifier::new(info.clone()),
+        setup_seconds: 0.0,
+        from_cache: false,
+        reduction,
+    };
+    let circom = PaymentProver::from_keys(keys(Reduction::Circom), DEPTH);
+    let (proof, public) = circom.prove(&transfer(3), &mut rng).unwrap();
+    circom
+        .keys()
+        .verifier
+        .verify(&proof, &public.public_inputs())
+        .unwrap();
+    let wrong = PaymentProver::from_keys(keys(Reduction::Libsnark), DEPTH);
+    let (proof, public) = wrong.prove(&transfer(3), &mut rng).unwrap();
+    assert_eq!(
+        wrong
+            .keys()
+            .verifier
+            .verify(&proof, &public.public_inputs()),
+        Err(VerifierError::InvalidProof)
+    );
+}

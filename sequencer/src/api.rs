@@ -162,7 +162,8 @@ pub struct Info {
     /// Id of the payment verifying key wallets must prove for.
     #[schema(pattern = "^[0-9a-f]{64}$")]
     pub payment_key_id: String,
-    /// Where the keys come from; `insecure-development`: the public development seed (dev only).
+    /// Where the keys come from: `ceremony` (a verified trusted setup, `--params`) or
+    /// `insecure-development` (the public development seed; anyone can forge; dev only).
     pub keys: String,
     /// Smallest fee per asset, in base units as decimal strings (assets not listed: 0).
     pub min_fees: BTreeMap<String, String>,
@@ -710,7 +711,7 @@ async fn info(State(s): State<AppState>) -> Response {
         chunk_slots: params.slots,
         operator: s.node.operator(),
         payment_key_id: s.node.payment_verifier().key_id().to_hex(),
-        keys: crate::node::KEYS_ORIGIN.into(),
+        keys: c.keys_origin().into(),
         min_fees: c
             .min_fees
             .iter()

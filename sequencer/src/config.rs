@@ -4,33 +4,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 use zkpay_protocol::address::Network;
-use zkpay_protocol::batch::ChunkParams;
-use zkpay_protocol::merkle::FULL_DEPTH;
 use zkpay_protocol::note::{Asset, AssetId};
 use zkpay_protocol::payment::PublicAccount;
 
-/// Parameter profile.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Profile {
-    /// Production sizes: depth 16 (2^32 leaves), chunks of 8 payments.
-    Full,
-    /// Small sizes for tests and quick demos: depth 4, chunks of 2 payments.
-    Test,
-}
-
-impl Profile {
-    /// Rollup shape of the profile.
-    pub fn params(self) -> ChunkParams {
-        match self {
-            // Both shapes are valid by construction (checked in tests).
-            Profile::Full => ChunkParams {
-                depth: FULL_DEPTH,
-                slots: 8,
-            },
-            Profile::Test => ChunkParams { depth: 4, slots: 2 },
-        }
-    }
-}
+pub use zkpay_protocol::batch::Profile;
 
 /// Everything the node needs to start.
 #[derive(Clone, Debug)]
@@ -43,6 +20,9 @@ pub struct NodeConfig {
     pub network: Network,
     /// Parameter profile.
     pub profile: Profile,
+    /// Parameters directory of a ceremony (`zkpay-setup export`); required on test and main.
+    /// `None`: the development keys (dev network only).
+    pub params: Option<PathBuf>,
     /// Close a batch at this many payments.
     pub batch_size: usize,
     /// ... or this long after its first payment.
@@ -93,6 +73,16 @@ impl NodeConfig {
 }
 
 impl NodeConfig {
+    /// Where the node's Groth16 keys come from, as `/v1/info` and `zkpay_build_info` report
+    /// it: `ceremony` or `insecure-development` (the public seed).
+    pub fn keys_origin(&self) -> &'static str {
+        if self.params.is_some() {
+            "ceremony"
+        } else {
+            "insecure-development"
+        }
+    }
+
     /// Defaults for `data_dir`.
     pub fn new(data_dir: PathBuf, profile: Profile) -> Self {
         Self {
@@ -100,6 +90,7 @@ impl NodeConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 8717)),
             network: Network::Dev,
             profile,
+            params: None,
             batch_size: 8,
             batch_timeout: Duration::from_secs(2),
             operator: None,

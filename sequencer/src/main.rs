@@ -48,12 +48,17 @@ struct Args {
     /// Address to listen on.
     #[arg(long, env = "ZKPAY_BIND", default_value = "127.0.0.1:8717")]
     bind: SocketAddr,
-    /// Network: main, test or dev. Only dev runs today: its proving keys come from a public
-    /// seed (INSECURE: anyone can forge proofs); test and main need keys from a verified
-    /// ceremony and refuse to start without them.
+    /// Network: main, test or dev. Test and main run only on keys from a verified ceremony
+    /// (--params) and refuse to start without them; dev without --params uses keys from a
+    /// public seed (INSECURE: anyone can forge proofs).
     /// Required: there is no default, so an operator never runs an open dev faucet by mistake.
     #[arg(long, env = "ZKPAY_NETWORK")]
     network: String,
+    /// Parameters directory of a verified trusted-setup ceremony (`zkpay-setup export`): its
+    /// manifest.json pins each circuit's shape id, key id, transcript hash and key-file hash.
+    /// Required on test and main; without it, dev runs on the INSECURE development keys.
+    #[arg(long, env = "ZKPAY_PARAMS")]
+    params: Option<PathBuf>,
     /// Parameter profile: full (2^32 leaves, chunks of 8) or test (small).
     #[arg(long, env = "ZKPAY_PROFILE", value_enum, default_value = "full")]
     profile: ProfileArg,
@@ -305,6 +310,7 @@ async fn main() -> Result<()> {
     };
     let mut config = NodeConfig::new(a.data_dir, profile);
     config.bind = a.bind;
+    config.params = a.params;
     config.network = Network::from_name(&a.network).map_err(|e| anyhow::anyhow!("{e}"))?;
     anyhow::ensure!(a.batch_size > 0, "--batch-size must be positive");
     config.batch_size = a.batch_size;

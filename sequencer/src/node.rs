@@ -15,7 +15,7 @@ use zkpay_protocol::batch::RollupState;
 use zkpay_protocol::field::fe_to_bytes;
 use zkpay_protocol::note::{AssetId, Commitment, Root};
 use zkpay_protocol::payment::PublicAccount;
-use zkpay_prover::{BatchProver, KeyStore, PaymentProver, SetupMode};
+use zkpay_prover::{BatchProver, KeyStore, Params, PaymentProver, SetupMode};
 use zkpay_verifier::batch::ChainState;
 use zkpay_verifier::ledger::{
     BaseLedger, BatchSubmission, ChunkSubmission, CommittedBatch, EmbeddedLedger, LedgerConfig,
@@ -289,26 +289,47 @@ impl Node {
     /// reconciles the mempool with it (payments committed before a crash are dropped from it).
     pub fn open(config: NodeConfig) -> Result<Arc<Self>, NodeError> {
         let params = config.profile.params();
-        if config.network != Network::Dev {
-            // Row 40 of shared/bad-inputs.md: anyone can recompute the development setup's
-            // toxic waste and forge any proof, so only dev may run on it.
-            return Err(NodeError::Config(format!(
-                "the {} network runs only proving keys from a verified trusted-setup ceremony, \
-                 and none is configured; the development keys come from a public seed (anyone \
-                 can forge proofs with them), so this node refuses to start. Use --network dev \
-                 for development.",
-                config.network
-            )));
-        }
-        tracing::warn!(
-            "dev network: proving keys from the public development seed; anyone can forge \
-             proofs under them, never hold real money on this node"
-        );
         std::fs::create_dir_all(&config.data_dir).map_err(|e| NodeError::Storage(e.to_string()))?;
-        let store = KeyStore::new(&config.data_dir);
-        let mode = SetupMode::InsecureDevelopment { seed: 0 };
-        let payment = PaymentProver::new(&store, params.depth, mode, None)?;
-        let batch_prover = BatchProver::new(&store, params, mode, None)?;
+        let (payment, batch_prover) = match &config.params {
+            Some(dir) => {
+                // keys from a ceremony, checked against the directory's manifest (shape ids,
+                // key ids, file hashes, points, and never the development seed's)
+                let p = Params::open(dir)?;
+                tracing::info!(
+                    "proving keys from the ceremony in {} (manifest sha256 {})",
+                    dir.display(),
+                    p.manifest_hash()?
+                );
+                (
+                    PaymentProver::from_params(&p, params.depth)?,
+                    BatchProver::from_params(&p, params)?,
+                )
+            }
+            None if config.network != Network::Dev => {
+                // Row 40 of shared/bad-inputs.md: anyone can recompute the development setup's
+                // toxic waste and forge any proof, so only dev may run on it.
+                return Err(NodeError::Config(format!(
+                    "the {} network runs only proving keys from a verified trusted-setup \
+                     ceremony (--params DIR, exported by `zkpay-setup export`), and none is \
+                     configured; the development keys come from a public seed (anyone can \
+                     forge proofs with them), so this node refuses to start. Use --network dev \
+                     for development.",
+                    config.network
+                )));
+            }
+            None => {
+                tracing::warn!(
+                    "dev network: proving keys from the public development seed; anyone can \
+                     forge proofs under them, never hold real money on this node"
+                );
+                let store = KeyStore::new(&config.data_dir);
+                let mode = SetupMode::InsecureDevelopment { seed: 0 };
+                (
+                    PaymentProver::new(&store, params.depth, mode, None)?,
+                    BatchProver::new(&store, params, mode, None)?,
+                )
+            }
+        };
         let ledger = EmbeddedLedger::open(
             &config.data_dir.join("ledger"),
             LedgerConfig {
@@ -347,7 +368,7 @@ impl Node {
                 crate::Profile::Full => "full".into(),
                 crate::Profile::Test => "test".into(),
             },
-            keys: KEYS_ORIGIN.into(),
+            keys: config.keys_origin().into(),
             payment_key_id: payment_verifier.key_id().to_hex(),
             chunk_key_id: batch_prover.keys().verifier.key_id().to_hex(),
         });
@@ -1131,10 +1152,6 @@ impl Node {
         Ok(self.ledger.batch(n)?)
     }
 }
-
-/// Where this node's Groth16 keys come from, as `/v1/info` and `zkpay_build_info` report it.
-/// Only the public development seed exists today (dev network only).
-pub const KEYS_ORIGIN: &str = "insecure-development";
 
 /// Resets the proving gauges when a batch attempt ends, however it ends.
 struct ProvingGauges<'a>(&'a Metrics);

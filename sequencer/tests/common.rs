@@ -78,6 +78,8 @@ pub struct Wallet {
     pub account_key: AccountKey,
     pub account: PublicAccount,
     pub rng: ChaCha20Rng,
+    /// The network its payments name (dev unless a test changes it).
+    pub network: Network,
 }
 
 impl Wallet {
@@ -91,6 +93,7 @@ impl Wallet {
             account: account_key.account(),
             account_key,
             rng,
+            network: Network::Dev,
         }
     }
 }
@@ -117,7 +120,7 @@ fn ext(
     let ct1 = encrypt_note(&outs[1], b"", &to[1], &mut w.rng).unwrap();
     let _ = invoice;
     ExtData {
-        network: Network::Dev,
+        network: w.network,
         fee_recipient: operator_account(),
         public_account: (pv != 0).then_some(w.account),
         ciphertexts: [ct0, ct1],

@@ -55,8 +55,10 @@ pub struct VerifyingKeyInfo {
 }
 
 impl VerifyingKeyInfo {
-    /// Checks `vk`: `γ ≠ δ`, `δ ≠` the G2 generator, `γ ≠` the G2 generator, exactly
-    /// `expected_inputs + 1` IC points, no identity points, and (if given) the pinned id.
+    /// Checks `vk`: `γ ≠ δ`, `δ ≠` the G2 generator (either means δ is known: a key without
+    /// any phase-2 contribution, under which anyone forges), exactly `expected_inputs + 1` IC
+    /// points, no identity points, and (if given) the pinned id. γ may be the generator: keys
+    /// from snarkjs-format ceremonies (circom's, zkpay's) take γ = 1 and rely on δ alone.
     pub fn check(
         vk: VerifyingKey,
         expected_inputs: usize,
@@ -70,9 +72,6 @@ impl VerifyingKeyInfo {
         }
         if vk.delta_g2 == g2 {
             return Err(VerifierError::KeySanity("delta is the G2 generator".into()));
-        }
-        if vk.gamma_g2 == g2 {
-            return Err(VerifierError::KeySanity("gamma is the G2 generator".into()));
         }
         if vk.gamma_abc_g1.len() != expected_inputs + 1 {
             return Err(VerifierError::KeySanity(format!(

@@ -187,7 +187,7 @@ pub fn run(opts: &DemoOptions) -> Result<Summary, WalletError> {
     let prover = rec.step(
         "load the payment proving key (cached by circuit shape)",
         || {
-            let p = customer.prover(&opts.key_dir, &info)?;
+            let p = customer.prover(&opts.key_dir, &info, None)?;
             Ok((p, format!("key {}", &info.payment_key_id[..16])))
         },
     )?;

@@ -45,6 +45,11 @@ struct Cli {
     /// Network the wallet must be on (refuses a wallet of another network).
     #[arg(long, global = true, env = "ZKPAY_NETWORK")]
     network: Option<String>,
+    /// Parameters directory of the network's trusted-setup ceremony (the manifest and keys
+    /// `zkpay-setup export` wrote, as the network publishes them): required on test and main,
+    /// where the wallet proves only with a key whose id the manifest pins and the node serves.
+    #[arg(long, global = true, env = "ZKPAY_PARAMS")]
+    params: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -242,6 +247,7 @@ struct Ctx {
     client: NodeClient,
     json: bool,
     network: Option<Network>,
+    params: Option<PathBuf>,
 }
 
 /// An error with its exit code. An empty message means the command already printed its
@@ -312,7 +318,7 @@ fn prover(
     w: &mut Wallet,
 ) -> Result<(zkpay_prover::PaymentProver, zkpay_wallet::client::NodeInfo), Fail> {
     let info = w.check_node(&ctx.client)?;
-    let p = w.prover(&ctx.dir, &info)?;
+    let p = w.prover(&ctx.dir, &info, ctx.params.as_deref())?;
     Ok((p, info))
 }
 
@@ -379,6 +385,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
         client: NodeClient::new(&cli.node),
         json: cli.json,
         network,
+        params: cli.params.clone(),
     };
     match cli.command {
         Command::Init { watch } => {

@@ -445,19 +445,34 @@ impl Wallet {
         Ok(info)
     }
 
-    /// The payment prover matching the node's key (cached under `key_dir`).
-    pub fn prover(&self, key_dir: &Path, info: &NodeInfo) -> Result<PaymentProver, WalletError> {
-        let mode = match self.network {
+    /// The payment prover matching the node's key: from the ceremony's parameters directory
+    /// `params` (checked against its manifest; required on test and main), or on dev without
+    /// it the development keys (cached under `key_dir`).
+    pub fn prover(
+        &self,
+        key_dir: &Path,
+        info: &NodeInfo,
+        params: Option<&Path>,
+    ) -> Result<PaymentProver, WalletError> {
+        let p = match (params, self.network) {
+            (Some(dir), _) => {
+                PaymentProver::from_params(&zkpay_prover::Params::open(dir)?, info.tree_depth)?
+            }
             // only dev uses the published deterministic (insecure) setup
-            Network::Dev => SetupMode::InsecureDevelopment { seed: 0 },
-            Network::Test | Network::Main => {
+            (None, Network::Dev) => PaymentProver::new(
+                &KeyStore::new(key_dir),
+                info.tree_depth,
+                SetupMode::InsecureDevelopment { seed: 0 },
+                None,
+            )?,
+            (None, Network::Test | Network::Main) => {
                 return Err(WalletError::Refused(format!(
-                    "{} proving keys come from a verified ceremony; none is configured",
+                    "{} proving keys come from a verified ceremony: pass its parameters \
+                     directory with --params DIR (or ZKPAY_PARAMS)",
                     self.network
                 )))
             }
         };
-        let p = PaymentProver::new(&KeyStore::new(key_dir), info.tree_depth, mode, None)?;
         let id = p.keys().verifier.key_id().to_hex();
         if id != info.payment_key_id {
             return Err(WalletError::KeyMismatch {

@@ -65,7 +65,9 @@ fn a_note_the_merchant_cannot_open_is_imported_from_the_receipt() {
     let mut customer =
         Wallet::create(&dir.path().join("customer"), Network::Dev, pass, None).unwrap();
     let info = customer.check_node(&s.client).unwrap();
-    let prover = customer.prover(&dir.path().join("keys"), &info).unwrap();
+    let prover = customer
+        .prover(&dir.path().join("keys"), &info, None)
+        .unwrap();
     let usd = Asset::from_text("USD").unwrap();
     let mut rng = rand::rngs::OsRng;
 
