@@ -106,7 +106,8 @@ enum Cmd {
         /// Your name, recorded in the key (up to 64 characters).
         #[arg(long)]
         name: Option<String>,
-        /// Extra entropy text; asked for on a terminal when not given.
+        /// Extra entropy text; asked for on a terminal when not given (prefer the prompt or the
+        /// environment: a command line is visible to other users of the machine).
         #[arg(long, env = "ZKPAY_SETUP_ENTROPY", hide_env_values = true)]
         entropy: Option<String>,
     },
@@ -167,6 +168,14 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
+}
+
+fn sha256_file(path: &Path) -> Result<String> {
+    use sha2::Digest;
+    let mut f = std::fs::File::open(path)?;
+    let mut h = sha2::Sha256::new();
+    std::io::copy(&mut f, &mut h)?;
+    Ok(hex::encode(h.finalize()))
 }
 
 fn open_ptau(path: &Path) -> Result<Ptau> {
@@ -271,7 +280,7 @@ fn main() -> Result<()> {
             entropy,
         } => {
             let z = read_zkey(&input)?;
-            let entropy = match entropy {
+            let entropy = zeroize::Zeroizing::new(match entropy {
                 Some(e) => e,
                 None if std::io::stdin().is_terminal() => {
                     eprint!("Type some random text (extra entropy, not stored): ");
@@ -280,7 +289,7 @@ fn main() -> Result<()> {
                     line
                 }
                 None => String::new(),
-            };
+            });
             let (next, hash) = phase2::contribute(&z, &entropy, name)?;
             drop(entropy);
             write_file(&output, &next.to_bytes())?;
@@ -361,6 +370,7 @@ fn main() -> Result<()> {
                 .iter()
                 .map(|k| hex::encode(k.hash))
                 .collect();
+            let ptau_sha256 = sha256_file(&ptau)?;
             let entry = Params::write(
                 &out,
                 &c.name,
@@ -369,6 +379,7 @@ fn main() -> Result<()> {
                 Reduction::Circom,
                 &r.transcript_hash,
                 &hashes,
+                &ptau_sha256,
                 c.inputs,
             )?;
             // load back through the node's own checks
@@ -386,6 +397,7 @@ fn main() -> Result<()> {
                     c.inputs,
                 )?,
             };
+            let manifest_sha256 = params.manifest_hash()?;
             if json {
                 println!(
                     "{}",
@@ -394,16 +406,19 @@ fn main() -> Result<()> {
                         "dir": out,
                         "key_id": keys.id().to_hex(),
                         "entry": entry,
+                        "manifest_sha256": manifest_sha256,
                     })
                 );
             } else {
                 println!(
-                    "{}: keys of {} exported (key id {}, transcript hash {}, {} contribution(s))",
+                    "{}: keys of {} exported (key id {}, transcript hash {}, {} contribution(s))\n\
+                     manifest SHA-256 (publish it; nodes and wallets pin it with \
+                     --params-sha256):\n{manifest_sha256}",
                     out.display(),
                     c.name,
                     keys.id().to_hex(),
                     entry.transcript_hash,
-                    entry.contributions.len()
+                    entry.contributions.len(),
                 );
             }
         }

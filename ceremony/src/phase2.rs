@@ -468,6 +468,14 @@ pub fn verify(r1cs: &R1cs, ptau: &Ptau, zkey: &Zkey) -> Result<Report> {
 
 /// [`verify`] against an initial key already computed.
 pub fn verify_from_init(init: &Zkey, zkey: &Zkey) -> Result<Report> {
+    if !init.contributions.is_empty()
+        || init.delta1 != G1Affine::generator()
+        || init.delta2 != G2Affine::generator()
+    {
+        return Err(inconsistent(
+            "the key to verify against is not an initial key (it has contributions)",
+        ));
+    }
     if (zkey.n_vars, zkey.n_public, zkey.domain_size)
         != (init.n_vars, init.n_public, init.domain_size)
     {
@@ -509,6 +517,7 @@ pub fn verify_from_init(init: &Zkey, zkey: &Zkey) -> Result<Report> {
     acc.update(zkey.cs_hash);
     let mut cur = G1Affine::generator();
     let mut verified = Vec::new();
+    let mut beacons = Vec::new();
     for (i, c) in zkey.contributions.iter().enumerate() {
         let n = i + 1;
         let mut ours = acc.clone();
@@ -532,20 +541,8 @@ pub fn verify_from_init(init: &Zkey, zkey: &Zkey) -> Result<Report> {
             )));
         }
         if let Source::Beacon { value, exp } = &c.source {
-            let exp = u32::from(*exp);
-            if value.is_empty() || !BEACON_EXP.contains(&exp) {
-                return Err(inconsistent(format!(
-                    "contribution #{n}: beacon parameters out of range"
-                )));
-            }
-            let mut rng = beacon_rng(value, exp);
-            let x = rng.fr();
-            let g1_s = rng.g1();
-            if g1_s != c.g1_s || (g1_s * x).into_affine() != c.g1_sx {
-                return Err(inconsistent(format!(
-                    "contribution #{n}: the beacon's key is not the one its value gives"
-                )));
-            }
+            // recomputed last: 2^exp hashes are the slowest check
+            beacons.push((n, value.clone(), u32::from(*exp), c.g1_s, c.g1_sx));
         }
         c.hash_pub_key(&mut acc);
         verified.push(Verified {
@@ -582,6 +579,21 @@ pub fn verify_from_init(init: &Zkey, zkey: &Zkey) -> Result<Report> {
         if !same_ratio(r1, r2, zkey.delta2, init.delta2) {
             return Err(inconsistent(format!(
                 "the {what} section is not the circuit's divided by δ"
+            )));
+        }
+    }
+    for (n, value, exp, g1_s, g1_sx) in beacons {
+        if value.is_empty() || !BEACON_EXP.contains(&exp) {
+            return Err(inconsistent(format!(
+                "contribution #{n}: beacon parameters out of range"
+            )));
+        }
+        let mut rng = beacon_rng(&value, exp);
+        let x = rng.fr();
+        let s = rng.g1();
+        if s != g1_s || (s * x).into_affine() != g1_sx {
+            return Err(inconsistent(format!(
+                "contribution #{n}: the beacon's key is not the one its value gives"
             )));
         }
     }

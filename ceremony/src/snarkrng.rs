@@ -39,6 +39,15 @@ fn quarter(s: &mut [u32; 16], a: usize, b: usize, c: usize, d: usize) {
     s[b] = (s[b] ^ s[c]).rotate_left(7);
 }
 
+impl Drop for ChaCha {
+    /// The key of a contribution's stream is its secret: wipe it.
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.state.zeroize();
+        self.buf.zeroize();
+    }
+}
+
 impl ChaCha {
     /// A stream keyed by eight words.
     pub fn new(seed: [u32; 8]) -> Self {
@@ -54,13 +63,17 @@ impl ChaCha {
 
     /// A stream keyed by the first 32 bytes of `hash`, read as big-endian words.
     pub fn from_hash(hash: &[u8]) -> Self {
+        use zeroize::Zeroize;
         let mut seed = [0u32; 8];
         for (i, w) in seed.iter_mut().enumerate() {
             let mut b = [0u8; 4];
             b.copy_from_slice(&hash[4 * i..4 * i + 4]);
             *w = u32::from_be_bytes(b);
+            b.zeroize();
         }
-        Self::new(seed)
+        let out = Self::new(seed);
+        seed.zeroize();
+        out
     }
 
     fn update(&mut self) {

@@ -215,11 +215,13 @@ impl Contribution {
         };
         out.extend_from_slice(&kind.to_le_bytes());
         let mut params = Vec::new();
-        if let Some(name) = &self.name {
-            let bytes = truncate_name(name).as_bytes();
-            params.push(1);
-            params.push(bytes.len() as u8);
-            params.extend_from_slice(bytes);
+        if let Some(name) = self.name.as_deref().map(truncate_name) {
+            if !name.is_empty() {
+                let bytes = name.as_bytes();
+                params.push(1);
+                params.push(bytes.len().min(255) as u8);
+                params.extend_from_slice(&bytes[..bytes.len().min(255)]);
+            }
         }
         if let Source::Beacon { value, exp } = &self.source {
             params.push(2);
@@ -233,12 +235,11 @@ impl Contribution {
     }
 }
 
-/// The first 64 characters of a name (as snarkjs keeps them).
-pub fn truncate_name(name: &str) -> &str {
-    match name.char_indices().nth(MAX_NAME) {
-        Some((i, _)) => &name[..i],
-        None => name,
-    }
+/// A name as snarkjs keeps it: its first 64 UTF-16 code units (JavaScript's
+/// `substring(0, 64)`), a surrogate pair cut in half becoming U+FFFD.
+pub fn truncate_name(name: &str) -> String {
+    let units: Vec<u16> = name.encode_utf16().take(MAX_NAME).collect();
+    String::from_utf16_lossy(&units)
 }
 
 struct Reader<'a> {
@@ -567,9 +568,8 @@ fn read_contribution(m: &mut Reader) -> Result<Contribution> {
         match tag {
             1 => {
                 let n = p.take(1)?[0] as usize;
-                let s = std::str::from_utf8(p.take(n)?)
-                    .map_err(|_| malformed("a contribution name is not UTF-8"))?;
-                name = Some(s.to_string());
+                // as snarkjs's TextDecoder: invalid UTF-8 becomes U+FFFD
+                name = Some(String::from_utf8_lossy(p.take(n)?).into_owned());
             }
             2 => exp = Some(p.take(1)?[0]),
             3 => {
@@ -597,4 +597,46 @@ fn read_contribution(m: &mut Reader) -> Result<Contribution> {
         source,
         name,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_cut_as_javascript_cuts_them() {
+        assert_eq!(truncate_name("alice"), "alice");
+        let long = "é".repeat(70);
+        assert_eq!(truncate_name(&long).chars().count(), 64);
+        // 40 emoji are 80 UTF-16 units: 32 whole ones fit
+        let emoji = "😀".repeat(40);
+        assert_eq!(truncate_name(&emoji), "😀".repeat(32));
+        // an odd cut splits a surrogate pair: U+FFFD, as snarkjs's TextEncoder writes it
+        let odd = format!("a{}", "😀".repeat(40));
+        let cut = truncate_name(&odd);
+        assert!(cut.ends_with('\u{FFFD}'), "{cut:?}");
+        assert_eq!(cut.encode_utf16().count(), 64);
+        // 64 four-byte characters would be 256 bytes: never more than the length byte holds
+        let wide = "𝔸".repeat(64);
+        let c = Contribution {
+            delta_after: G1Affine::generator(),
+            g1_s: G1Affine::generator(),
+            g1_sx: G1Affine::generator(),
+            g2_spx: G2Affine::generator(),
+            transcript: [7; 64],
+            source: Source::Secret,
+            name: Some(wide),
+        };
+        let mut out = Vec::new();
+        c.encode(&mut out);
+        let mut r = Reader { b: &out, pos: 0 };
+        let back = read_contribution(&mut r).unwrap();
+        assert_eq!(back.name.as_deref(), Some("𝔸".repeat(32).as_str()));
+        // an empty name is left out, as snarkjs leaves it out
+        let mut c = c;
+        c.name = Some(String::new());
+        let mut out = Vec::new();
+        c.encode(&mut out);
+        assert_eq!(out.len(), 64 * 3 + 128 + 64 + 4 + 4);
+    }
 }

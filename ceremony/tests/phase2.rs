@@ -290,7 +290,8 @@ fn a_ceremony_mixing_zkpay_and_snarkjs_verifies_with_both_and_exports() {
         Some(4)
     );
     assert_eq!(e["entry"]["transcript_hash"], v["transcript_hash"]);
-    let params = zkpay_prover::Params::open(&dir.join("params")).expect("manifest");
+    let pin = e["manifest_sha256"].as_str().expect("manifest hash");
+    let params = zkpay_prover::Params::open_pinned(&dir.join("params"), pin).expect("manifest");
     let keys = zkpay_prover::PaymentProver::from_params(&params, 4).expect("keys load");
     assert_eq!(keys.keys().reduction, zkpay_prover::Reduction::Circom);
     // the exported verifying key is the one snarkjs exports from the same zkey
@@ -357,6 +358,11 @@ fn tampered_keys_are_refused() {
     assert_eq!(report.contributions.len(), 2);
     assert_eq!(report.contributions[0].name.as_deref(), Some("one"));
 
+    // verifying against a key that is not an initial one
+    assert!(verify_from_init(good, good)
+        .unwrap_err()
+        .to_string()
+        .contains("not an initial key"));
     // an L point replaced by another: L is not the circuit's divided by δ
     let mut z = good.clone();
     z.l.swap(0, 1);

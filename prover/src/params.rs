@@ -14,6 +14,7 @@ use crate::qap::Reduction;
 use crate::ProverError;
 use ark_bn254::{Bn254, G2Affine};
 use ark_ec::AffineRepr;
+use ark_ff::Zero;
 use ark_groth16::ProvingKey;
 use ark_relations::gr1cs::ConstraintSynthesizer;
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
@@ -45,6 +46,9 @@ pub struct Entry {
     pub transcript_hash: String,
     /// Every contribution's hash, oldest first (hex), as their contributors published them.
     pub contributions: Vec<String>,
+    /// SHA-256 of the powers-of-tau file the ceremony started from (hex), to compare with the
+    /// hash its phase-1 ceremony published.
+    pub ptau_sha256: String,
     /// Proving-key file, relative to the directory.
     pub proving_key: String,
     /// SHA-256 of the proving-key file (hex).
@@ -93,6 +97,44 @@ pub fn insecurity(vk: &ark_groth16::VerifyingKey<Bn254>) -> Option<&'static str>
     None
 }
 
+/// Checks the parts of a proving key its verifying key does not cover: every query as long as
+/// the circuit needs (the prover would otherwise panic or truncate), δ·G1 and β·G1 the same δ
+/// and β as the verifying key's (a wrong δ·G1 would leave proofs unblinded).
+fn check_proving_key(pk: &ProvingKey<Bn254>, r1cs: &crate::r1cs::R1cs) -> Result<(), String> {
+    use ark_ec::pairing::Pairing;
+    use ark_ec::CurveGroup;
+    let wires = r1cs.num_wires;
+    let private = wires - r1cs.num_public - 1;
+    let domain = 1usize << r1cs.domain_power();
+    for (what, have, need) in [
+        ("A query", pk.a_query.len(), wires),
+        ("B query (G1)", pk.b_g1_query.len(), wires),
+        ("B query (G2)", pk.b_g2_query.len(), wires),
+        ("L query", pk.l_query.len(), private),
+        ("H query", pk.h_query.len(), domain),
+        ("IC", pk.vk.gamma_abc_g1.len(), r1cs.num_public + 1),
+    ] {
+        if have != need {
+            return Err(format!(
+                "the {what} has {have} points, the circuit needs {need}"
+            ));
+        }
+    }
+    let g1 = ark_bn254::G1Affine::generator();
+    let g2 = G2Affine::generator();
+    let same = |a1: ark_bn254::G1Affine, a2: G2Affine| {
+        !a1.is_zero()
+            && Bn254::multi_pairing([a1, (-g1.into_group()).into_affine()], [g2, a2]).is_zero()
+    };
+    if !same(pk.delta_g1, pk.vk.delta_g2) {
+        return Err("δ·G1 of the proving key is not the verifying key's δ".into());
+    }
+    if !same(pk.beta_g1, pk.vk.beta_g2) {
+        return Err("β·G1 of the proving key is not the verifying key's β".into());
+    }
+    Ok(())
+}
+
 /// A parameters directory.
 #[derive(Clone, Debug)]
 pub struct Params {
@@ -122,15 +164,33 @@ impl Params {
         })
     }
 
-    /// SHA-256 of the manifest file: what wallets and nodes pin.
+    /// SHA-256 of the manifest file (hex): what a network publishes and nodes and wallets pin.
     pub fn manifest_hash(&self) -> Result<String, ProverError> {
         let bytes = fs::read(self.dir.join(MANIFEST))?;
         Ok(hex::encode(Sha256::digest(bytes)))
     }
 
+    /// [`Params::open`], refusing a manifest whose SHA-256 is not `pin` (hex): the manifest
+    /// vouches for the keys, the pin for the manifest, so nobody who can only write the
+    /// directory can swap in keys they know the trapdoor of.
+    pub fn open_pinned(dir: &Path, pin: &str) -> Result<Self, ProverError> {
+        let p = Self::open(dir)?;
+        let have = p.manifest_hash()?;
+        if !have.eq_ignore_ascii_case(pin.trim()) {
+            return Err(bad(
+                &dir.join(MANIFEST),
+                format!(
+                    "its SHA-256 is {have}, the pinned manifest's is {}",
+                    pin.trim()
+                ),
+            ));
+        }
+        Ok(p)
+    }
+
     /// Loads and checks the keys of the circuit `name` (`circuit` is its blank instance, for
     /// the shape id; `inputs` its public-input count).
-    pub fn keys<C: ConstraintSynthesizer<F>>(
+    pub fn keys<C: ConstraintSynthesizer<F> + Clone>(
         &self,
         name: &str,
         circuit: C,
@@ -143,6 +203,13 @@ impl Params {
                 format!("no keys for the circuit {name} (this node's profile needs them)"),
             )
         })?;
+        if e.reduction != Reduction::Circom {
+            return Err(bad(
+                &manifest,
+                format!("{name}: ceremony keys are for the circom reduction (snarkjs's .zkey)"),
+            ));
+        }
+        let sizes = crate::r1cs::R1cs::of_circuit(circuit.clone())?;
         let shape = hex::encode(shape_id(name, circuit)?);
         if e.shape_id != shape {
             return Err(bad(
@@ -161,6 +228,15 @@ impl Params {
         }
         let pinned = KeyId::from_hex(&e.key_id)
             .map_err(|err| bad(&manifest, format!("key id of {name}: {err}")))?;
+        for f in [&e.proving_key, &e.verifying_key] {
+            let plain = Path::new(f).file_name().and_then(|n| n.to_str()) == Some(f.as_str());
+            if !plain || f.starts_with('.') {
+                return Err(bad(
+                    &manifest,
+                    format!("{name}: key file {f:?} is not a plain file name in the directory"),
+                ));
+            }
+        }
         let pk_path = self.dir.join(&e.proving_key);
         let vk_path = self.dir.join(&e.verifying_key);
         let file = fs::read(&pk_path)?;
@@ -189,6 +265,7 @@ impl Params {
         if let Some(why) = insecurity(&vk) {
             return Err(bad(&pk_path, format!("insecure keys for {name}: {why}")));
         }
+        check_proving_key(&pk, &sizes).map_err(|why| bad(&pk_path, format!("{name}: {why}")))?;
         let info = VerifyingKeyInfo::check(vk, inputs, Some(pinned)).map_err(|err| {
             bad(
                 &vk_path,
@@ -215,6 +292,7 @@ impl Params {
         reduction: Reduction,
         transcript_hash: &[u8],
         contributions: &[String],
+        ptau_sha256: &str,
         inputs: usize,
     ) -> Result<Entry, ProverError> {
         fs::create_dir_all(dir)?;
@@ -238,6 +316,7 @@ impl Params {
             reduction,
             transcript_hash: hex::encode(transcript_hash),
             contributions: contributions.to_vec(),
+            ptau_sha256: ptau_sha256.to_string(),
             proving_key: pk_name,
             proving_key_sha256: hex::encode(Sha256::digest(&file)),
             verifying_key: vk_name,

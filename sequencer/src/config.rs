@@ -23,6 +23,9 @@ pub struct NodeConfig {
     /// Parameters directory of a ceremony (`zkpay-setup export`); required on test and main.
     /// `None`: the development keys (dev network only).
     pub params: Option<PathBuf>,
+    /// SHA-256 (hex) of the parameters directory's manifest.json as the network publishes it;
+    /// required with `params` on test and main.
+    pub params_sha256: Option<String>,
     /// Close a batch at this many payments.
     pub batch_size: usize,
     /// ... or this long after its first payment.
@@ -91,6 +94,7 @@ impl NodeConfig {
             network: Network::Dev,
             profile,
             params: None,
+            params_sha256: None,
             batch_size: 8,
             batch_timeout: Duration::from_secs(2),
             operator: None,

@@ -59,6 +59,10 @@ struct Args {
     /// Required on test and main; without it, dev runs on the INSECURE development keys.
     #[arg(long, env = "ZKPAY_PARAMS")]
     params: Option<PathBuf>,
+    /// SHA-256 of the parameters directory's manifest.json as the network publishes it: the
+    /// node refuses a manifest that differs. Required with --params on test and main.
+    #[arg(long, env = "ZKPAY_PARAMS_SHA256")]
+    params_sha256: Option<String>,
     /// Parameter profile: full (2^32 leaves, chunks of 8) or test (small).
     #[arg(long, env = "ZKPAY_PROFILE", value_enum, default_value = "full")]
     profile: ProfileArg,
@@ -311,6 +315,7 @@ async fn main() -> Result<()> {
     let mut config = NodeConfig::new(a.data_dir, profile);
     config.bind = a.bind;
     config.params = a.params;
+    config.params_sha256 = a.params_sha256;
     config.network = Network::from_name(&a.network).map_err(|e| anyhow::anyhow!("{e}"))?;
     anyhow::ensure!(a.batch_size > 0, "--batch-size must be positive");
     config.batch_size = a.batch_size;

@@ -293,8 +293,20 @@ impl Node {
         let (payment, batch_prover) = match &config.params {
             Some(dir) => {
                 // keys from a ceremony, checked against the directory's manifest (shape ids,
-                // key ids, file hashes, points, and never the development seed's)
-                let p = Params::open(dir)?;
+                // key ids, file hashes, points, and never the development seed's), the
+                // manifest against the hash the network publishes
+                let p = match (&config.params_sha256, config.network) {
+                    (Some(pin), _) => Params::open_pinned(dir, pin)?,
+                    (None, Network::Dev) => Params::open(dir)?,
+                    (None, network) => {
+                        return Err(NodeError::Config(format!(
+                            "the {network} network needs the SHA-256 of its parameters \
+                             manifest (--params-sha256, as the network publishes it) beside \
+                             --params, so that keys someone swapped into {} are refused",
+                            dir.display()
+                        )))
+                    }
+                };
                 tracing::info!(
                     "proving keys from the ceremony in {} (manifest sha256 {})",
                     dir.display(),

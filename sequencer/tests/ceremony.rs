@@ -82,6 +82,7 @@ fn params() -> &'static PathBuf {
                 Reduction::Circom,
                 &report.transcript_hash,
                 &hashes,
+                "random phase 1 (tests)",
                 c.inputs,
             )
             .unwrap();
@@ -94,6 +95,16 @@ fn test_config(dir: &Path) -> NodeConfig {
     let mut c = config(dir);
     c.network = Network::Test;
     c.params = Some(params().clone());
+    c.params_sha256 = Some(Params::open(params()).unwrap().manifest_hash().unwrap());
+    c
+}
+
+/// `test_config` on a copy of the parameters, pinned to the copy's own manifest (an attacker
+/// who can also publish the pin), so that the checks behind the pin are what is tested.
+fn config_on(dir: &Path, params_dir: &Path) -> NodeConfig {
+    let mut c = test_config(dir);
+    c.params = Some(params_dir.to_path_buf());
+    c.params_sha256 = Some(Params::open(params_dir).unwrap().manifest_hash().unwrap());
     c
 }
 
@@ -168,6 +179,15 @@ fn test_and_main_refuse_to_start_without_or_with_bad_keys() {
             "{m}"
         );
     }
+    // --params without the manifest's hash on test, or a manifest other than the pinned one
+    let mut c = test_config(dir.path());
+    c.params_sha256 = None;
+    let m = msg(c);
+    assert!(m.contains("--params-sha256"), "{m}");
+    let mut c = test_config(dir.path());
+    c.params_sha256 = Some("ab".repeat(32));
+    let m = msg(c);
+    assert!(m.contains("pinned manifest"), "{m}");
     // a manifest that pins another key id
     let bad = tempfile::tempdir().unwrap();
     copy_dir(params(), bad.path());
@@ -175,10 +195,18 @@ fn test_and_main_refuse_to_start_without_or_with_bad_keys() {
         let e = m.circuits.get_mut("payment-d4").unwrap();
         e.key_id = "00".repeat(32);
     });
-    let mut c = test_config(dir.path());
-    c.params = Some(bad.path().to_path_buf());
+    let c = config_on(dir.path(), bad.path());
     let m = msg(c);
     assert!(m.contains("payment-d4") && m.contains("pins"), "{m}");
+    // a manifest naming a file outside its directory
+    let bad = tempfile::tempdir().unwrap();
+    copy_dir(params(), bad.path());
+    edit_manifest(bad.path(), |m| {
+        m.circuits.get_mut("payment-d4").unwrap().proving_key = "../payment-d4.pk".into();
+    });
+    let c = config_on(dir.path(), bad.path());
+    let m = msg(c);
+    assert!(m.contains("not a plain file name"), "{m}");
     // a proving key altered (not only its verifying key): the file hash differs
     let bad = tempfile::tempdir().unwrap();
     copy_dir(params(), bad.path());
@@ -187,8 +215,7 @@ fn test_and_main_refuse_to_start_without_or_with_bad_keys() {
     let last = bytes.len() - 100;
     bytes[last] ^= 1;
     std::fs::write(&pk, bytes).unwrap();
-    let mut c = test_config(dir.path());
-    c.params = Some(bad.path().to_path_buf());
+    let c = config_on(dir.path(), bad.path());
     let m = msg(c);
     assert!(m.contains("batch-d4-c2.pk") && m.contains("altered"), "{m}");
     // ... even with the manifest's hash and the file's checksum updated: the point is then
@@ -205,8 +232,7 @@ fn test_and_main_refuse_to_start_without_or_with_bad_keys() {
     edit_manifest(bad.path(), |m| {
         m.circuits.get_mut("payment-d4").unwrap().proving_key_sha256 = hex::encode(sha256(&bytes));
     });
-    let mut c = test_config(dir.path());
-    c.params = Some(bad.path().to_path_buf());
+    let c = config_on(dir.path(), bad.path());
     let m = msg(c);
     assert!(m.contains("invalid proving key"), "{m}");
     // the development keys exported as if from a ceremony: insecure
@@ -220,17 +246,61 @@ fn test_and_main_refuse_to_start_without_or_with_bad_keys() {
         "payment-d4",
         hex::decode(&e.shape_id).unwrap().try_into().unwrap(),
         &dev.keys().pk,
-        Reduction::Libsnark,
+        Reduction::Circom,
         &[0; 64],
         &[],
+        "",
         e.public_inputs,
     )
     .unwrap();
-    let mut c = test_config(dir.path());
-    c.params = Some(bad.path().to_path_buf());
+    let mut c = config_on(dir.path(), bad.path());
     c.network = Network::Main;
     let m = msg(c);
     assert!(m.contains("insecure") && m.contains("seed 0"), "{m}");
+    // a proving key whose δ·G1 is not its verifying key's δ, or whose H query is short
+    // (both re-exported with a consistent manifest and file hash)
+    let forged_pk = Params::open(params())
+        .unwrap()
+        .keys(
+            "payment-d4",
+            zkpay_circuits::payment::PaymentCircuit::blank(4),
+            10,
+        )
+        .unwrap()
+        .pk;
+    for (edit, why) in [
+        (
+            Box::new(|pk: &mut ark_groth16::ProvingKey<Bn254>| pk.delta_g1 = pk.beta_g1)
+                as Box<dyn Fn(&mut ark_groth16::ProvingKey<Bn254>)>,
+            "δ·G1",
+        ),
+        (
+            Box::new(|pk: &mut ark_groth16::ProvingKey<Bn254>| {
+                pk.h_query.pop();
+            }),
+            "H query",
+        ),
+    ] {
+        let bad = tempfile::tempdir().unwrap();
+        copy_dir(params(), bad.path());
+        let mut pk = forged_pk.clone();
+        edit(&mut pk);
+        let e = Params::open(params()).unwrap().manifest.circuits["payment-d4"].clone();
+        Params::write(
+            bad.path(),
+            "payment-d4",
+            hex::decode(&e.shape_id).unwrap().try_into().unwrap(),
+            &pk,
+            Reduction::Circom,
+            &[0; 64],
+            &[],
+            "",
+            e.public_inputs,
+        )
+        .unwrap();
+        let m = msg(config_on(dir.path(), bad.path()));
+        assert!(m.contains(why), "{m}");
+    }
     // keys for another profile's circuit
     let mut c = test_config(dir.path());
     c.profile = Profile::Full;

@@ -50,6 +50,10 @@ struct Cli {
     /// where the wallet proves only with a key whose id the manifest pins and the node serves.
     #[arg(long, global = true, env = "ZKPAY_PARAMS")]
     params: Option<PathBuf>,
+    /// SHA-256 of that directory's manifest.json as the network publishes it (required with
+    /// --params on test and main).
+    #[arg(long, global = true, env = "ZKPAY_PARAMS_SHA256")]
+    params_sha256: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -248,6 +252,7 @@ struct Ctx {
     json: bool,
     network: Option<Network>,
     params: Option<PathBuf>,
+    params_sha256: Option<String>,
 }
 
 /// An error with its exit code. An empty message means the command already printed its
@@ -318,7 +323,11 @@ fn prover(
     w: &mut Wallet,
 ) -> Result<(zkpay_prover::PaymentProver, zkpay_wallet::client::NodeInfo), Fail> {
     let info = w.check_node(&ctx.client)?;
-    let p = w.prover(&ctx.dir, &info, ctx.params.as_deref())?;
+    let params = ctx
+        .params
+        .as_deref()
+        .map(|dir| (dir, ctx.params_sha256.as_deref()));
+    let p = w.prover(&ctx.dir, &info, params)?;
     Ok((p, info))
 }
 
@@ -386,6 +395,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
         json: cli.json,
         network,
         params: cli.params.clone(),
+        params_sha256: cli.params_sha256.clone(),
     };
     match cli.command {
         Command::Init { watch } => {

@@ -446,17 +446,28 @@ impl Wallet {
     }
 
     /// The payment prover matching the node's key: from the ceremony's parameters directory
-    /// `params` (checked against its manifest; required on test and main), or on dev without
-    /// it the development keys (cached under `key_dir`).
+    /// (checked against its manifest, the manifest against the pinned SHA-256; both required
+    /// on test and main), or on dev without it the development keys (cached under `key_dir`).
     pub fn prover(
         &self,
         key_dir: &Path,
         info: &NodeInfo,
-        params: Option<&Path>,
+        params: Option<(&Path, Option<&str>)>,
     ) -> Result<PaymentProver, WalletError> {
         let p = match (params, self.network) {
-            (Some(dir), _) => {
+            (Some((dir, Some(pin))), _) => PaymentProver::from_params(
+                &zkpay_prover::Params::open_pinned(dir, pin)?,
+                info.tree_depth,
+            )?,
+            (Some((dir, None)), Network::Dev) => {
                 PaymentProver::from_params(&zkpay_prover::Params::open(dir)?, info.tree_depth)?
+            }
+            (Some((_, None)), Network::Test | Network::Main) => {
+                return Err(WalletError::Refused(format!(
+                    "{} keys are checked against the manifest hash the network publishes: pass \
+                     it with --params-sha256 (or ZKPAY_PARAMS_SHA256)",
+                    self.network
+                )))
             }
             // only dev uses the published deterministic (insecure) setup
             (None, Network::Dev) => PaymentProver::new(

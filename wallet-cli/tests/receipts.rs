@@ -134,3 +134,92 @@ fn a_note_the_merchant_cannot_open_is_imported_from_the_receipt() {
         Some(1_250)
     );
 }
+
+/// On test and main a wallet proves only with a ceremony's keys, loaded through the pinned
+/// manifest: without `--params` it refuses, and a manifest whose payment key is for another
+/// circuit shape is refused before any proving key is read.
+#[test]
+fn a_test_network_wallet_proves_only_with_manifest_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = Wallet::create(
+        &dir.path().join("w"),
+        Network::Test,
+        b"test passphrase",
+        None,
+    )
+    .unwrap();
+    let info = zkpay_wallet::client::NodeInfo {
+        network: Network::Test,
+        tree_depth: 4,
+        chunk_slots: 2,
+        operator: format!("0x{}", "0f".repeat(20)),
+        payment_key_id: "00".repeat(32),
+    };
+    let err = w
+        .prover(&dir.path().join("keys"), &info, None)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("--params"), "{err}");
+    let params = dir.path().join("params");
+    std::fs::create_dir_all(&params).unwrap();
+    let err = w
+        .prover(&dir.path().join("keys"), &info, Some((&params, None)))
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("--params-sha256"), "{err}");
+    let pin = Some("00".repeat(32));
+    let err = w
+        .prover(
+            &dir.path().join("keys"),
+            &info,
+            Some((&params, pin.as_deref())),
+        )
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("no manifest"), "{err}");
+    std::fs::write(
+        params.join("manifest.json"),
+        serde_json::json!({
+            "version": 1,
+            "circuits": {"payment-d4": {
+                "shape_id": "00".repeat(32),
+                "key_id": "00".repeat(32),
+                "public_inputs": 10,
+                "reduction": "circom",
+                "transcript_hash": "00",
+                "contributions": [],
+                "ptau_sha256": "00",
+                "proving_key": "payment-d4.pk",
+                "proving_key_sha256": "00".repeat(32),
+                "verifying_key": "payment-d4.vk"
+            }}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    // a manifest other than the pinned one
+    let err = w
+        .prover(
+            &dir.path().join("keys"),
+            &info,
+            Some((&params, pin.as_deref())),
+        )
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("pinned manifest"), "{err}");
+    // the pinned manifest, naming a key for another circuit shape
+    let pin = zkpay_prover::Params::open(&params)
+        .unwrap()
+        .manifest_hash()
+        .unwrap();
+    let err = w
+        .prover(&dir.path().join("keys"), &info, Some((&params, Some(&pin))))
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("circuit shape"), "{err}");
+}
