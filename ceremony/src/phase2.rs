@@ -218,27 +218,19 @@ pub fn new_zkey(r1cs: &R1cs, ptau: &Ptau) -> Result<Zkey> {
             .ok_or_else(|| inconsistent(format!("wire {s} of {vars}")))
     };
     for (c, [la, lb, lc]) in r1cs.constraints.iter().enumerate() {
-        for (s, v) in la {
-            let s = wire(*s)?;
-            a_terms[s].push((c, *v));
-            k_terms[0][s].push((c, *v));
-            coefs.push(Coef {
-                matrix: 0,
-                constraint: c as u32,
-                signal: s as u32,
-                value: *v,
-            });
-        }
-        for (s, v) in lb {
-            let s = wire(*s)?;
-            b_terms[s].push((c, *v));
-            k_terms[1][s].push((c, *v));
-            coefs.push(Coef {
-                matrix: 1,
-                constraint: c as u32,
-                signal: s as u32,
-                value: *v,
-            });
+        // A and B: their own queries, the IC/L combination (β·A, α·B) and the coefficients
+        for (matrix, lin, terms) in [(0u32, la, &mut a_terms), (1, lb, &mut b_terms)] {
+            for (s, v) in lin {
+                let s = wire(*s)?;
+                terms[s].push((c, *v));
+                k_terms[matrix as usize][s].push((c, *v));
+                coefs.push(Coef {
+                    matrix,
+                    constraint: c as u32,
+                    signal: s as u32,
+                    value: *v,
+                });
+            }
         }
         for (s, v) in lc {
             let s = wire(*s)?;
