@@ -89,6 +89,16 @@ check_all() {
     problems+=("Node.js 18 or newer (found $(node --version 2>/dev/null || echo '?'))")
   fi
   command -v npm >/dev/null 2>&1 || need_apt npm
+  # The till's browser tests drive Debian's Chromium, headless, over the DevTools protocol
+  # (the path the tests use: $CHROMIUM, else /usr/bin/chromium). A look-alike wrapper that does
+  # not print a Chromium version does not count.
+  if ! "$chromium" --version 2>/dev/null | grep -q '^Chromium [0-9]'; then
+    if [ -n "${CHROMIUM:-}" ]; then
+      problems+=("a working Chromium at CHROMIUM=$CHROMIUM")
+    else
+      need_apt chromium
+    fi
+  fi
   # The pinned snarkjs, at the version the lock file names.
   local lock_v inst_v
   lock_v="$(node -p 'require(process.argv[1]).packages["node_modules/snarkjs"].version' \
@@ -124,6 +134,7 @@ check_all() {
   fi
 }
 
+chromium="${CHROMIUM:-/usr/bin/chromium}"
 snarkjs_missing=0
 pytools_missing=0
 fuzz_missing=0
@@ -152,7 +163,7 @@ if [ "$mode" = check ]; then
     status=1
   fi
   if [ "$status" = 0 ]; then
-    say "ok: Rust $(rustc --version | awk '{print $2}'), $(cargo fuzz --version), c++, libclang in $(libclang_found), node $(node --version), snarkjs $(node -p 'require(process.argv[1]).version' "$root/tools/snarkjs/node_modules/snarkjs/package.json"), $(promtool --version 2>&1 | head -n1 | awk '{print $1, $3}'), $("$pyenv/bin/schemathesis" --version 2>&1 | head -n1)"
+    say "ok: Rust $(rustc --version | awk '{print $2}'), $(cargo fuzz --version), c++, libclang in $(libclang_found), node $(node --version), snarkjs $(node -p 'require(process.argv[1]).version' "$root/tools/snarkjs/node_modules/snarkjs/package.json"), $(promtool --version 2>&1 | head -n1 | awk '{print $1, $3}'), $("$chromium" --version 2>/dev/null | awk '{print $1, $2}'), $("$pyenv/bin/schemathesis" --version 2>&1 | head -n1)"
   fi
   exit "$status"
 fi

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod qr;
 pub mod receipt;
 pub mod store;
+pub mod till;
 pub mod tx;
 pub mod wallet;
 

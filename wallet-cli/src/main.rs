@@ -178,6 +178,11 @@ enum Command {
     },
     /// Payments sent and notes received.
     History,
+    /// The shop-counter till: a web page on a watch-only wallet.
+    Till {
+        #[command(subcommand)]
+        command: TillCommand,
+    },
     /// End-to-end demo with an in-process node (what `make demo` runs).
     Demo {
         /// Parameter profile: full (2^32 leaves, chunks of 8) or test (small).
@@ -186,6 +191,35 @@ enum Command {
         /// Where proving keys are cached between runs.
         #[arg(long, default_value = ".zkpay-data")]
         keys_dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum TillCommand {
+    /// Serve the counter page (watch-only wallets only). Prints `till listening on http://ADDR`
+    /// once it listens; stops on SIGINT or SIGTERM.
+    Serve {
+        /// Address to listen on; any address other than loopback needs a token.
+        #[arg(long, default_value = "127.0.0.1:8720")]
+        bind: std::net::SocketAddr,
+        /// File holding the access token (at least 16 characters; first line).
+        #[arg(long, conflicts_with = "token")]
+        token_file: Option<PathBuf>,
+        /// Access token (prefer --token-file: a command line is visible to other users).
+        #[arg(long, env = "ZKPAY_TILL_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// Merchant name shown on the page and to the customer.
+        #[arg(long)]
+        merchant: String,
+        /// An asset sold at this till (repeat: USD, EUR, PTS.0, ...).
+        #[arg(long = "asset", default_values_t = vec!["USD".to_string()])]
+        assets: Vec<String>,
+        /// Lifetime of a payment request, in seconds.
+        #[arg(long, default_value_t = 900)]
+        expires_in: u64,
+        /// How often the till asks the node, in milliseconds.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(100..=60_000))]
+        poll_ms: u64,
     },
 }
 
@@ -754,6 +788,75 @@ fn run(cli: Cli) -> Result<(), Fail> {
                     lines.join("\n")
                 }
             });
+        }
+        Command::Till {
+            command:
+                TillCommand::Serve {
+                    bind,
+                    token_file,
+                    token,
+                    merchant,
+                    assets,
+                    expires_in,
+                    poll_ms,
+                },
+        } => {
+            let token = match (token_file, token) {
+                (Some(f), _) => {
+                    let text = Zeroizing::new(
+                        std::fs::read_to_string(&f)
+                            .map_err(|e| Fail(exit::FAILURE, format!("{}: {e}", f.display())))?,
+                    );
+                    Some(Zeroizing::new(
+                        text.lines().next().unwrap_or("").trim().to_string(),
+                    ))
+                }
+                (None, Some(t)) => Some(Zeroizing::new(t)),
+                (None, None) => None,
+            };
+            let assets = assets
+                .iter()
+                .map(|a| asset(a))
+                .collect::<Result<Vec<_>, _>>()?;
+            let cfg = zkpay_wallet::till::server::ServeConfig {
+                bind,
+                token,
+                merchant,
+                assets,
+                expires_in,
+                poll: std::time::Duration::from_millis(poll_ms),
+            };
+            cfg.check().map_err(|e| usage(e.to_string()))?;
+            let w = open(&ctx)?;
+            if !w.watch_only() {
+                return Err(Fail(
+                    exit::WALLET,
+                    "a till runs only on a watch-only wallet (`zkpay init --watch <viewing key>`): the counter must never be able to spend".into(),
+                ));
+            }
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .map_err(|e| Fail(exit::FAILURE, e.to_string()))?;
+            let json = ctx.json;
+            rt.block_on(zkpay_wallet::till::server::serve(
+                w,
+                ctx.client.clone(),
+                &ctx.dir,
+                cfg,
+                |addr| {
+                    if json {
+                        println!(
+                            "{}",
+                            json!({"ok": true, "listening": format!("http://{addr}")})
+                        );
+                    } else {
+                        println!("till listening on http://{addr}");
+                    }
+                    let _ = std::io::stdout().flush();
+                },
+            ))?;
         }
         Command::Demo { profile, keys_dir } => {
             let profile = match profile {
