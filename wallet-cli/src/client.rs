@@ -86,9 +86,15 @@ impl Batch {
 impl NodeClient {
     /// A client of `base` (e.g. `http://127.0.0.1:8717`).
     pub fn new(base: &str) -> Self {
+        Self::with_timeouts(base, Duration::from_secs(5), Duration::from_secs(60))
+    }
+
+    /// A client with its own connect and whole-request timeouts (a till, which must not hang
+    /// on a slow node, uses short ones).
+    pub fn with_timeouts(base: &str, connect: Duration, total: Duration) -> Self {
         let agent = ureq::AgentBuilder::new()
-            .timeout_connect(Duration::from_secs(5))
-            .timeout(Duration::from_secs(60))
+            .timeout_connect(connect)
+            .timeout(total)
             .build();
         Self {
             base: base.trim_end_matches('/').to_string(),

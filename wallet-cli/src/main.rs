@@ -840,9 +840,15 @@ fn run(cli: Cli) -> Result<(), Fail> {
                 .build()
                 .map_err(|e| Fail(exit::FAILURE, e.to_string()))?;
             let json = ctx.json;
+            // short timeouts: a slow node must delay the till's watch, not hang it
+            let client = NodeClient::with_timeouts(
+                ctx.client.base(),
+                std::time::Duration::from_secs(2),
+                std::time::Duration::from_secs(10),
+            );
             rt.block_on(zkpay_wallet::till::server::serve(
                 w,
-                ctx.client.clone(),
+                client,
                 &ctx.dir,
                 cfg,
                 |addr| {

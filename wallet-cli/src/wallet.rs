@@ -19,7 +19,7 @@ use zkpay_protocol::note::{Asset, AssetId, Note, Nullifier, Root, BUILTIN_ASSETS
 use zkpay_protocol::payment::PublicAccount;
 use zkpay_protocol::uri::{format_amount, PaymentRequest};
 use zkpay_prover::{KeyStore, PaymentProver, SetupMode};
-use zkpay_sequencer::node::PaymentStatus;
+use zkpay_sequencer::node::{InvoiceStatus, PaymentStatus};
 
 /// A leaf of the note tree, as synced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -1136,11 +1136,13 @@ impl Wallet {
     /// Where an invoice this wallet issued stands, from what the node reports for its tag and
     /// what this wallet (a till included) decrypted. Sync first.
     ///
-    /// * `paid`: a committed payment carries the invoice's tag and this wallet holds its note,
-    ///   of exactly the invoiced value and asset;
-    /// * `unknown_note`: the node reports the tag committed but this wallet could not decrypt
-    ///   the note (import it from the customer's receipt);
-    /// * `pending`: a payment with the tag is accepted, not committed yet;
+    /// * `paid`: this wallet holds the note of a committed payment carrying the invoice's tag,
+    ///   of exactly the invoiced value and asset (the wallet's own evidence: the tag is bound to
+    ///   the note's owner, value and asset in the proof, whatever the node says of the tag);
+    /// * `unknown_note`: the node reports the tag committed, in a batch this wallet has synced,
+    ///   but this wallet could not decrypt the note (import it from the customer's receipt);
+    /// * `pending`: a payment with the tag is accepted, or committed in a batch this wallet has
+    ///   not synced yet;
     /// * `underpaid` / `overpaid` / `wrong_asset`: a note this wallet received was paid with this
     ///   invoice's key but another value or asset (its tag is not the invoice's);
     /// * `expired` or `unpaid`.
@@ -1149,15 +1151,37 @@ impl Wallet {
         client: &NodeClient,
         invoice: &str,
     ) -> Result<InvoiceReport, WalletError> {
-        let issued = self
-            .state
+        let tag = self.issued_tag(invoice)?;
+        let st = client.invoice(&tag)?;
+        self.invoice_report_from(invoice, &st)
+    }
+
+    fn issued(&self, invoice: &str) -> Result<&Issued, WalletError> {
+        self.state
             .invoices
             .iter()
             .find(|i| i.invoice == invoice)
-            .cloned()
             .ok_or_else(|| {
                 WalletError::Refused(format!("no invoice {invoice:?} issued by this wallet"))
-            })?;
+            })
+    }
+
+    /// The tag a payment of exactly invoice `invoice` (issued by this wallet) carries: what to
+    /// ask the node about.
+    pub fn issued_tag(&self, invoice: &str) -> Result<F, WalletError> {
+        Ok(zkpay_protocol::field::fe_from_hex(
+            &self.issued(invoice)?.tag,
+        )?)
+    }
+
+    /// [`Self::invoice_report`] from the node's answer `st` for the invoice's tag (so that a
+    /// caller can ask the node without holding the wallet).
+    pub fn invoice_report_from(
+        &self,
+        invoice: &str,
+        st: &InvoiceStatus,
+    ) -> Result<InvoiceReport, WalletError> {
+        let issued = self.issued(invoice)?.clone();
         let key = issued
             .key
             .as_deref()
@@ -1168,27 +1192,30 @@ impl Wallet {
                     "invoice {invoice:?} was issued before invoices were salted; issue it again"
                 ))
             })?;
-        let tag = zkpay_protocol::field::fe_from_hex(&issued.tag)?;
         let asset = Asset::from_text(&issued.asset)?;
         let amount = issued.amount.unwrap_or(0);
-        let st = client.invoice(&tag)?;
-        let batch = match &st.status {
+        let node_batch = match &st.status {
             Some(PaymentStatus::Committed { batch }) => Some(*batch),
             _ => None,
         };
-        let held = self
-            .state
-            .notes
-            .iter()
-            .find(|n| n.invoice_tag.as_deref() == Some(issued.tag.as_str()));
+        let held = self.state.notes.iter().find(|n| {
+            n.invoice_tag.as_deref() == Some(issued.tag.as_str())
+                && n.note.value == amount
+                && n.note.asset == asset.id()
+        });
         let mut received = 0;
-        let state = if st.paid {
-            match held {
-                Some(n) if n.note.value == amount && n.note.asset == asset.id() => {
-                    received = n.note.value;
-                    "paid"
-                }
-                _ => "unknown_note",
+        let mut batch = node_batch;
+        let mut payment = st.payment.clone();
+        let state = if let Some(n) = held {
+            received = n.note.value;
+            batch = Some(n.batch);
+            payment = Some(n.payment.clone());
+            "paid"
+        } else if st.paid {
+            if node_batch.is_none_or(|b| b > self.state.synced_batch) {
+                "pending"
+            } else {
+                "unknown_note"
             }
         } else if st.payment.is_some() {
             "pending"
@@ -1203,6 +1230,8 @@ impl Wallet {
             })
         }) {
             received = n.note.value;
+            batch = Some(n.batch);
+            payment = Some(n.payment.clone());
             if n.note.asset != asset.id() {
                 "wrong_asset"
             } else if n.note.value < amount {
@@ -1218,7 +1247,7 @@ impl Wallet {
         Ok(InvoiceReport {
             invoice: issued.invoice.clone(),
             state,
-            payment: st.payment,
+            payment,
             batch,
             amount,
             received,

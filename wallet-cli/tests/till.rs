@@ -521,7 +521,8 @@ fn a_cashier_takes_a_payment_in_a_real_browser() {
     );
     assert!(
         csv.lines()
-            .any(|l| l.contains(",order-42,order-42,2 coffees,USD,12.50 USD,confirmed,")),
+            .any(|l| l
+                .contains(r#","order-42","order-42","2 coffees","USD","12.50 USD","confirmed","#)),
         "{csv}"
     );
 
@@ -552,7 +553,11 @@ fn a_cashier_takes_a_payment_in_a_real_browser() {
     let verdict = verdict.as_str().unwrap();
     assert!(verdict.starts_with("VALID: "), "{verdict}");
     assert!(verdict.contains("12.50 USD"), "{verdict}");
-    assert!(verdict.ends_with("Paid to this till."), "{verdict}");
+    assert!(verdict.contains("Paid to this till."), "{verdict}");
+    assert!(
+        verdict.contains("For request 1 (order order-42). Already counted"),
+        "{verdict}"
+    );
     // a receipt with its amount changed is not valid
     let forged = receipt.replace("\"value\": 1250", "\"value\": 99999");
     assert_ne!(forged, receipt);
@@ -698,6 +703,18 @@ fn till_server_guards() {
         body.as_bytes(),
     );
     assert_eq!(s, 403, "another site");
+    // nor may another site read anything (an <img>, an EventSource, a no-cors fetch)
+    for path in [
+        "/api/state",
+        "/api/events",
+        "/api/history.csv",
+        "/api/requests/1/qr.svg",
+    ] {
+        let (s, _) = get(&format!("{url}{path}"), &[("Sec-Fetch-Site", "cross-site")]);
+        assert_eq!(s, 403, "{path}");
+        let (s, _) = get(&format!("{url}{path}"), &[("Sec-Fetch-Site", "same-site")]);
+        assert_eq!(s, 403, "{path}");
+    }
     let (s, _, _) = ureq::post(&format!("{url}/api/requests"))
         .set("X-Zkpay-Till", "1")
         .set("Content-Type", "text/plain")
@@ -729,6 +746,10 @@ fn till_server_guards() {
         (
             json!({"amount": "1.00", "asset": "USD", "order": "o".repeat(65)}),
             "at most",
+        ),
+        (
+            json!({"amount": "1.00", "asset": "USD", "order": "till-20261129-9"}),
+            "till's own",
         ),
     ] {
         let (s, r, _) = make(bad.clone());
@@ -777,6 +798,55 @@ fn till_server_guards() {
         .collect();
     assert!(codes.contains(&201) && codes.contains(&429), "{codes:?}");
     drop(till);
+
+    // till.json is a plain file: a status written into it is not believed...
+    let book = env.dir("till").join("till.json");
+    let original = std::fs::read(&book).unwrap();
+    let mut v: Value = serde_json::from_slice(&original).unwrap();
+    let a1 = v["records"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|r| r["invoice"] == "A-1")
+        .unwrap();
+    a1["status"] = json!("confirmed");
+    a1["batch"] = json!(1);
+    a1["received"] = json!(100);
+    std::fs::write(&book, serde_json::to_vec(&v).unwrap()).unwrap();
+    {
+        let (_till, url) = env.till(0, false, &[]);
+        let (_, st) = get(&format!("{url}/api/state"), &[]);
+        let st: Value = serde_json::from_str(&st).unwrap();
+        let a1 = st["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["invoice"] == "A-1")
+            .unwrap();
+        assert_eq!(a1["status"], "waiting", "{a1}");
+        assert_eq!(st["totals"], json!([]), "{st}");
+    }
+    // ...and a request whose amount differs from the wallet's invoice stops the till
+    let mut v: Value = serde_json::from_slice(&original).unwrap();
+    v["records"][0]["amount"] = json!(1);
+    std::fs::write(&book, serde_json::to_vec(&v).unwrap()).unwrap();
+    let (code, out, _) = env.json(
+        "till",
+        &[
+            "till",
+            "serve",
+            "--merchant",
+            "Shop",
+            "--bind",
+            "127.0.0.1:0",
+        ],
+    );
+    assert_eq!(code, 6, "{out}");
+    assert!(
+        out["error"].as_str().unwrap().contains("till.json"),
+        "{out}"
+    );
+    std::fs::write(&book, &original).unwrap();
 
     // with a token (as on a shop's network)
     let (_till, url) = env.till(0, true, &[]);

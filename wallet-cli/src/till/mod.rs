@@ -17,9 +17,12 @@ use crate::wallet::{format_in, now, InvoiceReport, Wallet};
 use crate::WalletError;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 use zkpay_protocol::note::Asset;
 use zkpay_protocol::uri::{parse_amount, PaymentRequest};
+use zkpay_sequencer::node::InvoiceStatus;
 
 /// Longest order id and message a till accepts (characters).
 pub const MAX_TEXT: usize = 64;
@@ -80,17 +83,18 @@ impl TillStatus {
         }
     }
 
-    /// Whether the till still asks the node about a request in this status at time `t`.
-    /// Confirmed, over-paid and wrong-asset requests are settled; a payment accepted but not
-    /// committed is followed until it is; the others are watched until an hour past expiry
-    /// (a late payment, or the real payment after an underpaid one).
-    pub fn watched(self, expires: u64, t: u64) -> bool {
-        match self {
-            Self::Confirmed | Self::Overpaid | Self::WrongAsset => false,
-            Self::Paid | Self::Unverified => true,
-            Self::Waiting | Self::Underpaid | Self::Expired => {
-                t < expires.saturating_add(WATCH_AFTER_EXPIRY)
-            }
+    /// Whether the till still asks the node about a request in this status, given when it
+    /// was last checked successfully (`None`: not since the till started). Confirmed requests
+    /// are settled; a payment accepted but not committed (or committed and not opened) is
+    /// followed until it is; the others (waiting, expired, or paid with the wrong value or
+    /// asset, after which the customer may still pay the right one) are watched until a check
+    /// made an hour past expiry, however long the till or the node was away.
+    pub fn watched(self, expires: u64, last_checked: Option<u64>) -> bool {
+        match (self, last_checked) {
+            (_, None) => true,
+            (Self::Confirmed, _) => false,
+            (Self::Paid | Self::Unverified, _) => true,
+            (_, Some(at)) => at < expires.saturating_add(WATCH_AFTER_EXPIRY),
         }
     }
 }
@@ -139,7 +143,8 @@ impl Record {
             "id": self.id, "invoice": self.invoice, "order": self.order, "message": self.message,
             "asset": self.asset, "amount": self.amount.to_string(),
             "amount_text": format_in(&self.asset, self.amount), "amount_words": words,
-            "uri": self.uri, "created": self.created, "expires": self.expires,
+            "uri": self.uri, "created": self.created,
+            "expires": (self.expires != u64::MAX).then_some(self.expires),
             "status": self.status, "batch": self.batch, "payment": self.payment,
             "received": self.received.to_string(),
             "received_text": format_in(&self.asset, self.received), "updated": self.updated,
@@ -174,6 +179,19 @@ pub struct Book {
     records: Vec<Record>,
     #[serde(skip)]
     path: PathBuf,
+    /// When each record was last checked successfully (this run only: nothing read from the
+    /// file is trusted without a check).
+    #[serde(skip)]
+    checked: HashMap<u64, u64>,
+    /// A change not written yet (the last write failed).
+    #[serde(skip)]
+    dirty: bool,
+}
+
+/// Locks `m`, also after a panic elsewhere poisoned it (the data is still consistent: every
+/// change to it is a whole assignment).
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 const BOOK_FORMAT: &str = "zkpay-till";
@@ -212,6 +230,8 @@ impl Book {
                 next_id: 1,
                 records: Vec::new(),
                 path: PathBuf::new(),
+                checked: HashMap::new(),
+                dirty: false,
             },
             Err(e) => return Err(WalletError::Io(path, e.to_string())),
         };
@@ -274,14 +294,66 @@ impl Book {
         n
     }
 
-    /// Drops the oldest settled records beyond [`MAX_RECORDS`].
-    fn trim(&mut self, t: u64) {
-        while self.records.len() > MAX_RECORDS {
-            match self
-                .records
+    /// Checks every record against the invoice the (sealed, authenticated) wallet file holds,
+    /// and re-derives each *confirmed* status from the wallet's own notes: the book is a plain
+    /// file, and nothing in it may show a sale as paid on its own say-so. A record whose
+    /// invoice, URI, amount, asset or expiry differs from the wallet's is refused; a confirmed
+    /// record the wallet cannot back goes back to *waiting* and is checked with the node.
+    pub fn check_against(&mut self, wallet: &Wallet) -> Result<(), WalletError> {
+        let unknown = InvoiceStatus {
+            paid: false,
+            payment: None,
+            status: None,
+        };
+        for r in &mut self.records {
+            let issued = wallet
+                .invoices()
                 .iter()
-                .position(|r| !r.status.watched(r.expires, t))
+                .find(|i| i.invoice == r.invoice)
+                .ok_or_else(|| {
+                    WalletError::Corrupt(format!(
+                        "till.json: request {} names invoice {:?}, which the wallet never issued",
+                        r.id, r.invoice
+                    ))
+                })?;
+            if issued.uri != r.uri
+                || issued.amount != Some(r.amount)
+                || issued.asset != r.asset
+                || issued.expires.unwrap_or(u64::MAX) != r.expires
             {
+                return Err(WalletError::Corrupt(format!(
+                    "till.json: request {} differs from the wallet's invoice {:?}",
+                    r.id, r.invoice
+                )));
+            }
+            if r.status == TillStatus::Confirmed {
+                let local = wallet.invoice_report_from(&r.invoice, &unknown)?;
+                if local.state == "paid" {
+                    r.batch = local.batch;
+                    r.payment = local.payment;
+                    r.received = local.received;
+                } else {
+                    r.status = TillStatus::Waiting;
+                    r.batch = None;
+                    r.payment = None;
+                    r.received = 0;
+                    self.dirty = true;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether record `id` is still watched.
+    fn is_watched(&self, r: &Record) -> bool {
+        r.status
+            .watched(r.expires, self.checked.get(&r.id).copied())
+    }
+
+    /// Drops the oldest settled records beyond [`MAX_RECORDS`].
+    fn trim(&mut self) {
+        while self.records.len() > MAX_RECORDS {
+            match self.records.iter().position(|r| !self.is_watched(r)) {
                 Some(i) => {
                     self.records.remove(i);
                 }
@@ -290,21 +362,65 @@ impl Book {
         }
     }
 
-    /// Ids and invoice ids of the records the till still asks the node about at time `t`.
-    pub fn watched(&self, t: u64) -> Vec<(u64, String)> {
+    /// Ids and invoice ids of the records the till still asks the node about.
+    pub fn watched(&self) -> Vec<(u64, String)> {
         self.records
             .iter()
-            .filter(|r| r.status.watched(r.expires, t))
+            .filter(|r| self.is_watched(r))
             .map(|r| (r.id, r.invoice.clone()))
             .collect()
     }
 
-    /// Applies a report to record `id`; returns whether it changed.
+    /// Applies a report, made from a node answer of time `t`, to record `id`; returns whether
+    /// the record changed.
     pub fn apply(&mut self, id: u64, r: &InvoiceReport, t: u64) -> bool {
-        self.records
+        self.checked.insert(id, t);
+        let changed = self
+            .records
             .iter_mut()
             .find(|x| x.id == id)
-            .is_some_and(|x| x.apply(r, t))
+            .is_some_and(|x| x.apply(r, t));
+        self.dirty |= changed;
+        changed
+    }
+
+    /// Writes the book if it has unwritten changes (retried on the next call after a failure).
+    pub fn flush(&mut self) -> Result<(), WalletError> {
+        if self.dirty {
+            self.save()?;
+            self.dirty = false;
+        }
+        Ok(())
+    }
+
+    /// The record for the invoice whose tag is `tag` (hex), if the till made it.
+    pub fn by_invoice(&self, invoice: &str) -> Option<&Record> {
+        self.records.iter().find(|r| r.invoice == invoice)
+    }
+
+    /// Records of the local day of `t` (UTC offset `tz_min` minutes) and every watched one,
+    /// newest first, at most `max`; and that day's confirmed totals per asset over the whole
+    /// book.
+    pub fn day(&self, t: u64, tz_min: i64, max: usize) -> (Vec<&Record>, Vec<(String, u128)>) {
+        let day = |x: u64| (x as i64 + tz_min * 60).div_euclid(86_400);
+        let today = day(t);
+        let mut totals: Vec<(String, u128)> = Vec::new();
+        for r in &self.records {
+            if r.status == TillStatus::Confirmed && day(r.created) == today {
+                match totals.iter_mut().find(|(a, _)| *a == r.asset) {
+                    Some((_, sum)) => *sum += u128::from(r.amount),
+                    None => totals.push((r.asset.clone(), u128::from(r.amount))),
+                }
+            }
+        }
+        let rows = self
+            .records
+            .iter()
+            .rev()
+            .filter(|r| day(r.created) == today || self.is_watched(r))
+            .take(max)
+            .collect();
+        (rows, totals)
     }
 
     /// The history as CSV (RFC 4180; cells a spreadsheet would run as a formula are quoted
@@ -335,19 +451,18 @@ impl Book {
     }
 }
 
-/// One CSV cell: quoted when it holds a comma, quote or line break; a leading `= + - @` or tab
-/// is defused with an apostrophe so a spreadsheet shows text, not a formula.
+/// One CSV cell, always quoted (so that a spreadsheet splitting on `;` or tabs still sees one
+/// cell); a leading `= + - @`, tab or carriage return is defused with an apostrophe so a
+/// spreadsheet shows text, not a formula.
 pub fn csv_cell(s: &str) -> String {
-    let mut v = String::with_capacity(s.len() + 2);
+    let mut v = String::with_capacity(s.len() + 3);
+    v.push('"');
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         v.push('\'');
     }
-    v.push_str(s);
-    if v.contains([',', '"', '\n', '\r']) || v.starts_with('\'') {
-        format!("\"{}\"", v.replace('"', "\"\""))
-    } else {
-        v
-    }
+    v.push_str(&s.replace('"', "\"\""));
+    v.push('"');
+    v
 }
 
 /// Free text typed at the till (order id, label): trimmed, at most [`MAX_TEXT`] characters, no
@@ -375,6 +490,9 @@ fn unsafe_char(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
 }
+
+/// Prefix of the invoice ids the till makes for requests without an order id.
+pub const AUTO_PREFIX: &str = "till-";
 
 /// What the cashier asks for: one request.
 #[derive(Clone, Debug, Deserialize)]
@@ -414,12 +532,27 @@ pub fn make_request(
         return Err(WalletError::Refused("amount must be above zero".into()));
     }
     let order = clean_text("order id", req.order.as_deref().unwrap_or(""))?;
+    if order.as_deref().is_some_and(|o| o.starts_with(AUTO_PREFIX)) {
+        return Err(WalletError::Refused(format!(
+            "order ids starting with {AUTO_PREFIX:?} are the till's own"
+        )));
+    }
     let message = clean_text("label", req.label.as_deref().unwrap_or(""))?;
     let t = now();
     let id = book.next_id;
     let invoice = match &order {
         Some(o) => o.clone(),
-        None => format!("till-{}-{id}", &words::utc(t)[..10].replace('-', "")),
+        None => {
+            let day = words::utc(t)[..10].replace('-', "");
+            let mut n = id;
+            loop {
+                let name = format!("{AUTO_PREFIX}{day}-{n}");
+                if !wallet.invoices().iter().any(|i| i.invoice == name) {
+                    break name;
+                }
+                n += 1;
+            }
+        }
     };
     let mut r = PaymentRequest::new(wallet.address(), asset.clone(), Some(amount));
     r.invoice = Some(invoice.clone().into_bytes());
@@ -449,8 +582,9 @@ pub fn make_request(
     };
     book.next_id += 1;
     book.records.push(rec.clone());
-    book.trim(t);
-    book.save()?;
+    book.trim();
+    book.dirty = true;
+    book.flush()?;
     Ok(rec)
 }
 
@@ -459,6 +593,8 @@ pub fn make_request(
 pub struct NodeHealth {
     /// Whether the last sync succeeded.
     pub ok: bool,
+    /// Whether the node could not be reached at all (rather than answering wrongly).
+    pub unreachable: bool,
     /// Why not.
     pub error: Option<String>,
     /// Since when (unix seconds).
@@ -467,12 +603,14 @@ pub struct NodeHealth {
     pub synced_batch: u64,
 }
 
-/// One round of the till's watch: sync the wallet, then ask about every watched request.
-/// Returns whether the book changed; `health` is updated either way.
+/// One round of the till's watch: sync the wallet, then ask the node about every watched
+/// request. The node is asked without holding the wallet or the book, so a slow node delays
+/// only the watch, never the counter. Returns whether the book changed; `health` is updated
+/// either way.
 pub fn poll(
-    wallet: &mut Wallet,
+    wallet: &Mutex<Wallet>,
     client: &NodeClient,
-    book: &std::sync::Mutex<Book>,
+    book: &Mutex<Book>,
     health: &mut NodeHealth,
 ) -> bool {
     let t = now();
@@ -481,30 +619,35 @@ pub fn poll(
             h.since = t;
         }
         h.ok = false;
+        h.unreachable = matches!(e, WalletError::Unreachable(_));
         h.error = Some(e.to_string());
     };
-    if let Err(e) = wallet.sync(client, 16, |_, _| {}) {
-        fail(health, &e);
-        return false;
+    {
+        let mut w = lock(wallet);
+        if let Err(e) = w.sync(client, 16, |_, _| {}) {
+            fail(health, &e);
+            return false;
+        }
+        health.synced_batch = w.synced_batch();
     }
     if !health.ok {
         health.since = t;
     }
     health.ok = true;
+    health.unreachable = false;
     health.error = None;
-    health.synced_batch = wallet.synced_batch();
-    let watched = match book.lock() {
-        Ok(b) => b.watched(t),
-        Err(_) => return false,
+    let watched = lock(book).watched();
+    let tags: Vec<(u64, String, zkpay_protocol::F)> = {
+        let w = lock(wallet);
+        watched
+            .into_iter()
+            .filter_map(|(id, inv)| w.issued_tag(&inv).ok().map(|tag| (id, inv, tag)))
+            .collect()
     };
-    let mut changed = false;
-    for (id, invoice) in watched {
-        match wallet.invoice_report(client, &invoice) {
-            Ok(r) => {
-                if let Ok(mut b) = book.lock() {
-                    changed |= b.apply(id, &r, t);
-                }
-            }
+    let mut answers = Vec::with_capacity(tags.len());
+    for (id, invoice, tag) in tags {
+        match client.invoice(&tag) {
+            Ok(st) => answers.push((id, invoice, st)),
             Err(e @ WalletError::Unreachable(_)) => {
                 fail(health, &e);
                 break;
@@ -512,12 +655,20 @@ pub fn poll(
             Err(e) => warn(&format!("till: invoice {invoice:?}: {e}")),
         }
     }
-    if changed {
-        if let Ok(b) = book.lock() {
-            if let Err(e) = b.save() {
-                warn(&format!("till: saving the book: {e}"));
-            }
-        }
+    let reports: Vec<(u64, InvoiceReport)> = {
+        let w = lock(wallet);
+        answers
+            .iter()
+            .filter_map(|(id, inv, st)| w.invoice_report_from(inv, st).ok().map(|r| (*id, r)))
+            .collect()
+    };
+    let mut b = lock(book);
+    let mut changed = false;
+    for (id, r) in &reports {
+        changed |= b.apply(*id, r, t);
+    }
+    if let Err(e) = b.flush() {
+        warn(&format!("till: saving the book (retried next round): {e}"));
     }
     changed
 }
@@ -601,29 +752,40 @@ mod tests {
     #[test]
     fn which_requests_are_watched() {
         use TillStatus::*;
-        for s in [Confirmed, Overpaid, WrongAsset] {
-            assert!(!s.watched(1_000, 0), "{s:?}");
+        let all = [
+            Waiting, Paid, Confirmed, Unverified, Underpaid, Overpaid, WrongAsset, Expired,
+        ];
+        // nothing read from the file is trusted: everything is checked once after a start
+        for s in all {
+            assert!(s.watched(1_000, None), "{s:?}");
         }
+        assert!(!Confirmed.watched(1_000, Some(0)));
         for s in [Paid, Unverified] {
-            assert!(s.watched(1_000, u64::MAX), "{s:?}");
+            assert!(s.watched(1_000, Some(u64::MAX)), "{s:?}");
         }
-        for s in [Waiting, Underpaid, Expired] {
-            assert!(s.watched(1_000, 1_000 + WATCH_AFTER_EXPIRY - 1), "{s:?}");
-            assert!(!s.watched(1_000, 1_000 + WATCH_AFTER_EXPIRY), "{s:?}");
-            assert!(s.watched(u64::MAX, u64::MAX - 1), "{s:?}");
+        for s in [Waiting, Underpaid, Overpaid, WrongAsset, Expired] {
+            // a check made an hour past expiry settles it, however late that check comes
+            assert!(
+                s.watched(1_000, Some(1_000 + WATCH_AFTER_EXPIRY - 1)),
+                "{s:?}"
+            );
+            assert!(!s.watched(1_000, Some(1_000 + WATCH_AFTER_EXPIRY)), "{s:?}");
+            assert!(s.watched(u64::MAX, Some(u64::MAX - 1)), "{s:?}");
         }
     }
 
     #[test]
     fn csv_cells_are_quoted_and_defused() {
-        assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("plain"), "\"plain\"");
         assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("x;=HYPERLINK(1)"), "\"x;=HYPERLINK(1)\"");
         assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_cell("=HYPERLINK(1)"), "\"'=HYPERLINK(1)\"");
         assert_eq!(csv_cell("+1"), "\"'+1\"");
         assert_eq!(csv_cell("@x"), "\"'@x\"");
         assert_eq!(csv_cell("-2"), "\"'-2\"");
-        assert_eq!(csv_cell(""), "");
+        assert_eq!(csv_cell("\tx"), "\"'\tx\"");
+        assert_eq!(csv_cell(""), "\"\"");
     }
 
     #[test]
@@ -689,7 +851,10 @@ mod tests {
             b.records.push(r);
         }
         b.next_id = MAX_RECORDS as u64 + 4;
-        b.trim(0);
+        for r in &b.records {
+            b.checked.insert(r.id, 0);
+        }
+        b.trim();
         assert_eq!(b.records.len(), MAX_RECORDS);
         // the pending one stays; the oldest confirmed ones went
         assert_eq!(b.records[0].id, 1);

@@ -11,13 +11,13 @@
 //! * bodies are capped at 1 MiB, requests are rate-limited per client address, wrong tokens
 //!   are counted per address, and event streams are capped.
 
-use super::{make_request, poll, Book, NewRequest, NodeHealth};
+use super::{lock, make_request, poll, Book, NewRequest, NodeHealth, TillStatus};
 use crate::client::NodeClient;
 use crate::receipt::{self, Receipt};
 use crate::wallet::{now, Wallet};
 use crate::{qr, WalletError};
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path as UrlPath, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path as UrlPath, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -167,11 +167,11 @@ fn wallet_err(e: &WalletError) -> Response {
     }
 }
 
-fn locked() -> Response {
+fn internal() -> Response {
     err(
         StatusCode::INTERNAL_SERVER_ERROR,
         "internal",
-        "a till lock is poisoned",
+        "the till failed to handle the request",
     )
 }
 
@@ -180,31 +180,37 @@ impl Shared {
         self.version.send_modify(|v| *v += 1);
     }
 
-    fn snapshot(&self) -> Value {
-        let health = self.health.lock().map(|h| h.clone()).unwrap_or_default();
-        let requests: Vec<Value> = self
-            .book
-            .lock()
-            .map(|b| {
-                b.records()
-                    .iter()
-                    .rev()
-                    .take(500)
-                    .map(|r| r.view())
-                    .collect()
-            })
-            .unwrap_or_default();
+    /// Everything the page shows, for a browser at UTC offset `tz_min` minutes: the day's
+    /// requests and every watched one (newest first, at most 500) and the day's confirmed
+    /// totals per asset over the whole book.
+    fn snapshot(&self, tz_min: i64) -> Value {
+        let health = lock(&self.health).clone();
+        let t = now();
+        let (requests, totals) = {
+            let b = lock(&self.book);
+            let (rows, totals) = b.day(t, tz_min, 500);
+            let rows: Vec<Value> = rows.iter().map(|r| r.view()).collect();
+            let totals: Vec<Value> = totals
+                .iter()
+                .map(|(asset, sum)| {
+                    let text = match u64::try_from(*sum) {
+                        Ok(v) => crate::wallet::format_in(asset, v),
+                        Err(_) => format!("{sum} units of {asset}"),
+                    };
+                    json!({"asset": asset, "amount": sum.to_string(), "amount_text": text})
+                })
+                .collect();
+            (rows, totals)
+        };
         json!({
-            "now": now(), "merchant": self.merchant, "address": self.address,
-            "network": self.network, "node": health, "requests": requests,
+            "now": t, "merchant": self.merchant, "address": self.address,
+            "network": self.network, "node": health, "requests": requests, "totals": totals,
         })
     }
 
     /// Takes `cost` from the client's bucket; false when empty.
     fn allow(&self, ip: IpAddr, cost: f64) -> bool {
-        let Ok(mut m) = self.buckets.lock() else {
-            return false;
-        };
+        let mut m = lock(&self.buckets);
         let t = Instant::now();
         if m.len() > 4096 {
             m.retain(|_, b| t.duration_since(b.at).as_secs_f64() * REFILL < BUCKET);
@@ -245,12 +251,29 @@ fn host_name(h: &str) -> &str {
     h.rsplit_once(':').map_or(h, |(n, _)| n)
 }
 
+/// The address a client is counted under: IPv4 addresses whole, IPv6 by their /64 (one
+/// machine can hold a whole /64).
+fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return IpAddr::V4(v4);
+            }
+            let mut o = v6.octets();
+            o[8..].fill(0);
+            IpAddr::V6(o.into())
+        }
+    }
+}
+
 async fn guard(
     State(s): State<Arc<Shared>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     req: Request,
     next: Next,
 ) -> Response {
+    let client = client_key(peer.ip());
     let headers = req.headers();
     let host = headers
         .get(header::HOST)
@@ -271,12 +294,26 @@ async fn guard(
     }
     let path = req.uri().path().to_string();
     let method = req.method().clone();
+    // A page elsewhere that the cashier's browser visits must not reach the API at all, not
+    // even to read (an <img>, an EventSource or a no-cors fetch): browsers say where a request
+    // comes from in Sec-Fetch-Site.
+    if path.starts_with("/api/") {
+        if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+            if !matches!(site, "same-origin" | "none") {
+                return err(
+                    StatusCode::FORBIDDEN,
+                    "cross_site",
+                    "request from another site",
+                );
+            }
+        }
+    }
     let cost = if method == Method::POST && path == "/api/requests" {
         CREATE_COST
     } else {
         1.0
     };
-    if !s.allow(peer.ip(), cost) {
+    if !s.allow(client, cost) {
         let mut r = err(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
@@ -377,15 +414,14 @@ async fn login(
     let (Some(want), Some(cookie)) = (&s.session, &s.session_cookie) else {
         return Json(json!({"ok": true})).into_response();
     };
+    let client = client_key(peer.ip());
     let minute = now() / 60;
     {
-        let Ok(mut f) = s.failures.lock() else {
-            return locked();
-        };
+        let mut f = lock(&s.failures);
         if f.len() > 4096 {
             f.retain(|_, (m, _)| *m == minute);
         }
-        if matches!(f.get(&peer.ip()), Some((m, n)) if *m == minute && *n >= MAX_LOGIN_FAILURES) {
+        if matches!(f.get(&client), Some((m, n)) if *m == minute && *n >= MAX_LOGIN_FAILURES) {
             return err(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
@@ -395,13 +431,12 @@ async fn login(
     }
     let given = Zeroizing::new(session_value(&l.token));
     if !bool::from(sha(&given).ct_eq(want)) {
-        if let Ok(mut f) = s.failures.lock() {
-            let e = f.entry(peer.ip()).or_insert((minute, 0));
-            if e.0 != minute {
-                *e = (minute, 0);
-            }
-            e.1 += 1;
+        let mut f = lock(&s.failures);
+        let e = f.entry(client).or_insert((minute, 0));
+        if e.0 != minute {
+            *e = (minute, 0);
         }
+        e.1 += 1;
         return err(StatusCode::UNAUTHORIZED, "wrong_token", "wrong token");
     }
     let mut r = Json(json!({"ok": true})).into_response();
@@ -413,16 +448,28 @@ async fn login(
     r
 }
 
-async fn state(State(s): State<Arc<Shared>>) -> Json<Value> {
-    Json(s.snapshot())
+/// `?tz=MINUTES`: the browser's UTC offset, east positive (the page's local day).
+#[derive(serde::Deserialize)]
+struct Tz {
+    #[serde(default)]
+    tz: i64,
+}
+
+impl Tz {
+    fn minutes(&self) -> i64 {
+        self.tz.clamp(-14 * 60, 14 * 60)
+    }
+}
+
+async fn state(State(s): State<Arc<Shared>>, Query(tz): Query<Tz>) -> Json<Value> {
+    Json(s.snapshot(tz.minutes()))
 }
 
 async fn create(State(s): State<Arc<Shared>>, Json(req): Json<NewRequest>) -> Response {
     let s2 = s.clone();
     let made = tokio::task::spawn_blocking(move || {
-        let (Ok(mut w), Ok(mut b)) = (s2.wallet.lock(), s2.book.lock()) else {
-            return Err(None);
-        };
+        let mut w = lock(&s2.wallet);
+        let mut b = lock(&s2.book);
         make_request(
             &mut w,
             &mut b,
@@ -431,7 +478,6 @@ async fn create(State(s): State<Arc<Shared>>, Json(req): Json<NewRequest>) -> Re
             s2.expires_in,
             &req,
         )
-        .map_err(Some)
     })
     .await;
     match made {
@@ -440,16 +486,13 @@ async fn create(State(s): State<Arc<Shared>>, Json(req): Json<NewRequest>) -> Re
             s.wake.notify_one();
             (StatusCode::CREATED, Json(json!({"request": rec.view()}))).into_response()
         }
-        Ok(Err(Some(e))) => wallet_err(&e),
-        _ => locked(),
+        Ok(Err(e)) => wallet_err(&e),
+        Err(_) => internal(),
     }
 }
 
 async fn qr_svg(State(s): State<Arc<Shared>>, UrlPath(id): UrlPath<u64>) -> Response {
-    let uri = match s.book.lock() {
-        Ok(b) => b.get(id).map(|r| r.uri.clone()),
-        Err(_) => return locked(),
-    };
+    let uri = lock(&s.book).get(id).map(|r| r.uri.clone());
     let Some(uri) = uri else {
         return err(StatusCode::NOT_FOUND, "not_found", "no such request");
     };
@@ -460,10 +503,7 @@ async fn qr_svg(State(s): State<Arc<Shared>>, UrlPath(id): UrlPath<u64>) -> Resp
 }
 
 async fn csv(State(s): State<Arc<Shared>>) -> Response {
-    let body = match s.book.lock() {
-        Ok(b) => b.csv(),
-        Err(_) => return locked(),
-    };
+    let body = lock(&s.book).csv();
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -477,6 +517,9 @@ async fn csv(State(s): State<Arc<Shared>>) -> Response {
         .into_response()
 }
 
+/// Checks a customer's receipt against the node's committed roots; when it pays this till,
+/// names the till's request it is for, and imports the note of a request the till could not
+/// open (which then turns *confirmed* on the next round).
 async fn verify_receipt(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
     let r: Receipt = match serde_json::from_slice(&body) {
         Ok(r) => r,
@@ -495,12 +538,38 @@ async fn verify_receipt(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
             format!("a receipt of {}, this till is on {}", r.network, s.network),
         );
     }
-    let client = s.client.clone();
-    let address = s.address.clone();
-    match tokio::task::spawn_blocking(move || receipt::verify(&r, &client)).await {
+    let s2 = s.clone();
+    let done = tokio::task::spawn_blocking(move || -> Result<Value, WalletError> {
+        let v = receipt::verify(&r, &s2.client)?;
+        let ours = v.merchant == s2.address;
+        let record = r
+            .invoice
+            .as_deref()
+            .filter(|_| ours)
+            .and_then(|inv| lock(&s2.book).by_invoice(inv).cloned());
+        let mut imported = false;
+        if let Some(rec) = &record {
+            if rec.status == TillStatus::Unverified {
+                let mut w = lock(&s2.wallet);
+                receipt::import(&mut w, &r, &s2.client)?;
+                imported = true;
+            }
+        }
+        Ok(json!({
+            "ok": true, "verified": v, "to_this_till": ours, "imported": imported,
+            "request": record.as_ref().map(|x| json!({
+                "id": x.id, "order": x.order, "invoice": x.invoice, "status": x.status,
+                "already_counted": x.status == TillStatus::Confirmed,
+            })),
+        }))
+    })
+    .await;
+    match done {
         Ok(Ok(v)) => {
-            let ours = v.merchant == address;
-            Json(json!({"ok": true, "verified": v, "to_this_till": ours})).into_response()
+            if v["imported"] == true {
+                s.wake.notify_one();
+            }
+            Json(v).into_response()
         }
         Ok(Err(e @ WalletError::Unreachable(_))) => wallet_err(&e),
         Ok(Err(e)) => err(
@@ -508,7 +577,7 @@ async fn verify_receipt(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
             "invalid_receipt",
             e.to_string(),
         ),
-        Err(_) => locked(),
+        Err(_) => internal(),
     }
 }
 
@@ -520,12 +589,11 @@ struct StreamSlot {
 impl Drop for StreamSlot {
     fn drop(&mut self) {
         self.s.streams_total.fetch_sub(1, Ordering::SeqCst);
-        if let Ok(mut m) = self.s.streams.lock() {
-            if let Some(n) = m.get_mut(&self.ip) {
-                *n -= 1;
-                if *n == 0 {
-                    m.remove(&self.ip);
-                }
+        let mut m = lock(&self.s.streams);
+        if let Some(n) = m.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.ip);
             }
         }
     }
@@ -534,12 +602,13 @@ impl Drop for StreamSlot {
 async fn events(
     State(s): State<Arc<Shared>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(tz): Query<Tz>,
 ) -> Response {
+    let tz = tz.minutes();
+    let ip = client_key(peer.ip());
     {
-        let Ok(mut m) = s.streams.lock() else {
-            return locked();
-        };
-        let mine = m.entry(peer.ip()).or_insert(0);
+        let mut m = lock(&s.streams);
+        let mine = m.entry(ip).or_insert(0);
         if *mine >= MAX_STREAMS_PER_CLIENT || s.streams_total.load(Ordering::SeqCst) >= MAX_STREAMS
         {
             return err(
@@ -551,21 +620,18 @@ async fn events(
         *mine += 1;
         s.streams_total.fetch_add(1, Ordering::SeqCst);
     }
-    let slot = StreamSlot {
-        s: s.clone(),
-        ip: peer.ip(),
-    };
+    let slot = StreamSlot { s: s.clone(), ip };
     let mut rx = s.version.subscribe();
     rx.mark_unchanged();
     let stream =
-        futures_util::stream::unfold((rx, slot, true), |(mut rx, slot, first)| async move {
+        futures_util::stream::unfold((rx, slot, true), move |(mut rx, slot, first)| async move {
             if !first && rx.changed().await.is_err() {
                 return None;
             }
             let ev = Event::default()
                 .event("state")
                 .retry(Duration::from_millis(1000))
-                .data(slot.s.snapshot().to_string());
+                .data(slot.s.snapshot(tz).to_string());
             Some((Ok::<_, Infallible>(ev), (rx, slot, false)))
         });
     Sse::new(stream)
@@ -629,6 +695,8 @@ pub async fn serve(
     if book.adopt(&wallet) > 0 {
         book.save()?;
     }
+    book.check_against(&wallet)?;
+    book.flush()?;
     let (version, _) = watch::channel(0u64);
     let session_cookie = cfg.token.as_ref().map(|t| session_value(t));
     let shared = Arc::new(Shared {
@@ -672,19 +740,11 @@ async fn watch_loop(s: Arc<Shared>) {
     loop {
         let s2 = s.clone();
         let changed = tokio::task::spawn_blocking(move || {
-            let Ok(mut w) = s2.wallet.lock() else {
-                return false;
-            };
-            let mut h = s2.health.lock().map(|h| h.clone()).unwrap_or_default();
-            let book_changed = poll(&mut w, &s2.client, &s2.book, &mut h);
-            let health_changed = match s2.health.lock() {
-                Ok(mut g) => {
-                    let d = *g != h;
-                    *g = h;
-                    d
-                }
-                Err(_) => false,
-            };
+            let mut h = lock(&s2.health).clone();
+            let book_changed = poll(&s2.wallet, &s2.client, &s2.book, &mut h);
+            let mut g = lock(&s2.health);
+            let health_changed = *g != h;
+            *g = h;
             book_changed || health_changed
         })
         .await
@@ -762,6 +822,19 @@ mod tests {
         let mut c = ok();
         c.expires_in = 0;
         assert!(c.check().is_err());
+    }
+
+    #[test]
+    fn clients_are_counted_by_address_and_ipv6_prefix() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(client_key(a), client_key(b));
+        assert_ne!(client_key(a), client_key(c));
+        let v4: IpAddr = "192.0.2.7".parse().unwrap();
+        assert_eq!(client_key(v4), v4);
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(client_key(mapped), v4);
     }
 
     #[test]

@@ -45,18 +45,6 @@ async function api(path, opts) {
 
 function show(el, on) { el.hidden = !on; }
 
-function formatUnits(units, decimals) {
-  const s = units.toString().padStart(decimals + 1, '0');
-  return decimals === 0 ? s : s.slice(0, s.length - decimals) + '.' + s.slice(s.length - decimals);
-}
-
-function decimalsOf(asset) {
-  const a = session.assets.find((x) => x.text === asset);
-  if (a) return a.decimals;
-  const dot = asset.lastIndexOf('.');
-  return dot > 0 ? Number(asset.slice(dot + 1)) : ({ ZKP: 8, JPY: 0 }[asset] ?? 2);
-}
-
 function beep(kind) {
   try {
     audio = audio || new AudioContext();
@@ -107,8 +95,8 @@ function renderCurrent() {
 function tick() {
   const r = state && current ? state.requests.find((x) => x.id === current) : null;
   if (!r) return;
-  const left = Math.max(0, Math.floor(r.expires - (Date.now() / 1000 + clockOffset)));
-  const open = r.status === 'waiting' || r.status === 'underpaid';
+  const left = Math.max(0, Math.floor((r.expires ?? 0) - (Date.now() / 1000 + clockOffset)));
+  const open = r.expires != null && (r.status === 'waiting' || r.status === 'underpaid');
   $('countdown').textContent = open
     ? 'Expires in ' + Math.floor(left / 60) + ':' + String(left % 60).padStart(2, '0')
     : '';
@@ -123,7 +111,6 @@ function isToday(t) {
 function renderHistory() {
   const body = $('history').tBodies[0];
   body.replaceChildren();
-  const totals = new Map();
   for (const r of state.requests) {
     if (!isToday(r.created)) continue;
     const tr = document.createElement('tr');
@@ -142,14 +129,9 @@ function renderHistory() {
       tr.appendChild(td);
     });
     body.appendChild(tr);
-    if (r.status === 'confirmed') {
-      totals.set(r.asset, (totals.get(r.asset) || 0n) + BigInt(r.amount));
-    }
   }
-  const parts = [];
-  for (const [asset, sum] of totals) {
-    parts.push(formatUnits(sum, decimalsOf(asset)) + ' ' + asset.split('.')[0]);
-  }
+  // totals over the whole day, computed by the till over its whole book
+  const parts = state.totals.map((t) => t.amount_text);
   $('totals').textContent = parts.length ? 'Confirmed today: ' + parts.join(', ') : 'Nothing confirmed yet today.';
 }
 
@@ -159,8 +141,11 @@ function renderNode() {
   if (n.ok || !n.error) {
     show(banner, false);
   } else {
-    banner.textContent = 'The node cannot be reached since ' +
-      new Date(n.since * 1000).toLocaleTimeString() + ': payments are not seen until it is back (' + n.error + ').';
+    const since = new Date(n.since * 1000).toLocaleTimeString();
+    banner.textContent = (n.unreachable
+      ? 'The node cannot be reached since ' + since
+      : 'The node\u2019s answers are refused since ' + since) +
+      ': payments are not seen until this is resolved (' + n.error + ').';
     show(banner, true);
   }
 }
@@ -177,7 +162,7 @@ function apply(s) {
 
 function connect() {
   if (events) events.close();
-  events = new EventSource('/api/events');
+  events = new EventSource('/api/events?tz=' + String(-new Date().getTimezoneOffset()));
   events.addEventListener('state', (ev) => {
     show($('offline'), false);
     apply(JSON.parse(ev.data));
@@ -272,8 +257,16 @@ async function checkReceipt(text) {
     const v = await r.json();
     if (r.ok && v.ok) {
       out.className = 'valid';
-      out.textContent = 'VALID: ' + v.verified.statement +
+      let text = 'VALID: ' + v.verified.statement +
         (v.to_this_till ? ' Paid to this till.' : ' NOT paid to this till (' + v.verified.merchant + ').');
+      if (v.request) {
+        text += ' For request ' + v.request.id + (v.request.order ? ' (order ' + v.request.order + ')' : '') + '.';
+        if (v.imported) text += ' Its note is now imported: the request will turn confirmed.';
+        else if (v.request.already_counted) text += ' Already counted in today\u2019s takings.';
+      } else if (v.to_this_till) {
+        text += ' No request of this till carries its invoice.';
+      }
+      out.textContent = text;
     } else {
       out.className = 'invalid';
       out.textContent = 'NOT VALID: ' + (v.message || ('HTTP ' + r.status));
