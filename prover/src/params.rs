@@ -278,6 +278,7 @@ impl Params {
             setup_seconds: 0.0,
             from_cache: true,
             reduction: e.reduction,
+            matrices: Default::default(),
         })
     }
 

@@ -538,6 +538,7 @@ fn the_circom_reduction_proves_under_its_own_keys_only() {
         setup_seconds: 0.0,
         from_cache: false,
         reduction,
+        matrices: Default::default(),
     };
     let circom = PaymentProver::from_keys(keys(Reduction::Circom), DEPTH);
     let (proof, public) = circom.prove(&transfer(3), &mut rng).unwrap();
@@ -546,13 +547,29 @@ fn the_circom_reduction_proves_under_its_own_keys_only() {
         .verifier
         .verify(&proof, &public.public_inputs())
         .unwrap();
+    // the second proof reuses the matrices the first one built, and verifies
+    assert!(circom.keys().matrices.is_cached());
+    let (proof, public) = circom.prove(&transfer(4), &mut rng).unwrap();
+    assert_eq!(circom.keys().matrices.reused(), 1);
+    circom
+        .keys()
+        .verifier
+        .verify(&proof, &public.public_inputs())
+        .unwrap();
     let wrong = PaymentProver::from_keys(keys(Reduction::Libsnark), DEPTH);
-    let (proof, public) = wrong.prove(&transfer(3), &mut rng).unwrap();
-    assert_eq!(
-        wrong
-            .keys()
-            .verifier
-            .verify(&proof, &public.public_inputs()),
-        Err(VerifierError::InvalidProof)
-    );
+    // keys made for another reduction give proofs that do not verify, on the full path (the
+    // first proof) and on the cached matrices (which fall back to the full path, so what the
+    // caller gets does not depend on the cache)
+    for _ in 0..2 {
+        let (proof, public) = wrong.prove(&transfer(3), &mut rng).unwrap();
+        assert_eq!(
+            wrong
+                .keys()
+                .verifier
+                .verify(&proof, &public.public_inputs()),
+            Err(VerifierError::InvalidProof)
+        );
+    }
+    assert!(wrong.keys().matrices.is_cached());
+    assert_eq!(wrong.keys().matrices.reused(), 0);
 }
