@@ -217,6 +217,16 @@ enum TillCommand {
         /// Lifetime of a payment request, in seconds.
         #[arg(long, default_value_t = 900)]
         expires_in: u64,
+        /// Certificate chain (PEM) to serve HTTPS with (with --tls-key).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// Private key (PEM) of --tls-cert.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Plain HTTP on an address other than loopback, because a TLS-terminating proxy is in
+        /// front.
+        #[arg(long, conflicts_with = "tls_cert")]
+        plain_http: bool,
         /// How often the till asks the node, in milliseconds.
         #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(100..=60_000))]
         poll_ms: u64,
@@ -799,6 +809,9 @@ fn run(cli: Cli) -> Result<(), Fail> {
                     assets,
                     expires_in,
                     poll_ms,
+                    tls_cert,
+                    tls_key,
+                    plain_http,
                 },
         } => {
             let token = match (token_file, token) {
@@ -825,6 +838,8 @@ fn run(cli: Cli) -> Result<(), Fail> {
                 assets,
                 expires_in,
                 poll: std::time::Duration::from_millis(poll_ms),
+                tls: tls_cert.zip(tls_key),
+                plain_http,
             };
             cfg.check().map_err(|e| usage(e.to_string()))?;
             let w = open(&ctx)?;
@@ -851,14 +866,12 @@ fn run(cli: Cli) -> Result<(), Fail> {
                 client,
                 &ctx.dir,
                 cfg,
-                |addr| {
+                |addr, https| {
+                    let url = format!("{}://{addr}", if https { "https" } else { "http" });
                     if json {
-                        println!(
-                            "{}",
-                            json!({"ok": true, "listening": format!("http://{addr}")})
-                        );
+                        println!("{}", json!({"ok": true, "listening": url}));
                     } else {
-                        println!("till listening on http://{addr}");
+                        println!("till listening on {url}");
                     }
                     let _ = std::io::stdout().flush();
                 },

@@ -184,6 +184,10 @@ impl Drop for Browser {
 
 impl Browser {
     fn launch() -> Self {
+        Self::launch_with(&[])
+    }
+
+    fn launch_with(extra: &[&str]) -> Self {
         let port = free_port();
         let profile = tempfile::tempdir().unwrap();
         let child = Command::new(chromium())
@@ -201,6 +205,7 @@ impl Browser {
                 "--mute-audio",
                 "--window-size=1280,1100",
             ])
+            .args(extra)
             .arg(format!("--remote-debugging-port={port}"))
             .arg(format!("--user-data-dir={}", profile.path().display()))
             .arg("about:blank")
@@ -889,4 +894,103 @@ fn till_server_guards() {
     assert_eq!(&codes[..10], &[401; 10]);
     assert_eq!(codes[10], 429);
     assert_eq!(login(TOKEN).0, 429, "locked for the minute");
+}
+
+/// On the shop's network the till speaks TLS: without a certificate (or an explicit
+/// --plain-http for a TLS proxy in front) it does not start; with one, a browser logs in over
+/// HTTPS and gets a Secure, HTTP-only cookie, and plain HTTP gets nothing.
+#[test]
+fn a_till_on_the_shop_network_speaks_tls() {
+    let env = Env {
+        root: tempfile::tempdir().unwrap(),
+        node_url: format!("http://127.0.0.1:{}", free_port()),
+    };
+    env.merchant_and_till();
+    let token = env.dir("token");
+    let token = token.to_str().unwrap();
+    let (code, v, _) = env.json(
+        "till",
+        &[
+            "till",
+            "serve",
+            "--merchant",
+            "Shop",
+            "--bind",
+            "0.0.0.0:0",
+            "--token-file",
+            token,
+        ],
+    );
+    assert_eq!(code, 2, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("--tls-cert"), "{v}");
+
+    let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let (cert, key) = (env.dir("cert.pem"), env.dir("key.pem"));
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.key_pair.serialize_pem()).unwrap();
+    // a key that is not the certificate's is refused at start
+    let other = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let wrong_key = env.dir("other-key.pem");
+    std::fs::write(&wrong_key, other.key_pair.serialize_pem()).unwrap();
+    let (code, v, _) = env.json(
+        "till",
+        &[
+            "till",
+            "serve",
+            "--merchant",
+            "Shop",
+            "--bind",
+            "0.0.0.0:0",
+            "--token-file",
+            token,
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            wrong_key.to_str().unwrap(),
+        ],
+    );
+    assert_ne!(code, 0, "{v}");
+
+    let port = free_port();
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin("zkpay"));
+    c.arg("--data-dir")
+        .arg(env.dir("till"))
+        .arg("--node")
+        .arg(&env.node_url)
+        .env("ZKPAY_PASSPHRASE", "pass-till")
+        .env_remove("ZKPAY_TILL_TOKEN")
+        .args(["till", "serve", "--merchant", "Corner Café", "--bind"])
+        .arg(format!("0.0.0.0:{port}"))
+        .args(["--token-file", token, "--tls-cert"])
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key);
+    let (_till, listening) = spawn_and_read(c, "till listening on ");
+    assert_eq!(listening, format!("https://0.0.0.0:{port}"));
+    // plain HTTP on the TLS port gets no answer
+    assert!(ureq::get(&format!("http://127.0.0.1:{port}/api/session"))
+        .call()
+        .is_err());
+
+    let url = format!("https://127.0.0.1:{port}");
+    let mut b = Browser::launch_with(&["--ignore-certificate-errors"]);
+    b.goto(&format!("{url}/"));
+    b.wait_for(
+        "the login form",
+        "!document.getElementById('login').hidden",
+        30,
+    );
+    b.type_into("token", TOKEN);
+    b.click("login-btn");
+    b.wait_for("the counter", "!document.getElementById('main').hidden", 30);
+    let cookies = b.call("Network.getCookies", json!({ "urls": [url] }));
+    let c = &cookies["cookies"][0];
+    assert_eq!(c["name"], "zkpay_till", "{cookies}");
+    assert_eq!(
+        (c["secure"].as_bool(), c["httpOnly"].as_bool()),
+        (Some(true), Some(true))
+    );
+    let uri = b.new_request("4.20", "USD", "tls-1", "");
+    let shot = b.screenshot("09-tls.png");
+    assert_eq!(zkpay_wallet::qr::decode_image(&shot).unwrap(), uri);
 }

@@ -9,6 +9,7 @@
 //! invoices' keys. The server half is in [`server`].
 
 pub mod server;
+pub mod tls;
 pub mod words;
 
 use crate::client::NodeClient;

@@ -11,6 +11,7 @@
 //! * bodies are capped at 1 MiB, requests are rate-limited per client address, wrong tokens
 //!   are counted per address, and event streams are capped.
 
+use super::tls::{self, Peer, TlsListener};
 use super::{lock, make_request, poll, Book, NewRequest, NodeHealth, TillStatus};
 use crate::client::NodeClient;
 use crate::receipt::{self, Receipt};
@@ -29,7 +30,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -68,6 +69,12 @@ pub struct ServeConfig {
     pub expires_in: u64,
     /// How often the till asks the node.
     pub poll: Duration,
+    /// Certificate chain and private key (PEM) to serve HTTPS with.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Plain HTTP on an address other than loopback, because a TLS-terminating proxy is in
+    /// front (an explicit choice: the token and the cookie would otherwise cross the network in
+    /// clear).
+    pub plain_http: bool,
 }
 
 impl ServeConfig {
@@ -78,6 +85,12 @@ impl ServeConfig {
             None if !self.bind.ip().is_loopback() => {
                 return Err(WalletError::Refused(format!(
                     "{} is not a loopback address: give --token-file (or --token) so that only the shop's staff can use the till",
+                    self.bind
+                )))
+            }
+            Some(_) if !self.bind.ip().is_loopback() && self.tls.is_none() && !self.plain_http => {
+                return Err(WalletError::Refused(format!(
+                    "{} is not a loopback address: give --tls-cert and --tls-key (or --plain-http when a TLS proxy is in front), or the token and the cookie cross the network in clear",
                     self.bind
                 )))
             }
@@ -119,6 +132,8 @@ struct Shared {
     session: Option<[u8; 32]>,
     session_cookie: Option<String>,
     loopback_only: bool,
+    /// Served over TLS: the cookie is `Secure` and origins are `https://`.
+    https: bool,
     wallet: Mutex<Wallet>,
     client: NodeClient,
     book: Mutex<Book>,
@@ -269,7 +284,7 @@ fn client_key(ip: IpAddr) -> IpAddr {
 
 async fn guard(
     State(s): State<Arc<Shared>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     req: Request,
     next: Next,
 ) -> Response {
@@ -332,7 +347,8 @@ async fn guard(
             );
         }
         if let Some(o) = headers.get(header::ORIGIN) {
-            if o.to_str().ok() != Some(format!("http://{host}").as_str()) {
+            let scheme = if s.https { "https" } else { "http" };
+            if o.to_str().ok() != Some(format!("{scheme}://{host}").as_str()) {
                 return err(
                     StatusCode::FORBIDDEN,
                     "cross_site",
@@ -408,7 +424,7 @@ struct Login {
 
 async fn login(
     State(s): State<Arc<Shared>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     Json(l): Json<Login>,
 ) -> Response {
     let (Some(want), Some(cookie)) = (&s.session, &s.session_cookie) else {
@@ -440,8 +456,9 @@ async fn login(
         return err(StatusCode::UNAUTHORIZED, "wrong_token", "wrong token");
     }
     let mut r = Json(json!({"ok": true})).into_response();
+    let secure = if s.https { "; Secure" } else { "" };
     if let Ok(v) = HeaderValue::from_str(&format!(
-        "{COOKIE}={cookie}; HttpOnly; SameSite=Strict; Path=/; Max-Age=2592000"
+        "{COOKIE}={cookie}; HttpOnly; SameSite=Strict; Path=/; Max-Age=2592000{secure}"
     )) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
@@ -601,7 +618,7 @@ impl Drop for StreamSlot {
 
 async fn events(
     State(s): State<Arc<Shared>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     Query(tz): Query<Tz>,
 ) -> Response {
     let tz = tz.minutes();
@@ -677,13 +694,13 @@ fn router(s: Arc<Shared>) -> Router {
 }
 
 /// Runs the till on `wallet` (which must be watch-only) until SIGINT or SIGTERM. `ready` is
-/// called with the bound address once the server listens.
+/// called with the bound address, and whether it serves HTTPS, once the server listens.
 pub async fn serve(
     wallet: Wallet,
     client: NodeClient,
     dir: &Path,
     cfg: ServeConfig,
-    ready: impl FnOnce(SocketAddr),
+    ready: impl FnOnce(SocketAddr, bool),
 ) -> Result<(), WalletError> {
     if !wallet.watch_only() {
         return Err(WalletError::Refused(
@@ -707,6 +724,7 @@ pub async fn serve(
         session: session_cookie.as_deref().map(sha),
         session_cookie,
         loopback_only: cfg.token.is_none(),
+        https: cfg.tls.is_some(),
         address: wallet.address().encode(),
         network: wallet.network(),
         wallet: Mutex::new(wallet),
@@ -720,6 +738,10 @@ pub async fn serve(
         streams: Mutex::new(HashMap::new()),
         streams_total: AtomicUsize::new(0),
     });
+    let acceptor = match &cfg.tls {
+        Some((cert, key)) => Some(tls::acceptor(cert, key)?),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(cfg.bind)
         .await
         .map_err(|e| WalletError::Io(cfg.bind.to_string().into(), e.to_string()))?;
@@ -727,11 +749,23 @@ pub async fn serve(
         .local_addr()
         .map_err(|e| WalletError::Io(cfg.bind.to_string().into(), e.to_string()))?;
     let watcher = tokio::spawn(watch_loop(shared.clone()));
-    ready(addr);
-    let app = router(shared.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
-        .await;
+    let app = router(shared.clone()).into_make_service_with_connect_info::<Peer>();
+    let served = match acceptor {
+        Some(acceptor) => {
+            let tls = TlsListener::new(listener, acceptor)
+                .map_err(|e| WalletError::Io(addr.to_string().into(), e.to_string()))?;
+            ready(addr, true);
+            axum::serve(tls, app)
+                .with_graceful_shutdown(shutdown())
+                .await
+        }
+        None => {
+            ready(addr, false);
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown())
+                .await
+        }
+    };
     watcher.abort();
     served.map_err(|e| WalletError::Io(addr.to_string().into(), e.to_string()))
 }
@@ -801,15 +835,22 @@ mod tests {
             assets: vec![Asset::from_text("USD").unwrap()],
             expires_in: 900,
             poll: Duration::from_secs(1),
+            tls: None,
+            plain_http: false,
         };
         ok().check().unwrap();
         let mut c = ok();
         c.bind = "0.0.0.0:0".parse().unwrap();
         assert!(c.check().unwrap_err().to_string().contains("--token"));
+        c.token = Some(Zeroizing::new("a-long-enough-token".into()));
+        assert!(c.check().unwrap_err().to_string().contains("--tls-cert"));
+        c.plain_http = true;
+        c.check().unwrap();
+        c.plain_http = false;
+        c.tls = Some(("cert.pem".into(), "key.pem".into()));
+        c.check().unwrap();
         c.token = Some(Zeroizing::new("short".into()));
         assert!(c.check().unwrap_err().to_string().contains("at least"));
-        c.token = Some(Zeroizing::new("a-long-enough-token".into()));
-        c.check().unwrap();
         let mut c = ok();
         c.assets.clear();
         assert!(c.check().is_err());
