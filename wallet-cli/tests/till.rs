@@ -908,19 +908,13 @@ fn a_till_on_the_shop_network_speaks_tls() {
     env.merchant_and_till();
     let token = env.dir("token");
     let token = token.to_str().unwrap();
-    let (code, v, _) = env.json(
-        "till",
-        &[
-            "till",
-            "serve",
-            "--merchant",
-            "Shop",
-            "--bind",
-            "0.0.0.0:0",
-            "--token-file",
-            token,
-        ],
-    );
+    let off_loopback = |extra: &[&str]| {
+        let mut args = vec!["till", "serve", "--merchant", "Shop", "--bind", "0.0.0.0:0"];
+        args.extend_from_slice(&["--token-file", token]);
+        args.extend_from_slice(extra);
+        env.json("till", &args)
+    };
+    let (code, v, _) = off_loopback(&[]);
     assert_eq!(code, 2, "{v}");
     assert!(v["error"].as_str().unwrap().contains("--tls-cert"), "{v}");
 
@@ -932,23 +926,12 @@ fn a_till_on_the_shop_network_speaks_tls() {
     let other = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
     let wrong_key = env.dir("other-key.pem");
     std::fs::write(&wrong_key, other.key_pair.serialize_pem()).unwrap();
-    let (code, v, _) = env.json(
-        "till",
-        &[
-            "till",
-            "serve",
-            "--merchant",
-            "Shop",
-            "--bind",
-            "0.0.0.0:0",
-            "--token-file",
-            token,
-            "--tls-cert",
-            cert.to_str().unwrap(),
-            "--tls-key",
-            wrong_key.to_str().unwrap(),
-        ],
-    );
+    let (code, v, _) = off_loopback(&[
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        wrong_key.to_str().unwrap(),
+    ]);
     assert_ne!(code, 0, "{v}");
 
     let port = free_port();

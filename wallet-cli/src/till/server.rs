@@ -309,10 +309,11 @@ async fn guard(
     }
     let path = req.uri().path().to_string();
     let method = req.method().clone();
+    let changes_state = method != Method::GET && method != Method::HEAD;
     // A page elsewhere that the cashier's browser visits must not reach the API at all, not
-    // even to read (an <img>, an EventSource or a no-cors fetch): browsers say where a request
-    // comes from in Sec-Fetch-Site.
-    if path.starts_with("/api/") {
+    // even to read (an <img>, an EventSource or a no-cors fetch), nor change anything: browsers
+    // say where a request comes from in Sec-Fetch-Site.
+    if path.starts_with("/api/") || changes_state {
         if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
             if !matches!(site, "same-origin" | "none") {
                 return err(
@@ -338,7 +339,7 @@ async fn guard(
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return r;
     }
-    if method != Method::GET && method != Method::HEAD {
+    if changes_state {
         if headers.get("x-zkpay-till").is_none() {
             return err(
                 StatusCode::FORBIDDEN,
@@ -353,15 +354,6 @@ async fn guard(
                     StatusCode::FORBIDDEN,
                     "cross_site",
                     "request from another origin",
-                );
-            }
-        }
-        if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-            if !matches!(site, "same-origin" | "none") {
-                return err(
-                    StatusCode::FORBIDDEN,
-                    "cross_site",
-                    "request from another site",
                 );
             }
         }
