@@ -43,6 +43,9 @@ pub struct BatchPoint {
     pub payments_per_second: f64,
     /// Rayon threads.
     pub threads: usize,
+    /// Peak resident memory while proving the batch (keys loaded), bytes; `None` where the
+    /// peak cannot be reset (not Linux).
+    pub peak_rss_bytes: Option<u64>,
 }
 
 /// Figures of `zkpay-bench batch`.
@@ -87,6 +90,7 @@ pub fn batch_report(
         let chunks = state.apply_batch(&random_payments(n, n as u64))?;
         for &th in threads {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(th).build()?;
+            let measured_rss = crate::memory::reset_peak();
             let (wall, used) = pool.install(|| -> Result<(f64, usize)> {
                 let t = Instant::now();
                 prover.prove_batch(&chunks)?;
@@ -98,6 +102,7 @@ pub fn batch_report(
                 prove_wall_seconds: wall,
                 payments_per_second: n as f64 / wall,
                 threads: used,
+                peak_rss_bytes: measured_rss.then(crate::memory::own_peak_rss),
             });
         }
     }

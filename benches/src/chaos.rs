@@ -12,6 +12,7 @@
 //! costs the node a proof verification.
 
 use crate::ingest::{bench_account, bench_operator, fixtures, Latency};
+use crate::memory::peak_rss;
 use anyhow::{bail, Context, Result};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -141,19 +142,6 @@ fn http(addr: &str, method: &str, path: &str, body: &[u8]) -> Option<(u16, Strin
     let status = text.split(' ').nth(1)?.parse().ok()?;
     let body = text.split_once("\r\n\r\n").map(|x| x.1)?.to_string();
     Some((status, body))
-}
-
-/// Peak resident memory of a process so far (VmHWM), bytes.
-fn peak_rss(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map(|kb| kb * 1024)
-        .unwrap_or(0)
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {

@@ -8,6 +8,7 @@ pub mod batching;
 pub mod chaos;
 pub mod constraints;
 pub mod ingest;
+pub mod memory;
 pub mod plot;
 pub mod proving;
 pub mod report;

@@ -97,6 +97,9 @@ pub struct ProveReport {
     pub prove_median_seconds_1_thread: f64,
     /// Rayon threads.
     pub threads: usize,
+    /// Peak resident memory while proving (keys loaded, 2 threads), bytes; `None` where the
+    /// peak cannot be reset (not Linux).
+    pub peak_rss_bytes: Option<u64>,
 }
 
 /// Measures setup and proving.
@@ -108,6 +111,9 @@ pub fn prove_report(depth: usize, samples: usize) -> Result<ProveReport> {
         .map(|i| transfer_witness(depth, i as u64))
         .collect::<Result<_>>()?;
     let mut rng = ChaCha20Rng::seed_from_u64(7);
+    // the peak from here: the keys (resident already) plus proving, the first proof (which
+    // builds the matrices) included
+    let measured_rss = crate::memory::reset_peak();
     prover.prove(&witnesses[0], &mut rng)?; // warm-up
     let mut times = Vec::new();
     for w in &witnesses[1..] {
@@ -115,6 +121,7 @@ pub fn prove_report(depth: usize, samples: usize) -> Result<ProveReport> {
         prover.prove(w, &mut rng)?;
         times.push(t.elapsed().as_secs_f64());
     }
+    let peak_rss_bytes = measured_rss.then(crate::memory::own_peak_rss);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
     let mut single: Vec<f64> = pool.install(|| -> Result<Vec<f64>> {
         let mut v = Vec::new();
@@ -134,6 +141,7 @@ pub fn prove_report(depth: usize, samples: usize) -> Result<ProveReport> {
         prove_samples_seconds: samples_copy,
         prove_median_seconds_1_thread: median(&mut single),
         threads: rayon::current_num_threads(),
+        peak_rss_bytes,
     })
 }
 

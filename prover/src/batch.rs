@@ -92,17 +92,37 @@ impl BatchProver {
     }
 
     /// As [`BatchProver::prove_batch`], with the wall time each chunk's proof took.
+    ///
+    /// At most as many chunks are in flight as the pool has threads. A plain `par_iter` over
+    /// the chunks would start them all at once (each MSM's join lets an idle thread steal the
+    /// next chunk), multiplying the witness, FFT and matrix memory: 8.2 GiB peak for a
+    /// 64-payment batch at depth 16. The first chunk of a fresh prover runs alone and builds
+    /// the matrices that every later chunk reuses.
     pub fn prove_batch_timed(
         &self,
         chunks: &[(BatchPublic, ChunkWitness)],
     ) -> Result<Vec<(Proof, std::time::Duration)>, ProverError> {
-        chunks
-            .par_iter()
-            .map(|(p, w)| {
-                let started = std::time::Instant::now();
-                let proof = self.prove_chunk(p, w, &mut rand::rngs::OsRng)?;
-                Ok((proof, started.elapsed()))
-            })
-            .collect()
+        let one = |(p, w): &(BatchPublic, ChunkWitness)| {
+            let started = std::time::Instant::now();
+            let proof = self.prove_chunk(p, w, &mut rand::rngs::OsRng)?;
+            Ok((proof, started.elapsed()))
+        };
+        let mut out = Vec::with_capacity(chunks.len());
+        let mut rest = chunks;
+        if !self.keys.matrices.is_cached() {
+            if let Some((first, tail)) = rest.split_first() {
+                out.push(one(first)?);
+                rest = tail;
+            }
+        }
+        let width = rayon::current_num_threads().max(1);
+        for group in rest.chunks(width) {
+            let proofs: Vec<_> = group
+                .par_iter()
+                .map(one)
+                .collect::<Result<_, ProverError>>()?;
+            out.extend(proofs);
+        }
+        Ok(out)
     }
 }
