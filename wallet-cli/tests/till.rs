@@ -76,6 +76,17 @@ struct Env {
 }
 
 impl Env {
+    /// A merchant and its till, with no node: nothing listens at the node's address, and the
+    /// till starts anyway and says the node is unreachable.
+    fn offline_till() -> Self {
+        let env = Env {
+            root: tempfile::tempdir().unwrap(),
+            node_url: format!("http://127.0.0.1:{}", free_port()),
+        };
+        env.merchant_and_till();
+        env
+    }
+
     fn dir(&self, name: &str) -> PathBuf {
         self.root.path().join(name)
     }
@@ -128,6 +139,11 @@ impl Env {
 
     /// `zkpay till serve` on the till wallet; returns the process and its URL.
     fn till(&self, port: u16, token: bool, extra: &[&str]) -> (Proc, String) {
+        self.till_at(&format!("127.0.0.1:{port}"), token, extra)
+    }
+
+    /// `zkpay till serve` on the till wallet, listening on `bind`.
+    fn till_at(&self, bind: &str, token: bool, extra: &[&str]) -> (Proc, String) {
         let mut c = Command::new(assert_cmd::cargo::cargo_bin("zkpay"));
         c.arg("--data-dir")
             .arg(self.dir("till"))
@@ -135,8 +151,7 @@ impl Env {
             .arg(&self.node_url)
             .env("ZKPAY_PASSPHRASE", "pass-till")
             .env_remove("ZKPAY_TILL_TOKEN")
-            .args(["till", "serve", "--bind"])
-            .arg(format!("127.0.0.1:{port}"))
+            .args(["till", "serve", "--bind", bind])
             .args([
                 "--merchant",
                 "Corner Café",
@@ -642,12 +657,7 @@ const TILL: (&str, &str) = ("X-Zkpay-Till", "1");
 /// DNS-rebinding requests, bodies, rates, tokens, and the node shown unreachable.
 #[test]
 fn till_server_guards() {
-    let env = Env {
-        root: tempfile::tempdir().unwrap(),
-        // nothing listens there: the till starts anyway and says the node is unreachable
-        node_url: format!("http://127.0.0.1:{}", free_port()),
-    };
-    env.merchant_and_till();
+    let env = Env::offline_till();
     // a spending wallet cannot be a till; a public address needs a token
     let (code, v, _) = env.json(
         "merchant",
@@ -901,11 +911,7 @@ fn till_server_guards() {
 /// HTTPS and gets a Secure, HTTP-only cookie, and plain HTTP gets nothing.
 #[test]
 fn a_till_on_the_shop_network_speaks_tls() {
-    let env = Env {
-        root: tempfile::tempdir().unwrap(),
-        node_url: format!("http://127.0.0.1:{}", free_port()),
-    };
-    env.merchant_and_till();
+    let env = Env::offline_till();
     let token = env.dir("token");
     let token = token.to_str().unwrap();
     let off_loopback = |extra: &[&str]| {
@@ -935,20 +941,16 @@ fn a_till_on_the_shop_network_speaks_tls() {
     assert_ne!(code, 0, "{v}");
 
     let port = free_port();
-    let mut c = Command::new(assert_cmd::cargo::cargo_bin("zkpay"));
-    c.arg("--data-dir")
-        .arg(env.dir("till"))
-        .arg("--node")
-        .arg(&env.node_url)
-        .env("ZKPAY_PASSPHRASE", "pass-till")
-        .env_remove("ZKPAY_TILL_TOKEN")
-        .args(["till", "serve", "--merchant", "Corner Café", "--bind"])
-        .arg(format!("0.0.0.0:{port}"))
-        .args(["--token-file", token, "--tls-cert"])
-        .arg(&cert)
-        .arg("--tls-key")
-        .arg(&key);
-    let (_till, listening) = spawn_and_read(c, "till listening on ");
+    let (_till, listening) = env.till_at(
+        &format!("0.0.0.0:{port}"),
+        true,
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
     assert_eq!(listening, format!("https://0.0.0.0:{port}"));
     // plain HTTP on the TLS port gets no answer
     assert!(ureq::get(&format!("http://127.0.0.1:{port}/api/session"))

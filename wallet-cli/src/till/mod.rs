@@ -394,7 +394,7 @@ impl Book {
         Ok(())
     }
 
-    /// The record for the invoice whose tag is `tag` (hex), if the till made it.
+    /// The record of invoice `invoice`, if the till made it.
     pub fn by_invoice(&self, invoice: &str) -> Option<&Record> {
         self.records.iter().find(|r| r.invoice == invoice)
     }
