@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: demo test bootstrap bootstrap-test fmt clippy unit hooks-absent fuzz-smoke fuzz bench report node
+.PHONY: demo test bootstrap bootstrap-test fmt clippy unit hooks-absent deps-light fuzz-smoke fuzz bench report node
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -12,9 +12,9 @@ bootstrap:
 # optimised: see Cargo.toml), so RocksDB's C++ is compiled once for both README commands.
 demo: bootstrap
 	$(CARGO) build --workspace --bins
-	$(TARGET_DIR)/debug/zkpay demo
+	$(TARGET_DIR)/debug/zkpay-demo
 
-test: bootstrap fmt clippy unit hooks-absent fuzz-smoke bootstrap-test
+test: bootstrap fmt clippy deps-light unit hooks-absent fuzz-smoke bootstrap-test
 
 fmt:
 	$(CARGO) fmt --all -- --check
@@ -34,10 +34,22 @@ node: bootstrap
 # points exist only in the tests' build (feature test-hooks).
 hooks-absent:
 	$(CARGO) build --workspace --bins
-	@for b in zkpay-node zkpay; do \
+	@for b in zkpay-node zkpay zkpay-demo; do \
 	  if grep -aq -e ZKPAY_CRASH_AT -e ZKPAY_WALLET_CRASH_AT $(TARGET_DIR)/debug/$$b; then \
 	    echo "$$b contains a test hook (ZKPAY_*CRASH_AT)"; exit 1; fi; done
 	@echo "hooks-absent: ok"
+
+# The wallet, the verifier and the types they share with the node compile neither RocksDB nor
+# the node's or the ledger's crate (the wallet reads an embedded ledger only with its feature
+# embedded-ledger, which the demo turns on).
+deps-light:
+	@for p in zkpay-wallet zkpay-verifier zkpay-api; do \
+	  t=$$($(CARGO) tree -p $$p -e normal,build --prefix none) || exit 1; \
+	  if grep -qE '^(librocksdb-sys|rocksdb|zkpay-sequencer|zkpay-ledger) ' <<<"$$t"; then \
+	    echo "$$p depends on RocksDB, the ledger or the node:"; \
+	    grep -E '^(librocksdb-sys|rocksdb|zkpay-sequencer|zkpay-ledger) ' <<<"$$t" | sort -u; exit 1; fi; \
+	done
+	@echo "deps-light: ok"
 
 # A short run of every cargo-fuzz target (fuzz/); `make fuzz` runs each a million times.
 fuzz-smoke:

@@ -4,8 +4,8 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::time::{Duration, Instant};
 use zkpay_bench::ingest::fixtures;
+use zkpay_ledger::PaymentSubmission;
 use zkpay_sequencer::{Node, NodeConfig, Profile};
-use zkpay_verifier::ledger::PaymentSubmission;
 
 fn ingest(c: &mut Criterion) {
     let data = tempfile::tempdir().expect("dir");

@@ -25,8 +25,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
+use zkpay_ledger::PaymentSubmission;
 use zkpay_sequencer::Profile;
-use zkpay_verifier::ledger::PaymentSubmission;
 
 /// What to run.
 #[derive(Clone, Debug)]

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use zkpay_ledger::PaymentSubmission;
 use zkpay_protocol::account::AccountKey;
 use zkpay_protocol::address::Network;
 use zkpay_protocol::keys::SpendingKey;
@@ -29,7 +30,6 @@ use zkpay_prover::{KeyStore, PaymentProver, SetupMode};
 use zkpay_sequencer::api::{router, AppState};
 use zkpay_sequencer::serve::{serve, ServeLimits};
 use zkpay_sequencer::{Node, NodeConfig, Profile};
-use zkpay_verifier::ledger::PaymentSubmission;
 
 /// Latency percentiles (milliseconds).
 #[derive(Debug, Serialize)]

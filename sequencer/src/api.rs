@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
 use utoipa::ToSchema;
+use zkpay_ledger::PaymentSubmission;
 use zkpay_protocol::address::Network;
 use zkpay_protocol::batch::BatchPublic;
 use zkpay_protocol::field::{fe_from_hex, fe_to_bytes, fe_to_hex};
@@ -24,7 +25,6 @@ use zkpay_protocol::note::Asset;
 use zkpay_protocol::note::Root;
 use zkpay_protocol::payment::{PaymentPublic, PublicAccount};
 use zkpay_verifier::batch::ChainState;
-use zkpay_verifier::ledger::PaymentSubmission;
 
 /// Every error body: a reason code (counted in `/metrics` for payments) and a message.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -33,7 +33,7 @@ pub enum NodeError {
     Prover(#[from] zkpay_prover::ProverError),
     /// Ledger failure.
     #[error(transparent)]
-    Ledger(#[from] zkpay_verifier::ledger::LedgerError),
+    Ledger(#[from] zkpay_ledger::LedgerError),
     /// Protocol failure.
     #[error(transparent)]
     Protocol(#[from] zkpay_protocol::ProtocolError),
@@ -48,8 +48,8 @@ impl From<rocksdb::Error> for NodeError {
     }
 }
 
-impl From<zkpay_verifier::store::StoreError> for NodeError {
-    fn from(e: zkpay_verifier::store::StoreError) -> Self {
+impl From<zkpay_ledger::store::StoreError> for NodeError {
+    fn from(e: zkpay_ledger::store::StoreError) -> Self {
         NodeError::Storage(e.to_string())
     }
 }

@@ -4,24 +4,26 @@ use crate::config::NodeConfig;
 use crate::metrics::{BuildInfo, Metrics};
 use crate::store::Mempool;
 use crate::NodeError;
-use serde::{Deserialize, Serialize};
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
+use zkpay_ledger::{
+    BaseLedger, BatchSubmission, ChunkSubmission, CommittedBatch, EmbeddedLedger, LedgerConfig,
+    LedgerHead, PaymentSubmission,
+};
 use zkpay_protocol::account::AccountKey;
 use zkpay_protocol::address::Network;
 use zkpay_protocol::batch::RollupState;
 use zkpay_protocol::field::fe_to_bytes;
-use zkpay_protocol::note::{AssetId, Commitment, Root};
+use zkpay_protocol::note::{AssetId, Root};
 use zkpay_protocol::payment::PublicAccount;
 use zkpay_prover::{BatchProver, KeyStore, Params, PaymentProver, SetupMode};
 use zkpay_verifier::batch::ChainState;
-use zkpay_verifier::ledger::{
-    BaseLedger, BatchSubmission, ChunkSubmission, CommittedBatch, EmbeddedLedger, LedgerConfig,
-    LedgerHead, PaymentSubmission,
-};
 use zkpay_verifier::{decode_proof, encode_proof, Verifier};
+
+pub use zkpay_api::node::{InvoiceStatus, NoteEntry, PaymentStatus};
 
 /// Why a payment was refused; each maps to an HTTP status and a reason code.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,53 +45,6 @@ impl Rejection {
             }
         }
     }
-}
-
-/// Status of a payment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(tag = "status", rename_all = "lowercase")]
-pub enum PaymentStatus {
-    /// In the mempool.
-    Pending,
-    /// In a batch being proven.
-    Batched,
-    /// Committed in batch `batch`.
-    Committed {
-        /// Batch number.
-        batch: u64,
-    },
-    /// Dropped (reason given); never silently.
-    Failed {
-        /// Reason.
-        reason: String,
-    },
-}
-
-/// A note in the tree, for wallet sync.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct NoteEntry {
-    /// Leaf position.
-    pub position: u64,
-    /// Commitment.
-    pub commitment: Commitment,
-    /// Encrypted note (hex).
-    #[serde(with = "zkpay_protocol::field::serde_hex")]
-    #[schema(value_type = String, pattern = "^([0-9a-f]{2})*$")]
-    pub ciphertext: Vec<u8>,
-    /// Batch that committed it.
-    pub batch: u64,
-}
-
-/// Invoice status.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct InvoiceStatus {
-    /// Whether a payment with this tag is known.
-    pub paid: bool,
-    /// The payment id (hex).
-    #[schema(pattern = "^[0-9a-f]{64}$")]
-    pub payment: Option<String>,
-    /// Its status.
-    pub status: Option<PaymentStatus>,
 }
 
 struct Pending {
@@ -577,7 +532,7 @@ impl Node {
                 return Err(conflict("invoice_paid", "invoice already paid"));
             }
         }
-        let storage = |e: zkpay_verifier::ledger::LedgerError| {
+        let storage = |e: zkpay_ledger::LedgerError| {
             Rejection::Unavailable("storage", format!("ledger: {e}"))
         };
         let asset = sub.public.asset;
@@ -1011,7 +966,7 @@ impl Node {
             let mut ix = self.lock()?;
             let committed = match result {
                 Ok(c) => c,
-                Err(zkpay_verifier::ledger::LedgerError::Storage(e)) => {
+                Err(zkpay_ledger::LedgerError::Storage(e)) => {
                     // The ledger could not write: nothing was committed and the payments are
                     // still acknowledged and stored here, so they stay pending for the next
                     // attempt.

@@ -10,8 +10,8 @@ use crate::NodeError;
 use rocksdb::{IteratorMode, WriteBatch};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use zkpay_verifier::ledger::PaymentSubmission;
-use zkpay_verifier::store::Store;
+use zkpay_ledger::store::Store;
+use zkpay_ledger::PaymentSubmission;
 
 /// The mempool.
 pub struct Mempool {

@@ -10,11 +10,11 @@ use http_body_util::BodyExt;
 use rand::{Rng, SeedableRng};
 use std::sync::Arc;
 use tower::ServiceExt;
+use zkpay_ledger::PaymentSubmission;
 use zkpay_protocol::field::fe_to_hex;
 use zkpay_protocol::F;
 use zkpay_sequencer::api::{router, AppState};
 use zkpay_sequencer::Node;
-use zkpay_verifier::ledger::PaymentSubmission;
 
 fn app(node: &Arc<Node>) -> axum::Router {
     router(AppState::new(node.clone()))

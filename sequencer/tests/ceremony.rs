@@ -407,7 +407,7 @@ fn anyone_forges_proofs_under_the_dev_keys_and_a_ceremony_node_rejects_them() {
         &forged,
         &public.public_inputs()
     ));
-    let sub = zkpay_verifier::ledger::PaymentSubmission {
+    let sub = zkpay_ledger::PaymentSubmission {
         public: public.clone(),
         ext: ext.clone(),
         proof: encode_proof(&forged).to_vec(),

@@ -5,6 +5,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use std::path::Path;
 use std::sync::Arc;
+use zkpay_ledger::PaymentSubmission;
 use zkpay_protocol::account::AccountKey;
 use zkpay_protocol::address::Network;
 use zkpay_protocol::encryption::encrypt_note;
@@ -16,7 +17,6 @@ use zkpay_protocol::F;
 use zkpay_prover::{KeyStore, PaymentProver, SetupMode};
 use zkpay_sequencer::{Node, NodeConfig, Profile};
 use zkpay_verifier::encode_proof;
-use zkpay_verifier::ledger::PaymentSubmission;
 
 pub fn config(dir: &Path) -> NodeConfig {
     let mut c = NodeConfig::new(dir.to_path_buf(), Profile::Test);
@@ -35,7 +35,7 @@ pub fn embedded_ledger(
     dir: &Path,
 ) -> (
     NodeConfig,
-    zkpay_verifier::ledger::EmbeddedLedger,
+    zkpay_ledger::EmbeddedLedger,
     PaymentProver,
     zkpay_prover::BatchProver,
 ) {
@@ -45,9 +45,9 @@ pub fn embedded_ledger(
     let mode = SetupMode::InsecureDevelopment { seed: 0 };
     let payer = PaymentProver::new(&store, params.depth, mode, None).unwrap();
     let batcher = zkpay_prover::BatchProver::new(&store, params, mode, None).unwrap();
-    let ledger = zkpay_verifier::ledger::EmbeddedLedger::open(
+    let ledger = zkpay_ledger::EmbeddedLedger::open(
         &dir.join("ledger"),
-        zkpay_verifier::ledger::LedgerConfig {
+        zkpay_ledger::LedgerConfig {
             network: cfg.network,
             params,
             recent_roots: cfg.recent_roots,

@@ -10,9 +10,9 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use zkpay_ledger::PaymentSubmission;
 use zkpay_protocol::note::Root;
 use zkpay_protocol::F;
-use zkpay_verifier::ledger::PaymentSubmission;
 
 fn spawn(dir: &Path, batch_size: usize, timeout_ms: u64, crash_at: Option<&str>) -> NodeProc {
     spawn_with(dir, batch_size, timeout_ms, crash_at, |_| {})

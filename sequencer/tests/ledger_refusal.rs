@@ -7,14 +7,14 @@ mod common;
 use common::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use zkpay_ledger::{
+    BaseLedger, BatchSubmission, CommittedBatch, EmbeddedLedger, LedgerError, LedgerHead,
+    PaymentSubmission,
+};
 use zkpay_protocol::note::{AssetId, Root};
 use zkpay_protocol::payment::PublicAccount;
 use zkpay_sequencer::node::PaymentStatus;
 use zkpay_sequencer::Node;
-use zkpay_verifier::ledger::{
-    BaseLedger, BatchSubmission, CommittedBatch, EmbeddedLedger, LedgerError, LedgerHead,
-    PaymentSubmission,
-};
 
 struct Refusing {
     inner: EmbeddedLedger,

@@ -8,6 +8,10 @@ mod common;
 use common::*;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
+use zkpay_ledger::{
+    BaseLedger, BatchSubmission, CommittedBatch, EmbeddedLedger, LedgerError, LedgerHead,
+    PaymentSubmission,
+};
 use zkpay_protocol::account::AccountKey;
 use zkpay_protocol::field::fe_to_bytes;
 use zkpay_protocol::invoice::{invoice_key, invoice_tag};
@@ -17,10 +21,6 @@ use zkpay_protocol::F;
 use zkpay_prover::PaymentProver;
 use zkpay_sequencer::node::{PaymentStatus, Rejection};
 use zkpay_sequencer::Node;
-use zkpay_verifier::ledger::{
-    BaseLedger, BatchSubmission, CommittedBatch, EmbeddedLedger, LedgerError, LedgerHead,
-    PaymentSubmission,
-};
 
 fn code(r: Result<[u8; 32], Rejection>) -> &'static str {
     match r {

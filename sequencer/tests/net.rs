@@ -8,8 +8,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use zkpay_ledger::PaymentSubmission;
 use zkpay_sequencer::{Node, NodeConfig};
-use zkpay_verifier::ledger::PaymentSubmission;
 
 /// Sends raw bytes, reads until the server closes or `wait` passes; returns what came back.
 async fn raw(addr: SocketAddr, bytes: &[u8], wait: Duration) -> String {

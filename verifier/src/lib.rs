@@ -1,7 +1,8 @@
 //! # zkpay-verifier
 //!
 //! Strict decoding of proofs and verifying keys, verifying-key sanity checks and key ids,
-//! single and random-linear-combination batch verification, and snarkjs export.
+//! single and random-linear-combination batch verification, and snarkjs export. No storage: the
+//! base ledger that keeps committed batches is `zkpay-ledger`.
 //!
 //! Nothing here trusts its input: proofs are exactly 128 canonical bytes of points on the curve,
 //! in the subgroup and not the identity; the number of public inputs is checked against the key
@@ -11,9 +12,7 @@
 pub mod batch;
 pub mod encoding;
 pub mod keys;
-pub mod ledger;
 pub mod snarkjs;
-pub mod store;
 pub mod verify;
 
 pub use encoding::{decode_proof, decode_vk, encode_proof, encode_vk, PROOF_BYTES};

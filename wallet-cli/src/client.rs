@@ -5,13 +5,13 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
 use std::time::Duration;
+use zkpay_api::node::{InvoiceStatus, NoteEntry, PaymentStatus};
+use zkpay_api::PaymentSubmission;
 use zkpay_protocol::address::Network;
 use zkpay_protocol::batch::BatchPublic;
 use zkpay_protocol::note::Root;
 use zkpay_protocol::payment::PaymentPublic;
 use zkpay_protocol::F;
-use zkpay_sequencer::node::{InvoiceStatus, NoteEntry, PaymentStatus};
-use zkpay_verifier::ledger::PaymentSubmission;
 
 /// A client of one node.
 #[derive(Clone, Debug)]

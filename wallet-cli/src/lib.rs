@@ -1,12 +1,12 @@
 //! # zkpay-wallet
 //!
 //! The wallet library behind the `zkpay` command: an encrypted wallet file, sync by trial
-//! decryption, balances, payment requests with QR codes, paying (proving locally), receipts,
-//! and the end-to-end demo.
+//! decryption, balances, payment requests with QR codes, paying (proving locally), receipts and
+//! the shop-counter till. It speaks to a node over HTTP with the types of `zkpay-api` and does not
+//! depend on the node's crate; the end-to-end demo is `zkpay-demo`.
 #![deny(missing_docs)]
 
 pub mod client;
-pub mod demo;
 pub mod qr;
 pub mod receipt;
 pub mod store;
@@ -15,6 +15,7 @@ pub mod tx;
 pub mod wallet;
 
 use std::path::PathBuf;
+use std::time::Duration;
 use thiserror::Error;
 use zkpay_protocol::address::Network;
 
@@ -34,6 +35,11 @@ pub fn crash_point(name: &str) {
 #[cfg(not(feature = "test-hooks"))]
 #[inline(always)]
 pub fn crash_point(_name: &str) {}
+
+/// How long `--wait` waits for a payment to be committed.
+pub fn default_wait() -> Duration {
+    Duration::from_secs(600)
+}
 
 /// Exit codes of the `zkpay` command.
 pub mod exit {

@@ -2,7 +2,7 @@
 //! the node, 4 insufficient funds, 5 node unreachable, 6 wallet file (missing, wrong passphrase,
 //! other network, watch-only), 7 unacceptable payment request (URI, QR, expired, paid).
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use serde_json::json;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -56,12 +56,6 @@ struct Cli {
     params_sha256: Option<String>,
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum ProfileArg {
-    Full,
-    Test,
 }
 
 #[derive(Subcommand)]
@@ -182,15 +176,6 @@ enum Command {
     Till {
         #[command(subcommand)]
         command: TillCommand,
-    },
-    /// End-to-end demo with an in-process node (what `make demo` runs).
-    Demo {
-        /// Parameter profile: full (2^32 leaves, chunks of 8) or test (small).
-        #[arg(long, value_enum, default_value = "full")]
-        profile: ProfileArg,
-        /// Where proving keys are cached between runs.
-        #[arg(long, default_value = ".zkpay-data")]
-        keys_dir: PathBuf,
     },
 }
 
@@ -398,7 +383,7 @@ fn wait(ctx: &Ctx, w: &mut Wallet, id: &str) -> Result<u64, Fail> {
     if !ctx.json {
         eprintln!("waiting for payment {} to be committed...", &id[..16]);
     }
-    Ok(w.wait(&ctx.client, id, zkpay_wallet::demo::default_wait())?)
+    Ok(w.wait(&ctx.client, id, zkpay_wallet::default_wait())?)
 }
 
 /// With `--wait`, waits until payment `id` is committed and returns its batch.
@@ -876,30 +861,6 @@ fn run(cli: Cli) -> Result<(), Fail> {
                     let _ = std::io::stdout().flush();
                 },
             ))?;
-        }
-        Command::Demo { profile, keys_dir } => {
-            let profile = match profile {
-                ProfileArg::Full => zkpay_sequencer::Profile::Full,
-                ProfileArg::Test => zkpay_sequencer::Profile::Test,
-            };
-            if !ctx.json {
-                println!("zkpay demo: a QR payment end to end (in-process node, RocksDB, embedded ledger)\n");
-            }
-            let s = zkpay_wallet::demo::run(&zkpay_wallet::demo::DemoOptions {
-                profile,
-                key_dir: keys_dir,
-                verbose: !ctx.json,
-            })?;
-            out(&ctx, serde_json::to_value(&s).unwrap_or_default(), || {
-                format!(
-                    "\n{}: payment proof {:.0} ms, QR decoded to accepted {:.0} ms, batch proved and committed {:.0} ms",
-                    if s.ok { "ok" } else { "FAILED" },
-                    s.payment_proof_ms, s.qr_to_accept_ms, s.batch_proof_ms
-                )
-            });
-            if !s.ok {
-                return Err(Fail(exit::FAILURE, "demo checks failed".into()));
-            }
         }
     }
     Ok(())

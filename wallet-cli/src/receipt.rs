@@ -13,12 +13,13 @@ use crate::WalletError;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "embedded-ledger")]
+use zkpay_ledger::LedgerLog;
 use zkpay_protocol::address::{Address, Network};
 use zkpay_protocol::field::{fe_from_hex, F};
 use zkpay_protocol::invoice::{invoice_key, invoice_tag};
 use zkpay_protocol::merkle::{verify_note_path, MerklePath};
 use zkpay_protocol::note::{Asset, Commitment, Note};
-use zkpay_verifier::ledger::LedgerLog;
 
 /// What a receipt check needs from a committed batch.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,6 +80,7 @@ impl CommittedBatches for NodeClient {
     }
 }
 
+#[cfg(feature = "embedded-ledger")]
 /// The embedded ledger's log, read directly (read-only); every batch read is checked to hash to
 /// its recorded hash and to be linked to the head through its descendants' parent hashes.
 pub struct LedgerSource {
@@ -88,6 +90,7 @@ pub struct LedgerSource {
     linked_from: std::cell::Cell<u64>,
 }
 
+#[cfg(feature = "embedded-ledger")]
 impl LedgerSource {
     /// Opens the ledger database in `dir` (the node's `<data dir>/ledger`).
     pub fn open(dir: &std::path::Path) -> Result<Self, WalletError> {
@@ -125,6 +128,7 @@ impl LedgerSource {
     }
 }
 
+#[cfg(feature = "embedded-ledger")]
 impl CommittedBatches for LedgerSource {
     fn network(&self) -> Result<Network, WalletError> {
         // the network every committed payment names (the ledger accepts no other)
@@ -140,13 +144,15 @@ impl CommittedBatches for LedgerSource {
     }
 
     fn batch_view(&self, n: u64) -> Result<Option<BatchView>, WalletError> {
-        let node = |e: zkpay_verifier::ledger::LedgerError| WalletError::Node(e.to_string());
+        let node = |e: zkpay_ledger::LedgerError| WalletError::Node(e.to_string());
         let Some(b) = self.log.batch(n).map_err(node)? else {
             return Ok(None);
         };
         self.link_to_head(n)?;
         let start = self.log.cursor_before(n).map_err(node)?;
-        let notes = b.note_positions(start).map_err(node)?;
+        let notes = b
+            .note_positions(start)
+            .map_err(|e| WalletError::Node(e.to_string()))?;
         Ok(Some(BatchView {
             note_root: b.state.note_root.0,
             entries: b
@@ -412,7 +418,17 @@ pub fn source(
     client: &NodeClient,
 ) -> Result<Box<dyn CommittedBatches>, WalletError> {
     Ok(match ledger_dir {
+        #[cfg(feature = "embedded-ledger")]
         Some(d) => Box::new(LedgerSource::open(d)?),
+        #[cfg(not(feature = "embedded-ledger"))]
+        Some(d) => {
+            return Err(WalletError::Refused(format!(
+                "this build of zkpay reads no embedded ledger ({}): build it with \
+                 `--features embedded-ledger` (the workspace build `make demo` makes has it), \
+                 or check against a node",
+                d.display()
+            )))
+        }
         None => Box::new(client.clone()),
     })
 }

@@ -6,6 +6,7 @@
 
 use crate::WalletError;
 use rand::{CryptoRng, RngCore};
+use zkpay_api::PaymentSubmission;
 use zkpay_protocol::address::Network;
 use zkpay_protocol::encryption::encrypt_note;
 use zkpay_protocol::keys::SpendAuthority;
@@ -15,7 +16,6 @@ use zkpay_protocol::payment::{ExtData, PaymentWitness, PublicAccount};
 use zkpay_protocol::F;
 use zkpay_prover::PaymentProver;
 use zkpay_verifier::encode_proof;
-use zkpay_verifier::ledger::PaymentSubmission;
 
 /// An output: the note, the owner's transmission key, and a memo (≤ 512 bytes).
 #[derive(Clone, Debug)]

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 use zeroize::{Zeroize, Zeroizing};
+use zkpay_api::node::{InvoiceStatus, PaymentStatus};
 use zkpay_protocol::account::AccountKey;
 use zkpay_protocol::address::{Address, Network};
 use zkpay_protocol::encryption::try_open_note;
@@ -19,7 +20,6 @@ use zkpay_protocol::note::{Asset, AssetId, Note, Nullifier, Root, BUILTIN_ASSETS
 use zkpay_protocol::payment::PublicAccount;
 use zkpay_protocol::uri::{format_amount, PaymentRequest};
 use zkpay_prover::{KeyStore, PaymentProver, SetupMode};
-use zkpay_sequencer::node::{InvoiceStatus, PaymentStatus};
 
 /// A leaf of the note tree, as synced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

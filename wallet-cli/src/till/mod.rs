@@ -21,9 +21,9 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
+use zkpay_api::node::InvoiceStatus;
 use zkpay_protocol::note::Asset;
 use zkpay_protocol::uri::{parse_amount, PaymentRequest};
-use zkpay_sequencer::node::InvoiceStatus;
 
 /// Longest order id and message a till accepts (characters).
 pub const MAX_TEXT: usize = 64;

@@ -1,20 +1,25 @@
-//! `zkpay demo`: the whole QR payment flow against an in-process node (embedded ledger,
-//! RocksDB in a temporary directory), over real HTTP on loopback.
+//! # zkpay-demo
+//!
+//! `zkpay-demo` (what `make demo` runs): the whole QR payment flow against an in-process node
+//! (embedded ledger, RocksDB in a temporary directory), over real HTTP on loopback. A crate of its
+//! own because it is the one program that holds both a node and wallets: the wallet does not
+//! depend on the node's crate.
+#![deny(missing_docs)]
 
-use crate::client::NodeClient;
-use crate::receipt;
-use crate::wallet::{format_in, Wallet};
-use crate::WalletError;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use zkpay_protocol::address::Network;
 use zkpay_protocol::note::Asset;
 use zkpay_protocol::uri::PaymentRequest;
 use zkpay_sequencer::api::{router, AppState};
 use zkpay_sequencer::serve::{serve, ServeLimits};
 use zkpay_sequencer::{Node, NodeConfig, Profile};
+use zkpay_wallet::client::NodeClient;
+use zkpay_wallet::receipt;
+use zkpay_wallet::wallet::{format_in, Wallet};
+use zkpay_wallet::WalletError;
 
 /// One timed step.
 #[derive(Debug, Serialize)]
@@ -27,7 +32,7 @@ pub struct Step {
     pub detail: String,
 }
 
-/// The demo's summary (`zkpay demo --json`).
+/// The demo's summary (`zkpay-demo --json`).
 #[derive(Debug, Serialize, Default)]
 pub struct Summary {
     /// Every check passed.
@@ -243,13 +248,13 @@ pub fn run(opts: &DemoOptions) -> Result<Summary, WalletError> {
         let mut salt = vec![0u8; zkpay_protocol::invoice::MIN_SALT];
         rand::RngCore::fill_bytes(&mut rng, &mut salt);
         r.salt = Some(salt);
-        r.expires = Some(crate::wallet::now() + 900);
+        r.expires = Some(zkpay_wallet::wallet::now() + 900);
         r.label = Some("Corner Café".into());
         r.message = Some("2 flat whites".into());
         let uri = merchant.request(r)?;
-        let png = crate::qr::render_png(&uri)?;
+        let png = zkpay_wallet::qr::render_png(&uri)?;
         std::fs::write(&png_path, &png).map_err(|e| io(&png_path, e))?;
-        let term = crate::qr::render_terminal(&uri)?;
+        let term = zkpay_wallet::qr::render_terminal(&uri)?;
         Ok((
             uri.clone(),
             format!("{uri}\n{term}PNG: {}", png_path.display()),
@@ -260,7 +265,7 @@ pub fn run(opts: &DemoOptions) -> Result<Summary, WalletError> {
     // 5. the customer scans and pays
     let t_qr = Instant::now();
     let req = rec.step("customer decodes the PNG and parses the request", || {
-        let text = crate::qr::decode_file(&png_path)?;
+        let text = zkpay_wallet::qr::decode_file(&png_path)?;
         if text != uri {
             return Err(WalletError::Qr("decoded text differs from the URI".into()));
         }
@@ -408,9 +413,4 @@ fn rec_ok(cond: bool, why: &str) -> Result<(), WalletError> {
     } else {
         Err(WalletError::Refused(format!("demo check failed: {why}")))
     }
-}
-
-/// Waits up to `d` (used by the CLI's `--wait`).
-pub fn default_wait() -> Duration {
-    Duration::from_secs(600)
 }
