@@ -92,7 +92,7 @@ pub struct CommittedBatch {
     #[serde(with = "hex32")]
     pub parent: [u8; 32],
     /// This batch's hash: `SHA-256("zkpay/v1/batch" || number || parent || payment ids ||
-    /// chunk public inputs || state after)`.
+    /// chunks (roots and cursors) || state after)`.
     #[serde(with = "hex32")]
     pub hash: [u8; 32],
     /// The payments.
@@ -148,9 +148,17 @@ pub fn batch_hash_of(
     }
     h.update((chunks.len() as u64).to_be_bytes());
     for c in chunks {
-        for x in c.public.public_inputs() {
-            h.update(fe_to_bytes(&x));
+        let p = &c.public;
+        for r in [
+            p.old_note_root,
+            p.old_nullifier_root,
+            p.new_note_root,
+            p.new_nullifier_root,
+        ] {
+            h.update(fe_to_bytes(&r.0));
         }
+        h.update(p.note_start.to_be_bytes());
+        h.update(p.nullifier_start.to_be_bytes());
     }
     h.update(state.note_root.to_bytes());
     h.update(state.nullifier_root.to_bytes());

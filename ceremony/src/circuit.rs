@@ -4,7 +4,7 @@
 use crate::{CeremonyError, Result};
 use zkpay_circuits::batch::BatchCircuit;
 use zkpay_circuits::payment::PaymentCircuit;
-use zkpay_protocol::batch::{Profile, BATCH_PUBLIC_INPUTS};
+use zkpay_protocol::batch::{batch_public_input_count, Profile};
 use zkpay_protocol::payment::PAYMENT_PUBLIC_INPUTS;
 use zkpay_prover::keys::shape_id;
 use zkpay_prover::r1cs::R1cs;
@@ -55,7 +55,7 @@ pub fn circuit(kind: Kind, profile: Profile) -> Result<Circuit> {
             Circuit {
                 shape: shape_id(&name, blank.clone()).map_err(prover)?,
                 r1cs: R1cs::of_circuit(blank).map_err(prover)?,
-                inputs: BATCH_PUBLIC_INPUTS,
+                inputs: batch_public_input_count(params.slots),
                 name,
             }
         }

@@ -4,15 +4,15 @@
 //! ones), the `2C` nullifiers are inserted into the indexed nullifier tree — each one's low leaf
 //! is either in the tree (membership under the current root, updated in place) or an earlier new
 //! leaf of the chunk (*pending*, updated in-circuit) — then the `2C` new leaves are written as one
-//! aligned subtree; the `2C` commitments are appended as one aligned subtree of the note tree;
-//! and `batch_hash` chains the start cursors and every enabled payment's public inputs.
+//! aligned subtree; the `2C` commitments are appended as one aligned subtree of the note tree.
 //!
 //! Public inputs (one encoder: `BatchPublic::public_inputs`): old note root, old nullifier root,
-//! new note root, new nullifier root, batch hash.
+//! new note root, new nullifier root, note start, nullifier start, then each slot's two
+//! nullifiers and two commitments. A disabled slot's four values must be 0; an enabled slot's
+//! nullifiers are above the sentinel 0, so a slot that carries a payment is always inserted.
 
 use crate::merkle::{subtree_root, PathVar};
 use crate::nullifier_tree::{canonical_limbs, is_zero, leaf_hash, less_than_limbs};
-use crate::poseidon::hash;
 use crate::{CircuitError, F};
 use ark_ff::Field;
 use ark_r1cs_std::alloc::AllocVar;
@@ -23,11 +23,11 @@ use ark_r1cs_std::fields::FieldVar;
 use ark_r1cs_std::select::CondSelectGadget;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
 use zkpay_protocol::batch::{
-    check_chunk, BatchPublic, ChunkParams, ChunkWitness, BATCH_PUBLIC_INPUTS,
+    batch_public_input_count, check_chunk, BatchPublic, ChunkParams, ChunkWitness,
+    BATCH_FIXED_INPUTS,
 };
 use zkpay_protocol::merkle::{empty_roots, MerklePath};
 use zkpay_protocol::nullifier_tree::limbs;
-use zkpay_protocol::payment::PAYMENT_PUBLIC_INPUTS;
 use zkpay_protocol::poseidon::Domain;
 
 /// Low-leaf assignment of one nullifier slot.
@@ -50,8 +50,6 @@ pub struct LowAssignment {
 pub struct SlotAssignment {
     /// Whether the slot holds a payment.
     pub enabled: bool,
-    /// The payment's public inputs (zeros when empty).
-    pub payment: Vec<F>,
     /// Low leaves of its two nullifiers.
     pub lows: [LowAssignment; 2],
 }
@@ -61,12 +59,8 @@ pub struct SlotAssignment {
 pub struct BatchCircuit {
     /// Shape.
     pub params: ChunkParams,
-    /// Public inputs in encoder order.
+    /// Public inputs in encoder order (`6 + 4C`).
     pub public: Vec<F>,
-    /// Note cursor before the chunk.
-    pub note_start: F,
-    /// Nullifier cursor before the chunk.
-    pub nullifier_start: F,
     /// The `C` slots.
     pub slots: Vec<SlotAssignment>,
     /// Path of the note subtree root.
@@ -97,14 +91,11 @@ impl BatchCircuit {
     pub fn blank(params: ChunkParams) -> Self {
         let slot = SlotAssignment {
             enabled: false,
-            payment: vec![F::from(0u64); PAYMENT_PUBLIC_INPUTS],
             lows: [empty_low(params.depth), empty_low(params.depth)],
         };
         Self {
             params,
-            public: vec![F::from(0u64); BATCH_PUBLIC_INPUTS],
-            note_start: F::from(0u64),
-            nullifier_start: F::from(0u64),
+            public: vec![F::from(0u64); batch_public_input_count(params.slots)],
             slots: vec![slot; params.slots],
             note_subtree: zero_path(params.depth - params.height()),
             nullifier_subtree: zero_path(params.depth - params.height()),
@@ -125,7 +116,6 @@ impl BatchCircuit {
         }
         let mut slots = Vec::with_capacity(params.slots);
         for s in 0..params.slots {
-            let p = w.payments.get(s);
             let low = |j: usize| -> Result<LowAssignment, CircuitError> {
                 Ok(match &w.nullifiers.lows[2 * s + j] {
                     Some(l) => {
@@ -144,18 +134,15 @@ impl BatchCircuit {
                 })
             };
             slots.push(SlotAssignment {
-                enabled: p.is_some(),
-                payment: p
-                    .map(|p| p.public_inputs())
-                    .unwrap_or_else(|| vec![F::from(0u64); PAYMENT_PUBLIC_INPUTS]),
+                enabled: s < w.payments.len(),
                 lows: [low(0)?, low(1)?],
             });
         }
         Ok(Self {
             params,
-            public: public.public_inputs(),
-            note_start: F::from(w.note_start()),
-            nullifier_start: F::from(w.nullifier_start()),
+            public: public
+                .public_inputs(params.slots, &w.payments)
+                .map_err(|e| CircuitError::Shape(e.to_string()))?,
             slots,
             note_subtree: w.notes.path.clone(),
             nullifier_subtree: w.nullifiers.subtree.path.clone(),
@@ -177,7 +164,9 @@ fn select(cond: &Boolean<F>, a: &FpVar<F>, b: &FpVar<F>) -> Result<FpVar<F>, Syn
 impl ConstraintSynthesizer<F> for BatchCircuit {
     fn generate_constraints(self, cs: ConstraintSystemRef<F>) -> Result<(), SynthesisError> {
         let params = self.params;
-        if self.public.len() != BATCH_PUBLIC_INPUTS || self.slots.len() != params.slots {
+        if self.public.len() != batch_public_input_count(params.slots)
+            || self.slots.len() != params.slots
+        {
             return Err(SynthesisError::Unsatisfiable);
         }
         let pubs: Vec<FpVar<F>> = self
@@ -185,11 +174,8 @@ impl ConstraintSynthesizer<F> for BatchCircuit {
             .iter()
             .map(|x| FpVar::new_input(cs.clone(), || Ok(*x)))
             .collect::<Result<_, _>>()?;
-        let (old_note_root, old_nf_root, new_note_root, new_nf_root, batch_hash) =
-            (&pubs[0], &pubs[1], &pubs[2], &pubs[3], &pubs[4]);
-        let note_start = FpVar::new_witness(cs.clone(), || Ok(self.note_start))?;
-        let nf_start = FpVar::new_witness(cs.clone(), || Ok(self.nullifier_start))?;
-        let mut acc = hash(Domain::BatchChain, &[note_start.clone(), nf_start.clone()])?;
+        let (old_note_root, old_nf_root, new_note_root, new_nf_root, note_start, nf_start) =
+            (&pubs[0], &pubs[1], &pubs[2], &pubs[3], &pubs[4], &pubs[5]);
         let two128 = F::from(2u64).pow([128]);
 
         let leaves = params.leaves();
@@ -209,22 +195,17 @@ impl ConstraintSynthesizer<F> for BatchCircuit {
             )?;
             prev_enabled = e.clone();
             let ef = FpVar::from(e.clone());
-            if slot.payment.len() != PAYMENT_PUBLIC_INPUTS {
-                return Err(SynthesisError::Unsatisfiable);
+            // this slot's nf0, nf1, cm0, cm1: all 0 when the slot is disabled
+            let p = &pubs[BATCH_FIXED_INPUTS + 4 * s..BATCH_FIXED_INPUTS + 4 * s + 4];
+            let off = FpVar::one() - &ef;
+            for x in p {
+                x.mul_equals(&off, &FpVar::zero())?;
             }
-            let p: Vec<FpVar<F>> = slot
-                .payment
-                .iter()
-                .map(|x| FpVar::new_witness(cs.clone(), || Ok(*x)))
-                .collect::<Result<_, _>>()?;
-            let digest = hash(Domain::PaymentDigest, &p)?;
-            let next_acc = hash(Domain::BatchChain, &[acc.clone(), digest])?;
-            acc = select(&e, &next_acc, &acc)?;
 
             for (j, low) in slot.lows.iter().enumerate() {
                 let k = 2 * s + j;
-                let nf = &p[1 + j];
-                let new_index = &nf_start + F::from(k as u64);
+                let nf = &p[j];
+                let new_index = nf_start + F::from(k as u64);
                 let (nh, nl) = canonical_limbs(cs.clone(), nf)?;
                 let (lvh_v, lvl_v) = limbs(&low.value);
                 let (lnh_v, lnl_v) = limbs(&low.next_value);
@@ -277,10 +258,10 @@ impl ConstraintSynthesizer<F> for BatchCircuit {
 
                 new_leaves.push([nh, nl, lni, lnh, lnl]);
                 leaf_enabled.push(ef.clone());
-                cm_leaves.push(&ef * &p[3 + j]);
+                // 0 in a disabled slot (enforced above)
+                cm_leaves.push(p[2 + j].clone());
             }
         }
-        acc.enforce_equal(batch_hash)?;
 
         let h = params.height();
         let levels = params.depth - h;
@@ -297,7 +278,7 @@ impl ConstraintSynthesizer<F> for BatchCircuit {
         let nf_sub = subtree_root(Domain::NullifierTreeNode, &nf_hashes)?;
         let nf_path = PathVar::new_witness(cs.clone(), &self.nullifier_subtree, levels)
             .map_err(|_| SynthesisError::Unsatisfiable)?;
-        (nf_path.position() * block).enforce_equal(&nf_start)?;
+        (nf_path.position() * block).enforce_equal(nf_start)?;
         let (r_old, r_new) = nf_path.roots_pair(Domain::NullifierTreeNode, &empty_nf, &nf_sub)?;
         r_old.enforce_equal(&cur_nf_root)?;
         r_new.enforce_equal(new_nf_root)?;
@@ -306,7 +287,7 @@ impl ConstraintSynthesizer<F> for BatchCircuit {
         let note_sub = subtree_root(Domain::NoteTreeNode, &cm_leaves)?;
         let note_path = PathVar::new_witness(cs.clone(), &self.note_subtree, levels)
             .map_err(|_| SynthesisError::Unsatisfiable)?;
-        (note_path.position() * block).enforce_equal(&note_start)?;
+        (note_path.position() * block).enforce_equal(note_start)?;
         let (r_old, r_new) = note_path.roots_pair(Domain::NoteTreeNode, &empty, &note_sub)?;
         r_old.enforce_equal(old_note_root)?;
         r_new.enforce_equal(new_note_root)?;
@@ -327,7 +308,7 @@ mod tests {
     use proptest::prelude::*;
     use rand::SeedableRng;
     use rand_chacha::ChaCha20Rng;
-    use zkpay_protocol::batch::{batch_hash, RollupState};
+    use zkpay_protocol::batch::RollupState;
     use zkpay_protocol::field::fe_cmp;
     use zkpay_protocol::note::{AssetId, Commitment, Nullifier, Root};
     use zkpay_protocol::payment::PaymentPublic;
@@ -433,15 +414,9 @@ mod tests {
         dup.nullifiers[1] = p.nullifiers[0];
         assert!(s.clone().apply_chunk(&[p.clone(), dup.clone()]).is_err());
         // honest witness for (p, q), then q's nullifier replaced by p's: no assignment fits
-        let (mut public, w) = s.clone().apply_chunk(&[p.clone(), q]).unwrap();
+        let (public, w) = s.clone().apply_chunk(&[p.clone(), q]).unwrap();
         let mut c = BatchCircuit::new_unchecked(&public, &w).unwrap();
-        c.slots[1].payment = dup.public_inputs();
-        public.batch_hash = batch_hash(
-            w.note_start(),
-            w.nullifier_start(),
-            &[p.clone(), dup.clone()],
-        );
-        c.public = public.public_inputs();
+        c.public = public.public_inputs(2, &[p.clone(), dup.clone()]).unwrap();
         assert!(!satisfied(c.clone()));
         // even claiming the earlier new leaf as pending low leaf does not help
         let mut c2 = c;
@@ -457,18 +432,14 @@ mod tests {
         let p = payment(&mut rng);
         s.apply_chunk(std::slice::from_ref(&p)).unwrap();
         let r = payment(&mut rng);
-        let (mut public, w) = s.clone().apply_chunk(std::slice::from_ref(&r)).unwrap();
+        let (public, w) = s.clone().apply_chunk(std::slice::from_ref(&r)).unwrap();
         let mut spent = r.clone();
         spent.nullifiers[0] = p.nullifiers[1];
         assert!(s.clone().apply_chunk(std::slice::from_ref(&spent)).is_err());
         let mut c = BatchCircuit::new_unchecked(&public, &w).unwrap();
-        c.slots[0].payment = spent.public_inputs();
-        public.batch_hash = batch_hash(
-            w.note_start(),
-            w.nullifier_start(),
-            std::slice::from_ref(&spent),
-        );
-        c.public = public.public_inputs();
+        c.public = public
+            .public_inputs(2, std::slice::from_ref(&spent))
+            .unwrap();
         assert!(!satisfied(c.clone()));
         // using the spent value's own leaf as low leaf fails too
         let leaf = s.nullifiers.leaf(s.nullifiers.size() - 3).unwrap();
@@ -513,11 +484,9 @@ mod tests {
         s.apply_chunk(&[payment(&mut rng)]).unwrap();
         let ps = [payment(&mut rng)];
         let (mut public, w) = s.apply_chunk(&ps).unwrap();
-        // claim the note subtree goes to the next block: start and hash consistent, slot wrong
+        // claim the note subtree goes to the next block: the public start moves, the slot does not
+        public.note_start += 4;
         let mut c = BatchCircuit::new_unchecked(&public, &w).unwrap();
-        c.note_start += F::from(4u64);
-        public.batch_hash = batch_hash(w.note_start() + 4, w.nullifier_start(), &ps);
-        c.public = public.public_inputs();
         assert!(!satisfied(c.clone()));
         // also moving the path there: the slot is not where the old root says
         c.note_subtree.position += 1;
@@ -525,26 +494,42 @@ mod tests {
     }
 
     #[test]
-    fn batch_hash_must_cover_every_payment_in_order() {
+    fn public_slots_must_be_exactly_the_payments_in_order() {
         let mut rng = ChaCha20Rng::seed_from_u64(7);
         let s = state(4, 2);
         let ps = [payment(&mut rng), payment(&mut rng)];
         let (public, w) = s.clone().apply_chunk(&ps).unwrap();
-        // omitting a payment
-        let mut p2 = public;
-        p2.batch_hash = batch_hash(w.note_start(), w.nullifier_start(), &ps[..1]);
-        assert!(!satisfied(BatchCircuit::new_unchecked(&p2, &w).unwrap()));
+        let honest = BatchCircuit::new_unchecked(&public, &w).unwrap();
+        assert!(satisfied(honest.clone()));
+        // omitting a payment from the public slots (its nullifiers would not be spent)
+        let mut c = honest.clone();
+        c.public = public.public_inputs(2, &ps[..1]).unwrap();
+        assert!(!satisfied(c));
         // reordering
-        let mut p3 = public;
-        p3.batch_hash = batch_hash(
-            w.note_start(),
-            w.nullifier_start(),
-            &[ps[1].clone(), ps[0].clone()],
-        );
-        assert!(!satisfied(BatchCircuit::new_unchecked(&p3, &w).unwrap()));
-        // disabling a slot that holds a payment (its notes would vanish)
-        let mut c = BatchCircuit::new_unchecked(&public, &w).unwrap();
+        let mut c = honest.clone();
+        c.public = public
+            .public_inputs(2, &[ps[1].clone(), ps[0].clone()])
+            .unwrap();
+        assert!(!satisfied(c));
+        // any one public slot value changed
+        for k in BATCH_FIXED_INPUTS..batch_public_input_count(2) {
+            let mut c = honest.clone();
+            c.public[k] += F::one();
+            assert!(!satisfied(c), "slot input {k}");
+        }
+        // another nullifier start
+        let mut c = honest.clone();
+        c.public[5] += F::from(4u64);
+        assert!(!satisfied(c));
+        // disabling a slot that holds a payment (its nullifiers would stay unspent)
+        let mut c = honest.clone();
         c.slots[1].enabled = false;
+        assert!(!satisfied(c));
+        // a payment in a slot the witness marks empty, all of the witness's own making
+        let (public1, w1) = s.clone().apply_chunk(&ps[..1]).unwrap();
+        let mut c = BatchCircuit::new_unchecked(&public1, &w1).unwrap();
+        assert!(satisfied(c.clone()));
+        c.public = public1.public_inputs(2, &ps).unwrap();
         assert!(!satisfied(c));
         // an empty slot before a full one
         let (public1, w1) = s.clone().apply_chunk(&ps[..1]).unwrap();
@@ -558,11 +543,11 @@ mod tests {
     fn pinned_counts() {
         assert_eq!(
             shape(ChunkParams::new(4, 2).unwrap()).unwrap(),
-            (23_703, BATCH_PUBLIC_INPUTS)
+            (22_066, batch_public_input_count(2))
         );
         assert_eq!(
             shape(ChunkParams::new(16, 8).unwrap()).unwrap(),
-            (214_507, BATCH_PUBLIC_INPUTS)
+            (208_682, batch_public_input_count(8))
         );
     }
 }

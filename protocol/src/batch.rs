@@ -12,17 +12,22 @@
 //!    note tree as one aligned subtree: payment `i`'s output `o` gets position
 //!    `note_start + 2i + o`.
 //!
-//! Public inputs, in this order ([`BatchPublic::public_inputs`], the one encoder):
-//! `old_note_root, old_nullifier_root, new_note_root, new_nullifier_root, batch_hash`, with
+//! Public inputs, in this order ([`BatchPublic::public_inputs`], the one encoder), `6 + 4C` in
+//! all ([`batch_public_input_count`]):
 //!
 //! ```text
-//! acc_0      = H_BatchChain(note_start, nullifier_start)
-//! acc_{i+1}  = H_BatchChain(acc_i, H_PaymentDigest(public_inputs(p_i)))
-//! batch_hash = acc_n
+//! old_note_root, old_nullifier_root, new_note_root, new_nullifier_root,
+//! note_start, nullifier_start,
+//! then for each slot s < C:  nf0(p_s), nf1(p_s), cm0(p_s), cm1(p_s)   (0, 0, 0, 0 when empty)
 //! ```
 //!
-//! `note_start` and `nullifier_start` (the cursors before the chunk) are known to the ledger,
-//! which recomputes `batch_hash` itself: that binds positions without extra public inputs.
+//! The chunk is bound to its payments by the very values it changes the state with: the ledger
+//! builds these inputs from its own cursors and from the payments it verifies (whose proofs bind
+//! the same nullifiers and commitments to everything else they state), so no hash of the
+//! payments is needed, and a ledger on an EVM chain checks the binding without Poseidon: each
+//! public input costs it field multiplications, not a hash. An empty slot must carry zeros (the
+//! circuit enforces it), and a slot carrying a nullifier is inserted (a nullifier is never 0: the
+//! tree's sentinel leaf is 0 and every insertion needs a low leaf strictly below it).
 //! Consecutive chunks chain: chunk `k+1`'s old roots are chunk `k`'s new roots.
 
 use crate::error::{ProtocolError, Result};
@@ -31,11 +36,17 @@ use crate::merkle::{subtree_height, NoteTree, SubtreeWitness};
 use crate::note::Root;
 use crate::nullifier_tree::{apply_chunk, ChunkInsertionWitness, NullifierTree};
 use crate::payment::PaymentPublic;
-use crate::poseidon::{hash, Domain};
+use crate::poseidon::Domain;
 use serde::{Deserialize, Serialize};
 
-/// Number of public inputs of the batch (chunk) statement.
-pub const BATCH_PUBLIC_INPUTS: usize = 5;
+/// Public inputs of the batch (chunk) statement before the slots: four roots and two cursors.
+pub const BATCH_FIXED_INPUTS: usize = 6;
+
+/// Number of public inputs of the batch (chunk) statement with `slots` payment slots:
+/// `6 + 4 * slots`.
+pub fn batch_public_input_count(slots: usize) -> usize {
+    BATCH_FIXED_INPUTS + 4 * slots
+}
 
 /// Parameter profile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,50 +127,43 @@ pub struct BatchPublic {
     pub new_note_root: Root,
     /// Nullifier root after.
     pub new_nullifier_root: Root,
-    /// Hash binding start positions and every payment's public inputs, in order.
-    #[serde(with = "crate::field::serde_fe")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^0x[0-9a-f]{64}$"))]
-    pub batch_hash: F,
+    /// Note-tree cursor before the chunk (its commitments go to `note_start..note_start+2C`).
+    pub note_start: u64,
+    /// Nullifier-tree cursor before the chunk.
+    pub nullifier_start: u64,
 }
 
 impl BatchPublic {
-    /// The one public-input encoder of the batch statement.
-    pub fn public_inputs(&self) -> Vec<F> {
-        vec![
+    /// The one public-input encoder of the batch statement: the roots, the cursors, then each of
+    /// the `slots` slots' two nullifiers and two commitments (zeros for slots past
+    /// `payments`). Fails when there are more payments than slots.
+    pub fn public_inputs(&self, slots: usize, payments: &[PaymentPublic]) -> Result<Vec<F>> {
+        if payments.len() > slots {
+            return Err(ProtocolError::Batch(format!(
+                "{} payments do not fit a chunk of {slots} slots",
+                payments.len()
+            )));
+        }
+        let mut v = Vec::with_capacity(batch_public_input_count(slots));
+        v.extend([
             self.old_note_root.0,
             self.old_nullifier_root.0,
             self.new_note_root.0,
             self.new_nullifier_root.0,
-            self.batch_hash,
-        ]
+            F::from(self.note_start),
+            F::from(self.nullifier_start),
+        ]);
+        for p in payments {
+            v.extend([
+                p.nullifiers[0].0,
+                p.nullifiers[1].0,
+                p.commitments[0].0,
+                p.commitments[1].0,
+            ]);
+        }
+        v.resize(batch_public_input_count(slots), F::from(0u64));
+        Ok(v)
     }
-}
-
-/// `H_PaymentDigest(public_inputs(p))`.
-pub fn payment_digest(p: &PaymentPublic) -> F {
-    hash(Domain::PaymentDigest, &p.public_inputs())
-}
-
-/// Initial accumulator `H_BatchChain(note_start, nullifier_start)`.
-pub fn batch_hash_init(note_start: u64, nullifier_start: u64) -> F {
-    hash(
-        Domain::BatchChain,
-        &[F::from(note_start), F::from(nullifier_start)],
-    )
-}
-
-/// One step of the chain.
-pub fn batch_hash_step(acc: F, digest: F) -> F {
-    hash(Domain::BatchChain, &[acc, digest])
-}
-
-/// The batch hash of `payments` applied at the given start positions.
-pub fn batch_hash(note_start: u64, nullifier_start: u64, payments: &[PaymentPublic]) -> F {
-    payments
-        .iter()
-        .fold(batch_hash_init(note_start, nullifier_start), |acc, p| {
-            batch_hash_step(acc, payment_digest(p))
-        })
 }
 
 /// Everything a chunk proof needs.
@@ -228,8 +232,8 @@ pub fn check_chunk(public: &BatchPublic, w: &ChunkWitness) -> Result<()> {
     if note_root != public.new_note_root.0 || nf_root != public.new_nullifier_root.0 {
         return Err(ProtocolError::Batch("new roots differ".into()));
     }
-    if batch_hash(w.note_start(), w.nullifier_start(), &w.payments) != public.batch_hash {
-        return Err(ProtocolError::Batch("batch hash differs".into()));
+    if public.note_start != w.note_start() || public.nullifier_start != w.nullifier_start() {
+        return Err(ProtocolError::Batch("start cursors differ".into()));
     }
     Ok(())
 }
@@ -319,7 +323,8 @@ impl RollupState {
             old_nullifier_root,
             new_note_root: Root(next.notes.root()),
             new_nullifier_root: Root(next.nullifiers.root()),
-            batch_hash: batch_hash(note_start, nullifier_start, payments),
+            note_start,
+            nullifier_start,
         };
         *self = next;
         Ok((public, w))
@@ -386,19 +391,29 @@ mod tests {
             check_chain(&chunks).unwrap();
             assert_eq!(s.notes.size(), 8 * (round + 1));
             let (public, w) = &chunks[0];
-            assert_eq!(public.public_inputs().len(), BATCH_PUBLIC_INPUTS);
+            let inputs = public.public_inputs(params.slots, &ps[..2]).unwrap();
+            assert_eq!(inputs.len(), batch_public_input_count(2));
+            assert_eq!(inputs[4], F::from(w.note_start()));
+            assert_eq!(inputs[6 + 4 + 3], ps[1].commitments[1].0);
+            let last = chunks[1].0.public_inputs(params.slots, &ps[2..]).unwrap();
+            assert_eq!(&last[10..], &[F::from(0u64); 4], "an empty slot is zeros");
+            assert!(public.public_inputs(params.slots, &ps).is_err());
             // positions: payment i's output o at note_start + 2i + o
             assert_eq!(
                 s.notes.leaf(w.note_start() + 3).unwrap(),
                 ps[1].commitments[1].0
             );
 
-            // reordering or omitting a payment changes the hash
+            // reordering the payments breaks the roots
             let mut w2 = w.clone();
             w2.payments.swap(0, 1);
             assert!(check_chunk(public, &w2).is_err());
+            // a public start cursor other than the witness's
             let mut p2 = *public;
-            p2.batch_hash = batch_hash(w.note_start(), w.nullifier_start(), &ps[..1]);
+            p2.note_start += 4;
+            assert!(check_chunk(&p2, w).is_err());
+            let mut p2 = *public;
+            p2.nullifier_start += 4;
             assert!(check_chunk(&p2, w).is_err());
             // wrong append position
             let mut w3 = w.clone();

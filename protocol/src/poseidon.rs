@@ -36,10 +36,9 @@ pub enum Domain {
     InvoiceTag = 9,
     /// Asset symbol -> asset id (2 inputs: packed symbol, decimals).
     AssetId = 10,
-    /// One payment's public inputs -> payment digest (10 inputs).
-    PaymentDigest = 11,
-    /// (accumulator, payment digest) -> accumulator (2 inputs), the batch hash chain.
-    BatchChain = 12,
+    // Tags 11 (payment digest) and 12 (batch hash chain) bound a chunk to its payments until
+    // protocol v2 made the payments' nullifiers and commitments the chunk's public inputs (so
+    // that an EVM ledger needs no Poseidon); they are retired and never reused.
     /// (packed invoice id, packed salt) -> invoice key (2 inputs).
     InvoiceKey = 13,
 }
@@ -55,19 +54,18 @@ impl Domain {
         Some(match self {
             Domain::Circom => return None,
             Domain::SpendAuth | Domain::NullifierKey => 1,
-            Domain::OwnerKey | Domain::InvoiceKey | Domain::AssetId | Domain::BatchChain => 2,
+            Domain::OwnerKey | Domain::InvoiceKey | Domain::AssetId => 2,
             Domain::Nullifier => 3,
             Domain::NullifierLeaf => 5,
             Domain::NoteCommitment
             | Domain::NoteTreeNode
             | Domain::NullifierTreeNode
             | Domain::InvoiceTag => 4,
-            Domain::PaymentDigest => 10,
         })
     }
 
     /// All domains, for the spec table and tests.
-    pub const ALL: [Domain; 14] = [
+    pub const ALL: [Domain; 12] = [
         Domain::Circom,
         Domain::SpendAuth,
         Domain::NullifierKey,
@@ -79,8 +77,6 @@ impl Domain {
         Domain::NullifierLeaf,
         Domain::InvoiceTag,
         Domain::AssetId,
-        Domain::PaymentDigest,
-        Domain::BatchChain,
         Domain::InvoiceKey,
     ];
 }

@@ -5,7 +5,7 @@ use crate::ProverError;
 use rand::{CryptoRng, RngCore};
 use rayon::prelude::*;
 use zkpay_circuits::batch::BatchCircuit;
-use zkpay_protocol::batch::{BatchPublic, ChunkParams, ChunkWitness, BATCH_PUBLIC_INPUTS};
+use zkpay_protocol::batch::{batch_public_input_count, BatchPublic, ChunkParams, ChunkWitness};
 use zkpay_verifier::{KeyId, Proof};
 
 /// Name of the batch circuit in key files.
@@ -29,7 +29,7 @@ impl BatchProver {
         let keys = store.load_or_create(
             &format!("{BATCH_CIRCUIT}-d{}-c{}", params.depth, params.slots),
             BatchCircuit::blank(params),
-            BATCH_PUBLIC_INPUTS,
+            batch_public_input_count(params.slots),
             mode,
             pinned,
         )?;
@@ -48,7 +48,7 @@ impl BatchProver {
         let keys = dir.keys(
             &format!("{BATCH_CIRCUIT}-d{}-c{}", params.depth, params.slots),
             BatchCircuit::blank(params),
-            BATCH_PUBLIC_INPUTS,
+            batch_public_input_count(params.slots),
         )?;
         Ok(Self { keys, params })
     }

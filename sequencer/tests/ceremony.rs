@@ -436,9 +436,12 @@ fn anyone_forges_proofs_under_the_dev_keys_and_a_ceremony_node_rejects_them() {
         old_nullifier_root: Root(F::from(2u64)),
         new_note_root: Root(F::from(3u64)),
         new_nullifier_root: Root(F::from(4u64)),
-        batch_hash: F::from(5u64),
+        note_start: 0,
+        nullifier_start: 4,
     };
-    let inputs = chunk.public_inputs();
+    let inputs = chunk
+        .public_inputs(Profile::Test.params().slots, std::slice::from_ref(&public))
+        .unwrap();
     let forged = forge(&dev_chunk.keys().pk.vk, &trapdoor, &inputs);
     assert!(verifies(&dev_chunk.keys().verifier, &forged, &inputs));
     let forged = forge(&ceremony_chunk.keys().pk.vk, &trapdoor, &inputs);

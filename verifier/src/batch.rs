@@ -1,14 +1,16 @@
 //! Verification of a proven batch against the ledger's state.
 //!
 //! The verifier knows the current roots and cursors. For a batch of payments split into chunks
-//! of `C` slots it recomputes each chunk's `batch_hash` from its own cursors and the payments
-//! (`note_start + 2Ci`, `nullifier_start + 2Ci`), checks that chunk 0 starts from the current
-//! roots and each chunk starts where the previous one ended, and verifies every chunk proof and
-//! every payment proof, batching verification per key.
+//! of `C` slots it builds each chunk's public inputs itself, from its own cursors
+//! (`note_start + 2Ci`, `nullifier_start + 2Ci`) and the nullifiers and commitments of the very
+//! payments whose proofs it verifies, checks that chunk 0 starts from the current roots and each
+//! chunk starts where the previous one ended, and verifies every chunk proof and every payment
+//! proof, batching verification per key. Of a chunk it takes from the prover only the new roots
+//! (and cursors it checks against its own).
 
 use crate::{Proof, Verifier, VerifierError};
 use rand::{CryptoRng, RngCore};
-use zkpay_protocol::batch::{batch_hash, BatchPublic};
+use zkpay_protocol::batch::BatchPublic;
 use zkpay_protocol::batch::{ChunkParams, RollupState};
 use zkpay_protocol::note::Root;
 use zkpay_protocol::payment::PaymentPublic;
@@ -68,7 +70,8 @@ pub fn verify_batch<R: RngCore + CryptoRng>(
         )));
     }
     let mut state = start;
-    for (i, ((public, _), group)) in chunks.iter().zip(payments.chunks(slots)).enumerate() {
+    let mut chunk_items: Vec<(Proof, Vec<crate::F>)> = Vec::with_capacity(chunks.len());
+    for (i, ((public, proof), group)) in chunks.iter().zip(payments.chunks(slots)).enumerate() {
         if public.old_note_root != state.note_root
             || public.old_nullifier_root != state.nullifier_root
         {
@@ -76,12 +79,18 @@ pub fn verify_batch<R: RngCore + CryptoRng>(
                 "chunk {i} does not start where the chain stands"
             )));
         }
-        let ps: Vec<PaymentPublic> = group.iter().map(|(p, _)| p.clone()).collect();
-        if batch_hash(state.note_cursor, state.nullifier_cursor, &ps) != public.batch_hash {
+        if public.note_start != state.note_cursor
+            || public.nullifier_start != state.nullifier_cursor
+        {
             return Err(mismatch(format!(
-                "chunk {i} does not commit to its payments"
+                "chunk {i} does not start at the ledger's cursors"
             )));
         }
+        let ps: Vec<PaymentPublic> = group.iter().map(|(p, _)| p.clone()).collect();
+        let inputs = public
+            .public_inputs(slots, &ps)
+            .map_err(|e| mismatch(format!("chunk {i}: {e}")))?;
+        chunk_items.push((proof.clone(), inputs));
         state = ChainState {
             note_root: public.new_note_root,
             nullifier_root: public.new_nullifier_root,
@@ -89,10 +98,6 @@ pub fn verify_batch<R: RngCore + CryptoRng>(
             nullifier_cursor: state.nullifier_cursor + 2 * slots as u64,
         };
     }
-    let chunk_items: Vec<(Proof, Vec<crate::F>)> = chunks
-        .iter()
-        .map(|(p, proof)| (proof.clone(), p.public_inputs()))
-        .collect();
     chunk_verifier
         .verify_batch(&chunk_items, rng)
         .map_err(|e| match e {
