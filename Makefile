@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: demo test bootstrap bootstrap-test fmt clippy unit hooks-absent deps-light fuzz-smoke fuzz bench report node
+.PHONY: demo test bootstrap bootstrap-test fmt clippy unit hooks-absent deps-light contracts contracts-check fuzz-smoke fuzz bench report node
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -14,7 +14,7 @@ demo: bootstrap
 	$(CARGO) build --workspace --bins
 	$(TARGET_DIR)/debug/zkpay-demo
 
-test: bootstrap fmt clippy deps-light unit hooks-absent fuzz-smoke bootstrap-test
+test: bootstrap fmt clippy deps-light contracts-check unit hooks-absent fuzz-smoke bootstrap-test
 
 fmt:
 	$(CARGO) fmt --all -- --check
@@ -50,6 +50,14 @@ deps-light:
 	    grep -E '^(librocksdb-sys|rocksdb|zkpay-sequencer|zkpay-ledger) ' <<<"$$t" | sort -u; exit 1; fi; \
 	done
 	@echo "deps-light: ok"
+
+# The contracts' committed artifacts (contracts/out) are what the pinned solc (tools/evm) makes of
+# contracts/src; `make contracts` rebuilds them.
+contracts:
+	node tools/evm/compile.mjs
+
+contracts-check:
+	node tools/evm/compile.mjs --check
 
 # A short run of every cargo-fuzz target (fuzz/); `make fuzz` runs each a million times.
 fuzz-smoke:

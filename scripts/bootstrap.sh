@@ -62,6 +62,24 @@ libclang_found() {
   return 1
 }
 
+# npm_missing DIR PKG: true when DIR/node_modules lacks PKG at the version DIR/package-lock.json
+# pins.
+npm_missing() {
+  local lock_v inst_v
+  lock_v="$(node -p 'require(process.argv[1]).packages["node_modules/" + process.argv[2]].version' \
+    "$1/package-lock.json" "$2" 2>/dev/null || true)"
+  inst_v="$(node -p 'require(process.argv[1]).version' "$1/node_modules/$2/package.json" 2>/dev/null || true)"
+  [ -z "$inst_v" ] || [ "$inst_v" != "$lock_v" ]
+}
+
+# The anvil binary of this platform in tools/evm (what the tests run; $ANVIL overrides).
+anvil_bin() {
+  local arch os
+  case "$(uname -m)" in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; *) arch="$(uname -m)" ;; esac
+  os="$(uname -s | tr '[:upper:]' '[:lower:]')"
+  printf '%s\n' "${ANVIL:-$root/tools/evm/node_modules/@foundry-rs/anvil-$os-$arch/bin/anvil}"
+}
+
 check_all() {
   missing_apt=(); problems=()
   if ! command -v cargo >/dev/null 2>&1 || ! command -v rustc >/dev/null 2>&1; then
@@ -100,12 +118,15 @@ check_all() {
     fi
   fi
   # The pinned snarkjs, at the version the lock file names.
-  local lock_v inst_v
-  lock_v="$(node -p 'require(process.argv[1]).packages["node_modules/snarkjs"].version' \
-    "$root/tools/snarkjs/package-lock.json" 2>/dev/null || true)"
-  inst_v="$(node -p 'require(process.argv[1]).version' \
-    "$root/tools/snarkjs/node_modules/snarkjs/package.json" 2>/dev/null || true)"
-  if [ -z "$inst_v" ] || [ "$inst_v" != "$lock_v" ]; then snarkjs_missing=1; else snarkjs_missing=0; fi
+  if npm_missing "$root/tools/snarkjs" snarkjs; then snarkjs_missing=1; else snarkjs_missing=0; fi
+  # The pinned EVM tools: solc (compiles contracts/) and anvil (the local chain of the EVM
+  # ledger's tests), whose platform binary must run.
+  if npm_missing "$root/tools/evm" solc || npm_missing "$root/tools/evm" @foundry-rs/anvil ||
+    ! "$(anvil_bin)" --version 2>/dev/null | grep -q '^anvil Version: '; then
+    evm_missing=1
+  else
+    evm_missing=0
+  fi
   # Operations checks: promtool lints /metrics and tests the alert rules; systemd-analyze checks
   # the unit file.
   command -v promtool >/dev/null 2>&1 || need_apt prometheus
@@ -136,6 +157,7 @@ check_all() {
 
 chromium="${CHROMIUM:-/usr/bin/chromium}"
 snarkjs_missing=0
+evm_missing=0
 pytools_missing=0
 fuzz_missing=0
 cargo_fuzz_version=0.13.2
@@ -154,6 +176,10 @@ if [ "$mode" = check ]; then
     say "missing: the pinned snarkjs in tools/snarkjs (run: cd tools/snarkjs && npm ci)"
     status=1
   fi
+  if [ "$evm_missing" = 1 ]; then
+    say "missing: the pinned solc and anvil in tools/evm (run: cd tools/evm && npm ci)"
+    status=1
+  fi
   if [ "$pytools_missing" = 1 ]; then
     say "missing: the pinned Python tools in tools/python/.venv (run: scripts/bootstrap.sh)"
     status=1
@@ -163,7 +189,7 @@ if [ "$mode" = check ]; then
     status=1
   fi
   if [ "$status" = 0 ]; then
-    say "ok: Rust $(rustc --version | awk '{print $2}'), $(cargo fuzz --version), c++, libclang in $(libclang_found), node $(node --version), snarkjs $(node -p 'require(process.argv[1]).version' "$root/tools/snarkjs/node_modules/snarkjs/package.json"), $(promtool --version 2>&1 | head -n1 | awk '{print $1, $3}'), $("$chromium" --version 2>/dev/null | awk '{print $1, $2}'), $("$pyenv/bin/schemathesis" --version 2>&1 | head -n1)"
+    say "ok: Rust $(rustc --version | awk '{print $2}'), $(cargo fuzz --version), c++, libclang in $(libclang_found), node $(node --version), snarkjs $(node -p 'require(process.argv[1]).version' "$root/tools/snarkjs/node_modules/snarkjs/package.json"), solc $(node -p 'require(process.argv[1]).version' "$root/tools/evm/node_modules/solc/package.json"), $("$(anvil_bin)" --version 2>/dev/null | head -n1 | awk '{print $1, $3}'), $(promtool --version 2>&1 | head -n1 | awk '{print $1, $3}'), $("$chromium" --version 2>/dev/null | awk '{print $1, $2}'), $("$pyenv/bin/schemathesis" --version 2>&1 | head -n1)"
   fi
   exit "$status"
 fi
@@ -202,6 +228,14 @@ if [ "$snarkjs_missing" = 1 ]; then
   fi
 fi
 
+if [ "$evm_missing" = 1 ]; then
+  say "installing the pinned solc and anvil into tools/evm (npm ci)"
+  if ! (cd "$root/tools/evm" && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
+    say "npm ci failed; check that the npm registry is reachable, then run: (cd tools/evm && npm ci)"
+    exit 1
+  fi
+fi
+
 if [ "$fuzz_missing" = 1 ]; then
   say "installing cargo-fuzz $cargo_fuzz_version (cargo install)"
   if ! cargo install cargo-fuzz --version "$cargo_fuzz_version" --locked --quiet; then
@@ -222,7 +256,7 @@ fi
 
 # What was installed must now satisfy the same checks.
 check_all
-if ((${#missing_apt[@]})) || [ "$snarkjs_missing" = 1 ] || [ "$pytools_missing" = 1 ] || [ "$fuzz_missing" = 1 ]; then
-  say "still missing after installing: ${missing_apt[*]-} $([ "$snarkjs_missing" = 1 ] && echo snarkjs) $([ "$pytools_missing" = 1 ] && echo python-tools) $([ "$fuzz_missing" = 1 ] && echo cargo-fuzz)"
+if ((${#missing_apt[@]})) || [ "$snarkjs_missing" = 1 ] || [ "$evm_missing" = 1 ] || [ "$pytools_missing" = 1 ] || [ "$fuzz_missing" = 1 ]; then
+  say "still missing after installing: ${missing_apt[*]-} $([ "$snarkjs_missing" = 1 ] && echo snarkjs) $([ "$evm_missing" = 1 ] && echo evm-tools) $([ "$pytools_missing" = 1 ] && echo python-tools) $([ "$fuzz_missing" = 1 ] && echo cargo-fuzz)"
   exit 1
 fi

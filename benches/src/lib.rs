@@ -7,6 +7,7 @@
 pub mod batching;
 pub mod chaos;
 pub mod constraints;
+pub mod evm;
 pub mod ingest;
 pub mod memory;
 pub mod plot;

@@ -63,6 +63,22 @@ enum Command {
         #[arg(long, default_value = ".zkpay-data")]
         data_dir: std::path::PathBuf,
     },
+    /// Gas of verifying batches on an EVM chain (the pinned anvil): payment and chunk proofs in
+    /// one pairing check, beside the plain single-proof verifier.
+    Evm {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Batch sizes (payments), comma-separated.
+        #[arg(long, value_delimiter = ',', default_values_t = vec![1, 8, 16, 64])]
+        size: Vec<usize>,
+        /// Payment slots per chunk.
+        #[arg(long, default_value_t = 8)]
+        chunk: usize,
+        /// Tree depth (16 = 2^32 leaves).
+        #[arg(long, default_value_t = zkpay_protocol::merkle::FULL_DEPTH)]
+        depth: usize,
+    },
     /// The payment circuit proven by snarkjs on this machine (same R1CS, exported).
     Snarkjs {
         /// Print JSON.
@@ -321,6 +337,12 @@ fn main() -> Result<()> {
                 );
             }
         }
+        Command::Evm {
+            json,
+            size,
+            chunk,
+            depth,
+        } => print(json, &zkpay_bench::evm::evm_report(depth, chunk, &size)?)?,
         Command::Verify { json, reps, depth } => print(
             json,
             &zkpay_bench::proving::verify_report(depth, &[1, 8, 32, 64], reps)?,

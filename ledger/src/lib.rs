@@ -15,6 +15,7 @@
 #![deny(missing_docs)]
 
 pub mod embedded;
+pub mod evm;
 pub mod store;
 
 pub use embedded::{EmbeddedLedger, LedgerLog};
