@@ -14,7 +14,7 @@ runs="${1:-20000}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(field_decoding payment_uri note_decryption payment_json text_fields)
+  targets=(field_decoding payment_uri note_decryption payment_json text_fields proof_decoding submission_json)
 fi
 command -v cargo-fuzz >/dev/null 2>&1 || {
   echo "fuzz: cargo-fuzz is missing: run scripts/bootstrap.sh (cargo install cargo-fuzz)" >&2
