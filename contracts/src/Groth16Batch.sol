@@ -8,9 +8,9 @@ pragma solidity 0.8.37;
 ///   prod_i e(rho_i A_i, B_i) * e(-(sum_i rho_i) alpha, beta) * e(-sum_i rho_i L_i, gamma)
 ///     * e(-sum_i rho_i C_i, delta) = 1,
 /// where sum_i rho_i L_i = (sum_i rho_i) IC_0 + sum_j (sum_i rho_i x_ij) IC_{j+1}: public inputs
-/// cost field multiplications, and each key costs n+1 scalar multiplications in all, not per
+/// cost field multiplications, and each key costs n+2 scalar multiplications in all, not per
 /// proof. The coefficients are Fiat-Shamir challenges: keccak-256 over every proof and every
-/// public input of every group (and the keys' addresses), reduced mod r (253 bits); the first
+/// public input of every group (and the keys' addresses), reduced mod r (254 bits); the first
 /// proof's coefficient is 1. A false proof passes with probability about 1/r.
 /// @dev Verifying keys live in the code of data contracts (see `deployKey`): reading one costs an
 /// EXTCODECOPY, not a storage read per word. Key layout, in 32-byte words:
@@ -50,7 +50,7 @@ library Groth16Batch {
 
     /// Deploys `key` (the layout above) as the code of a data contract and returns its address.
     function deployKey(bytes memory key) internal returns (address a) {
-        if (key.length < 32 * 17 || key.length % 32 != 0) revert BadKey();
+        if (key.length < 32 * 17 || key.length % 32 != 0 || key.length >= 24576) revert BadKey();
         uint256 n;
         assembly ("memory-safe") {
             n := mload(add(key, 32))
@@ -78,6 +78,12 @@ library Groth16Batch {
     function loadKey(address a) internal view returns (uint256[] memory k) {
         uint256 size = a.code.length;
         if (size < 1 + 32 * 17 || (size - 1) % 32 != 0) revert BadKey();
+        uint256 first;
+        assembly ("memory-safe") {
+            extcodecopy(a, 0x00, 0, 1)
+            first := byte(0, mload(0x00))
+        }
+        if (first != 0) revert BadKey(); // a data contract's code starts with STOP
         uint256 words = (size - 1) / 32;
         k = new uint256[](words);
         assembly ("memory-safe") {
@@ -89,7 +95,10 @@ library Groth16Batch {
     /// True when every proof of every group verifies under its group's key. Reverts on malformed
     /// input (a count that does not match a key, a public input not below r, a point off the
     /// curve or the identity).
+    /// A revert is a rejection too. `Group.key` must be a key this contract deployed (from its own
+    /// storage), never an address a caller supplies.
     function verify(Group[] memory groups) internal view returns (bool) {
+        if (groups.length == 0) revert BadShape();
         uint256 total;
         bytes32 seed = keccak256("zkpay/v1/groth16-batch");
         uint256[][] memory keys = new uint256[][](groups.length);
@@ -182,16 +191,20 @@ library Groth16Batch {
             mstore(m, mload(pp))
             mstore(add(m, 32), mload(add(pp, 32)))
             mstore(add(m, 64), rho)
+            // (Yul evaluates arguments right to left: returndatasize() only after the call)
             ok := staticcall(gas(), 7, m, 96, w, 64)
+            ok := and(ok, eq(returndatasize(), 64))
             mcopy(add(w, 64), add(pp, 64), 128)
             // acc.C += rho C
             mstore(m, mload(add(pp, 192)))
             mstore(add(m, 32), mload(add(pp, 224)))
             mstore(add(m, 64), rho)
             ok := and(ok, staticcall(gas(), 7, m, 96, add(m, 64), 64))
+            ok := and(ok, eq(returndatasize(), 64))
             mstore(m, mload(add(acc, 32)))
             mstore(add(m, 32), mload(add(acc, 64)))
             ok := and(ok, staticcall(gas(), 6, m, 128, add(acc, 32), 64))
+            ok := and(ok, eq(returndatasize(), 64))
         }
         assembly ("memory-safe") {
             let r := 0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001
@@ -237,6 +250,7 @@ library Groth16Batch {
             mstore(add(m, 32), y)
             mstore(add(m, 64), s)
             ok := staticcall(gas(), 0x07, m, 96, m, 64)
+            ok := and(ok, eq(returndatasize(), 64))
             rx := mload(m)
             ry := mload(add(m, 32))
         }
@@ -252,6 +266,7 @@ library Groth16Batch {
             mstore(add(m, 64), x2)
             mstore(add(m, 96), y2)
             ok := staticcall(gas(), 0x06, m, 128, m, 64)
+            ok := and(ok, eq(returndatasize(), 64))
             rx := mload(m)
             ry := mload(add(m, 32))
         }
@@ -263,7 +278,9 @@ library Groth16Batch {
         uint256 result;
         assembly ("memory-safe") {
             let len := mul(mload(pairs), 32)
+            mstore(0x00, 0)
             ok := staticcall(gas(), 0x08, add(pairs, 32), len, 0x00, 32)
+            ok := and(ok, eq(returndatasize(), 32))
             result := mload(0x00)
         }
         if (!ok) revert PrecompileFailed();

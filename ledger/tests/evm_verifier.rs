@@ -53,6 +53,15 @@ fn u(w: Word) -> U256 {
     U256::from_be_bytes(w)
 }
 
+/// Another value below r.
+fn other(x: U256) -> U256 {
+    if x.is_zero() {
+        U256::from(1)
+    } else {
+        x - U256::from(1)
+    }
+}
+
 fn proofs_arg(proofs: &[Proof]) -> Vec<U256> {
     proofs.iter().flat_map(|p| proof_words(p).map(u)).collect()
 }
@@ -183,7 +192,7 @@ async fn batch_verifier_on_chain_agrees_with_the_native_verifier() {
     // a changed public input: refused on chain and natively
     for k in [0usize, 4, px.len() - 1] {
         let mut bad = px.clone();
-        bad[k] += U256::from(1);
+        bad[k] = other(bad[k]);
         assert!(
             !c.verify(U256::ZERO, pp.clone(), bad.clone())
                 .call()
@@ -198,7 +207,7 @@ async fn batch_verifier_on_chain_agrees_with_the_native_verifier() {
             .unwrap());
     }
     let mut bad = cx.clone();
-    bad[7] += U256::from(1); // a slot's nullifier
+    bad[7] = other(bad[7]); // a slot's nullifier
     assert!(!c
         .verifyTwo(pp.clone(), px.clone(), cp.clone(), bad)
         .call()
@@ -242,6 +251,30 @@ async fn batch_verifier_on_chain_agrees_with_the_native_verifier() {
     )
     .unwrap();
     assert!(c.verify(U256::ZERO, pp.clone(), big).call().await.is_err());
+    for words in [6..8, 2..6] {
+        // the identity as C, then as B
+        let mut ident = pp.clone();
+        for w in words {
+            ident[w] = U256::ZERO;
+        }
+        assert!(c
+            .verify(U256::ZERO, ident, px.clone())
+            .call()
+            .await
+            .is_err());
+    }
+    // C off the curve; B not a point of the subgroup (its coordinates moved)
+    for w in [7usize, 5] {
+        let mut off = pp.clone();
+        off[w] = other(off[w]);
+        assert!(c.verify(U256::ZERO, off, px.clone()).call().await.is_err());
+    }
+    // the groups of verifyTwo swapped: the counts do not fit the keys
+    assert!(c
+        .verifyTwo(cp.clone(), cx.clone(), pp.clone(), px.clone())
+        .call()
+        .await
+        .is_err());
     let mut ident = pp.clone();
     ident[0] = U256::ZERO;
     ident[1] = U256::ZERO;
