@@ -8,14 +8,13 @@ use crate::{
 use rand::rngs::OsRng;
 use rocksdb::{Options, WriteBatch, DB};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
 use std::sync::Mutex;
 use zkpay_protocol::batch::BatchPublic;
 use zkpay_protocol::note::{AssetId, Root};
 use zkpay_protocol::payment::{PaymentPublic, PublicAccount};
-use zkpay_verifier::batch::{verify_batch, ChainState};
+use zkpay_verifier::batch::verify_batch;
 use zkpay_verifier::{decode_proof, Proof, Verifier, VerifierError};
 
 const HEAD: &[u8] = b"head";
@@ -153,17 +152,8 @@ impl EmbeddedLedger {
             write_lock: Mutex::new(()),
         };
         if ledger.db.db()?.get(HEAD)?.is_none() {
-            let state = ChainState::genesis(ledger.config.params)?;
-            let mut h = Sha256::new();
-            h.update(b"zkpay/v1/genesis");
-            h.update(ledger.config.network.id().to_be_bytes());
-            h.update((ledger.config.params.depth as u64).to_be_bytes());
-            h.update((ledger.config.params.slots as u64).to_be_bytes());
-            let head = LedgerHead {
-                number: 0,
-                hash: h.finalize().into(),
-                state,
-            };
+            let head = crate::genesis_head(ledger.config.network, ledger.config.params)?;
+            let state = head.state;
             let mut wb = WriteBatch::default();
             wb.put(
                 HEAD,

@@ -149,6 +149,23 @@ pub trait BaseLedger: Send + Sync {
     ) -> Result<(), LedgerError>;
 }
 
+/// The head of a ledger before its first batch: number 0, hash
+/// `SHA-256("zkpay/v1/genesis" || network id || depth || slots)`, the genesis state.
+pub fn genesis_head(network: Network, params: ChunkParams) -> Result<LedgerHead, LedgerError> {
+    use sha2::{Digest, Sha256};
+    let state = zkpay_verifier::batch::ChainState::genesis(params)?;
+    let mut h = Sha256::new();
+    h.update(b"zkpay/v1/genesis");
+    h.update(network.id().to_be_bytes());
+    h.update((params.depth as u64).to_be_bytes());
+    h.update((params.slots as u64).to_be_bytes());
+    Ok(LedgerHead {
+        number: 0,
+        hash: h.finalize().into(),
+        state,
+    })
+}
+
 /// Configuration of a ledger.
 #[derive(Clone, Debug)]
 pub struct LedgerConfig {

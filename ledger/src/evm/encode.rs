@@ -59,6 +59,26 @@ pub fn proof_words(p: &Proof) -> [Word; 8] {
     [a[0], a[1], b[0], b[1], b[2], b[3], c[0], c[1]]
 }
 
+fn fq_of(w: &Word) -> Option<Fq> {
+    let x = Fq::from_be_bytes_mod_order(w);
+    (fq(&x) == *w).then_some(x)
+}
+
+/// The proof whose words are `w` (the inverse of [`proof_words`]): every coordinate below `p`,
+/// every point on its curve and in its subgroup, none the identity; `None` otherwise.
+pub fn proof_of_words(w: &[Word; 8]) -> Option<Proof> {
+    let a = G1Affine::new_unchecked(fq_of(&w[0])?, fq_of(&w[1])?);
+    let x = Fq2::new(fq_of(&w[3])?, fq_of(&w[2])?);
+    let y = Fq2::new(fq_of(&w[5])?, fq_of(&w[4])?);
+    let b = G2Affine::new_unchecked(x, y);
+    let c = G1Affine::new_unchecked(fq_of(&w[6])?, fq_of(&w[7])?);
+    let ok = a.is_on_curve()
+        && c.is_on_curve()
+        && b.is_on_curve()
+        && b.is_in_correct_subgroup_assuming_on_curve();
+    ok.then_some(Proof { a, b, c })
+}
+
 /// A verifying key in the layout of `Groth16Batch.deployKey`: `n`, alpha, beta, gamma, delta,
 /// `IC_0..IC_n`.
 pub fn vk_bytes(vk: &VerifyingKey) -> Vec<u8> {
@@ -105,5 +125,30 @@ mod tests {
             "1800deef121f1e76426a00665e5c4479674322d4f75edadd46debd5cd992f6ed"
         );
         assert_eq!(scalar_word(&F::from(258u64))[30..], [1, 2]);
+    }
+
+    #[test]
+    fn proof_words_round_trip_and_refuse_what_is_not_a_proof() {
+        use ark_ec::CurveGroup;
+        let g1 = G1Affine::generator();
+        let p = Proof {
+            a: (g1 * ark_bn254::Fr::from(5u64)).into_affine(),
+            b: G2Affine::generator(),
+            c: (g1 * ark_bn254::Fr::from(7u64)).into_affine(),
+        };
+        let w = proof_words(&p);
+        assert_eq!(proof_of_words(&w), Some(p));
+        for k in 0..8 {
+            let mut bad = w;
+            bad[k][31] ^= 1; // off the curve
+            assert_eq!(proof_of_words(&bad), None, "word {k}");
+        }
+        let mut big = w;
+        big[0] = [0xff; 32]; // not below p
+        assert_eq!(proof_of_words(&big), None);
+        let mut zero = w;
+        zero[0] = [0; 32];
+        zero[1] = [0; 32]; // the identity as A: (0, 0) is not on the curve
+        assert_eq!(proof_of_words(&zero), None);
     }
 }

@@ -2,12 +2,14 @@
 //! pinned solc (`contracts/out`, checked against the sources by `make test`), the encodings the
 //! contracts read, and a local `anvil` chain for tests and `make demo-evm`.
 //!
+//! `ZkPayRollup` is the base ledger on chain ([`rollup`] is its client);
 //! `Groth16BatchVerifier` checks many proofs of one or two keys with one call to the pairing
 //! precompile (random linear combination, coefficients by keccak over every proof and input).
 
 pub mod chain;
 pub mod encode;
 pub mod plain;
+pub mod rollup;
 
 use thiserror::Error;
 
@@ -32,6 +34,21 @@ pub mod contracts {
         #[sol(rpc)]
         Groth16BatchVerifier,
         "../contracts/out/Groth16BatchVerifier.json"
+    );
+
+    alloy::sol!(
+        #[allow(missing_docs, clippy::too_many_arguments)]
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        ZkPayRollup,
+        "../contracts/out/ZkPayRollup.json"
+    );
+
+    alloy::sol!(
+        #[allow(missing_docs)]
+        #[sol(rpc)]
+        TestToken,
+        "../contracts/out/TestToken.json"
     );
 
     alloy::sol! {

@@ -1,0 +1,413 @@
+//! The client of `ZkPayRollup` (`contracts/src/ZkPayRollup.sol`): deployment, the calldata of a
+//! batch, committing with a gas estimate and a confirmation depth, reading the state, and
+//! rebuilding the committed batches from the contract's events.
+//!
+//! The contract builds every public input itself; what the node sends is the payments (public
+//! values, ext data, signature, proof) and, per chunk, the new roots and the proof. Events carry
+//! the same, so a node or wallet rebuilds the log from the chain alone.
+
+use super::contracts::ZkPayRollup::{self, ZkPayRollupInstance};
+use super::encode::{proof_of_words, proof_words, scalar_word, vk_bytes, Word};
+use super::EvmError;
+use crate::{batch_hash_of, BatchSubmission, ChunkSubmission, CommittedBatch, PaymentSubmission};
+use alloy::primitives::{Address, Bytes, I256, U256};
+use alloy::providers::{DynProvider, Provider};
+use alloy::rpc::types::TransactionReceipt;
+use zkpay_protocol::account::DebitSignature;
+use zkpay_protocol::address::Network;
+use zkpay_protocol::batch::{BatchPublic, ChunkParams};
+use zkpay_protocol::field::{fe_from_bytes, F};
+use zkpay_protocol::note::{AssetId, Commitment, Nullifier, Root};
+use zkpay_protocol::payment::{ExtData, PaymentPublic, PublicAccount};
+use zkpay_verifier::batch::ChainState;
+use zkpay_verifier::{decode_proof, encode_proof, VerifyingKey};
+
+/// The parameters a rollup contract is deployed with.
+#[derive(Clone, Debug)]
+pub struct Deployment {
+    /// zkpay network (the EIP-712 chain id of debit signatures, and in every ext data).
+    pub network: Network,
+    /// Tree depth and chunk size (the chunk key must be of this shape).
+    pub params: ChunkParams,
+    /// How many recent note roots payments may be proven against.
+    pub root_window: u64,
+    /// Blocks within which a queued (forced) payment must be included.
+    pub force_delay: u64,
+    /// Blocks without a batch after which anyone may commit.
+    pub sequencer_timeout: u64,
+    /// The account that commits batches.
+    pub sequencer: Address,
+}
+
+/// A field element as a word of the contract.
+pub fn fe_u256(x: &F) -> U256 {
+    U256::from_be_bytes(scalar_word(x))
+}
+
+/// A word of the contract as a field element: only below `r`.
+pub fn u256_fe(x: U256) -> Result<F, EvmError> {
+    fe_from_bytes(&x.to_be_bytes::<32>())
+        .map_err(|e| EvmError::Contract(format!("not a field element: {e}")))
+}
+
+fn words(w: [Word; 8]) -> [U256; 8] {
+    w.map(U256::from_be_bytes)
+}
+
+fn proof_bytes(w: &[U256; 8]) -> Result<Vec<u8>, EvmError> {
+    let w: [Word; 8] = w.map(|x| x.to_be_bytes::<32>());
+    proof_of_words(&w)
+        .map(|p| encode_proof(&p).to_vec())
+        .ok_or_else(|| EvmError::Contract("a proof that is not a proof".into()))
+}
+
+/// The calldata of one payment.
+pub fn payment_arg(p: &PaymentSubmission) -> Result<ZkPayRollup::Payment, EvmError> {
+    let proof = decode_proof(&p.proof).map_err(|e| EvmError::Contract(e.to_string()))?;
+    let q = &p.public;
+    let public_value = I256::try_from(q.public_value)
+        .map_err(|_| EvmError::Contract("public value out of range".into()))?;
+    Ok(ZkPayRollup::Payment {
+        root: fe_u256(&q.note_root.0),
+        nullifiers: [fe_u256(&q.nullifiers[0].0), fe_u256(&q.nullifiers[1].0)],
+        commitments: [fe_u256(&q.commitments[0].0), fe_u256(&q.commitments[1].0)],
+        asset: fe_u256(&q.asset.0),
+        publicValue: public_value,
+        fee: q.fee,
+        invoiceTag: fe_u256(&q.invoice_tag),
+        feeRecipient: Address::from(p.ext.fee_recipient.to_bytes()),
+        publicAccount: p
+            .ext
+            .public_account
+            .map(|a| Address::from(a.to_bytes()))
+            .unwrap_or(Address::ZERO),
+        ciphertext0: Bytes::from(p.ext.ciphertexts[0].clone()),
+        ciphertext1: Bytes::from(p.ext.ciphertexts[1].clone()),
+        authorization: p
+            .authorization
+            .map(|s| Bytes::from(s.0.to_vec()))
+            .unwrap_or_default(),
+        proof: words(proof_words(&proof)),
+    })
+}
+
+/// The payment a contract's event or queue entry carries, as the node submitted it. The ext
+/// data hash is recomputed (the contract computed it the same way).
+pub fn payment_of(
+    network: Network,
+    p: &ZkPayRollup::Payment,
+) -> Result<PaymentSubmission, EvmError> {
+    let fe = |x: U256| u256_fe(x);
+    let public_value = i128::try_from(p.publicValue)
+        .map_err(|_| EvmError::Contract("public value out of range".into()))?;
+    let ext = ExtData {
+        network,
+        fee_recipient: PublicAccount::from_bytes(p.feeRecipient.into_array()),
+        public_account: (public_value != 0)
+            .then(|| PublicAccount::from_bytes(p.publicAccount.into_array())),
+        ciphertexts: [p.ciphertext0.to_vec(), p.ciphertext1.to_vec()],
+    };
+    let authorization = match p.authorization.len() {
+        0 => None,
+        65 => {
+            let mut s = [0u8; 65];
+            s.copy_from_slice(&p.authorization);
+            Some(DebitSignature(s))
+        }
+        n => return Err(EvmError::Contract(format!("a {n}-byte signature"))),
+    };
+    Ok(PaymentSubmission {
+        public: PaymentPublic {
+            note_root: Root(fe(p.root)?),
+            nullifiers: [
+                Nullifier(fe(p.nullifiers[0])?),
+                Nullifier(fe(p.nullifiers[1])?),
+            ],
+            commitments: [
+                Commitment(fe(p.commitments[0])?),
+                Commitment(fe(p.commitments[1])?),
+            ],
+            asset: AssetId(fe(p.asset)?),
+            public_value,
+            fee: p.fee,
+            ext_data_hash: ext.hash(),
+            invoice_tag: fe(p.invoiceTag)?,
+        },
+        ext,
+        proof: proof_bytes(&p.proof)?,
+        authorization,
+    })
+}
+
+/// The calldata of one chunk: its new roots and its proof (the contract knows the rest).
+pub fn chunk_arg(c: &ChunkSubmission) -> Result<ZkPayRollup::Chunk, EvmError> {
+    let proof = decode_proof(&c.proof).map_err(|e| EvmError::Contract(e.to_string()))?;
+    Ok(ZkPayRollup::Chunk {
+        newNoteRoot: fe_u256(&c.public.new_note_root.0),
+        newNullifierRoot: fe_u256(&c.public.new_nullifier_root.0),
+        proof: words(proof_words(&proof)),
+    })
+}
+
+/// The readable reason of a failed contract call (the contract's custom error when there is
+/// one).
+pub fn reason(e: &alloy::contract::Error) -> String {
+    match e.as_decoded_interface_error::<ZkPayRollup::ZkPayRollupErrors>() {
+        Some(err) => format!("{err:?}"),
+        None => e.to_string(),
+    }
+}
+
+fn chain<E: std::fmt::Display>(e: E) -> EvmError {
+    EvmError::Chain(e.to_string())
+}
+
+/// Deploys a rollup contract with the payment and chunk verifying keys; returns its address.
+/// The genesis roots and cursors are those of [`ChainState::genesis`] for `d.params`.
+pub async fn deploy(
+    provider: &DynProvider,
+    d: &Deployment,
+    payment_vk: &VerifyingKey,
+    chunk_vk: &VerifyingKey,
+) -> Result<Address, EvmError> {
+    let genesis = ChainState::genesis(d.params).map_err(|e| EvmError::Contract(e.to_string()))?;
+    let c = ZkPayRollup::deploy(
+        provider,
+        d.network.id(),
+        U256::from(d.params.slots),
+        Bytes::from(vk_bytes(payment_vk)),
+        Bytes::from(vk_bytes(chunk_vk)),
+        fe_u256(&genesis.note_root.0),
+        fe_u256(&genesis.nullifier_root.0),
+        U256::from(d.root_window),
+        U256::from(d.force_delay),
+        U256::from(d.sequencer_timeout),
+        d.sequencer,
+    )
+    .await
+    .map_err(|e| EvmError::Contract(reason(&e)))?;
+    Ok(*c.address())
+}
+
+/// A deployed rollup contract.
+#[derive(Clone, Debug)]
+pub struct Rollup {
+    contract: ZkPayRollupInstance<DynProvider>,
+    network: Network,
+    params: ChunkParams,
+}
+
+/// The contract's state: the batch count and the rollup state after the last batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OnChainState {
+    /// Batches committed.
+    pub batches: u64,
+    /// Roots and cursors.
+    pub state: ChainState,
+}
+
+impl Rollup {
+    /// The contract at `address`, for `network` and `params` (checked by [`Self::check`]).
+    pub fn at(
+        address: Address,
+        provider: DynProvider,
+        network: Network,
+        params: ChunkParams,
+    ) -> Self {
+        Self {
+            contract: ZkPayRollup::new(address, provider),
+            network,
+            params,
+        }
+    }
+
+    /// The contract's address.
+    pub fn address(&self) -> Address {
+        *self.contract.address()
+    }
+
+    /// The bound contract, for calls this client does not wrap.
+    pub fn contract(&self) -> &ZkPayRollupInstance<DynProvider> {
+        &self.contract
+    }
+
+    /// Checks that the contract is a rollup of this network and chunk size whose keys are
+    /// `payment_vk` and `chunk_vk`, byte for byte: a node never follows a contract whose keys it
+    /// has not pinned.
+    pub async fn check(
+        &self,
+        payment_vk: &VerifyingKey,
+        chunk_vk: &VerifyingKey,
+    ) -> Result<(), EvmError> {
+        let c = &self.contract;
+        let bad =
+            |what: &str| EvmError::Contract(format!("the contract's {what} is not this node's"));
+        if c.networkId().call().await.map_err(chain)? != self.network.id() {
+            return Err(bad("network"));
+        }
+        if c.slots().call().await.map_err(chain)? != U256::from(self.params.slots) {
+            return Err(bad("chunk size"));
+        }
+        let provider = c.provider();
+        for (key, vk, what) in [
+            (
+                c.paymentKey().call().await.map_err(chain)?,
+                payment_vk,
+                "payment key",
+            ),
+            (
+                c.chunkKey().call().await.map_err(chain)?,
+                chunk_vk,
+                "chunk key",
+            ),
+        ] {
+            let code = provider.get_code_at(key).await.map_err(chain)?;
+            let want = vk_bytes(vk);
+            if code.first() != Some(&0) || code[1..] != want[..] {
+                return Err(bad(what));
+            }
+        }
+        Ok(())
+    }
+
+    /// The batch count, roots and cursors stored in the contract.
+    pub async fn state(&self) -> Result<OnChainState, EvmError> {
+        let c = &self.contract;
+        let to_u64 = |x: U256| {
+            u64::try_from(x).map_err(|_| EvmError::Contract("a cursor beyond 2^64".into()))
+        };
+        Ok(OnChainState {
+            batches: to_u64(c.batchCount().call().await.map_err(chain)?)?,
+            state: ChainState {
+                note_root: Root(u256_fe(c.noteRoot().call().await.map_err(chain)?)?),
+                nullifier_root: Root(u256_fe(c.nullifierRoot().call().await.map_err(chain)?)?),
+                note_cursor: to_u64(c.noteCursor().call().await.map_err(chain)?)?,
+                nullifier_cursor: to_u64(c.nullifierCursor().call().await.map_err(chain)?)?,
+            },
+        })
+    }
+
+    /// The calldata of a batch whose first `forced` payments are the oldest queued ones.
+    pub fn batch_call(
+        &self,
+        batch: &BatchSubmission,
+        forced: usize,
+    ) -> Result<ZkPayRollup::commitBatchCall, EvmError> {
+        Ok(ZkPayRollup::commitBatchCall {
+            payments: batch
+                .payments
+                .iter()
+                .map(payment_arg)
+                .collect::<Result<_, _>>()?,
+            chunks: batch
+                .chunks
+                .iter()
+                .map(chunk_arg)
+                .collect::<Result<_, _>>()?,
+            forcedCount: U256::from(forced),
+        })
+    }
+
+    /// Commits a batch: estimates its gas (a batch the contract would refuse fails here, with
+    /// the contract's reason, and costs nothing), sends it and waits for `confirmations` blocks.
+    pub async fn commit(
+        &self,
+        batch: &BatchSubmission,
+        forced: usize,
+        confirmations: u64,
+    ) -> Result<TransactionReceipt, EvmError> {
+        let call = self.batch_call(batch, forced)?;
+        let builder = self
+            .contract
+            .commitBatch(call.payments, call.chunks, call.forcedCount);
+        let gas = builder
+            .estimate_gas()
+            .await
+            .map_err(|e| EvmError::Contract(reason(&e)))?;
+        let receipt = builder
+            .gas(gas + gas / 5)
+            .send()
+            .await
+            .map_err(|e| EvmError::Contract(reason(&e)))?
+            .with_required_confirmations(confirmations.max(1))
+            .get_receipt()
+            .await
+            .map_err(chain)?;
+        if !receipt.status() {
+            return Err(EvmError::Contract(format!(
+                "batch transaction {} reverted",
+                receipt.transaction_hash
+            )));
+        }
+        Ok(receipt)
+    }
+
+    /// Every committed batch, rebuilt from the contract's events up to block `to` (the latest
+    /// when `None`) and chained from the genesis head: numbers consecutive from 1, each chunk's
+    /// old roots the previous new roots, cursors as the contract recorded them. What a node
+    /// with a fresh data directory starts from.
+    pub async fn committed_batches(
+        &self,
+        to: Option<u64>,
+    ) -> Result<Vec<CommittedBatch>, EvmError> {
+        let mut filter = self.contract.BatchCommitted_filter().from_block(0);
+        if let Some(to) = to {
+            filter = filter.to_block(to);
+        }
+        let events = filter.query().await.map_err(chain)?;
+        let head = crate::genesis_head(self.network, self.params)
+            .map_err(|e| EvmError::Contract(e.to_string()))?;
+        let mut parent = head.hash;
+        let mut state = head.state;
+        let mut out = Vec::with_capacity(events.len());
+        for (ev, _log) in events {
+            let number = u64::try_from(ev.number).unwrap_or(u64::MAX);
+            let expected = out.len() as u64 + 1;
+            if number != expected
+                || ev.noteStart != U256::from(state.note_cursor)
+                || ev.nullifierStart != U256::from(state.nullifier_cursor)
+            {
+                return Err(EvmError::Contract(format!(
+                    "event of batch {number} does not follow batch {}",
+                    expected - 1
+                )));
+            }
+            let payments = ev
+                .payments
+                .iter()
+                .map(|p| payment_of(self.network, p))
+                .collect::<Result<Vec<_>, _>>()?;
+            let grow = 2 * self.params.slots as u64;
+            let mut chunks = Vec::with_capacity(ev.chunks.len());
+            for (k, c) in ev.chunks.iter().enumerate() {
+                let public = BatchPublic {
+                    old_note_root: state.note_root,
+                    old_nullifier_root: state.nullifier_root,
+                    new_note_root: Root(u256_fe(c.newNoteRoot)?),
+                    new_nullifier_root: Root(u256_fe(c.newNullifierRoot)?),
+                    note_start: state.note_cursor + grow * k as u64,
+                    nullifier_start: state.nullifier_cursor + grow * k as u64,
+                };
+                state.note_root = public.new_note_root;
+                state.nullifier_root = public.new_nullifier_root;
+                chunks.push(ChunkSubmission {
+                    public,
+                    proof: proof_bytes(&c.proof)?,
+                });
+            }
+            state.note_cursor += grow * chunks.len() as u64;
+            state.nullifier_cursor += grow * chunks.len() as u64;
+            let hash = batch_hash_of(number, &parent, &payments, &chunks, &state);
+            out.push(CommittedBatch {
+                number,
+                parent,
+                hash,
+                payments,
+                chunks,
+                state,
+            });
+            parent = hash;
+        }
+        Ok(out)
+    }
+}
