@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: demo test bootstrap bootstrap-test fmt clippy unit hooks-absent deps-light contracts contracts-check fuzz-smoke fuzz bench report node
+.PHONY: demo demo-evm test bootstrap bootstrap-test fmt clippy unit hooks-absent deps-light contracts contracts-check fuzz-smoke fuzz bench report node
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -13,6 +13,12 @@ bootstrap:
 demo: bootstrap
 	$(CARGO) build --workspace --bins
 	$(TARGET_DIR)/debug/zkpay-demo
+
+# The same QR payment on the EVM base ledger: a local anvil (pinned in tools/evm), the rollup
+# contract deployed with the node's keys; prints the contract's address and the gas of each batch.
+demo-evm: bootstrap
+	$(CARGO) build --workspace --bins
+	$(TARGET_DIR)/debug/zkpay-demo --ledger evm
 
 test: bootstrap fmt clippy deps-light contracts-check unit hooks-absent fuzz-smoke bootstrap-test
 

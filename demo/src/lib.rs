@@ -4,7 +4,14 @@
 //! (embedded ledger, RocksDB in a temporary directory), over real HTTP on loopback. A crate of its
 //! own because it is the one program that holds both a node and wallets: the wallet does not
 //! depend on the node's crate.
+//!
+//! With [`DemoOptions::evm`] (`make demo-evm`) the same flow runs on the EVM base ledger: a local
+//! anvil, the `ZkPayRollup` contract deployed with the node's keys and a test USD token, the
+//! customer's account approving the contract once, and the receipt checked against the
+//! contract's events read from the chain.
 #![deny(missing_docs)]
+
+mod evm;
 
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -57,6 +64,12 @@ pub struct Summary {
     pub invoice_replay_rejected: bool,
     /// Where the invoice PNG was written.
     pub qr_png: String,
+    /// Base ledger: `embedded` or `evm`.
+    pub ledger: String,
+    /// The rollup contract's address (EVM ledger only).
+    pub contract: Option<String>,
+    /// Gas used by each committed batch's transaction, in batch order (EVM ledger only).
+    pub batch_gas: Vec<u64>,
 }
 
 /// Options.
@@ -68,6 +81,9 @@ pub struct DemoOptions {
     pub key_dir: PathBuf,
     /// Print progress (not in JSON mode).
     pub verbose: bool,
+    /// Run on the EVM base ledger (a local anvil and the rollup contract) instead of the
+    /// embedded one.
+    pub evm: bool,
 }
 
 struct Recorder {
@@ -127,22 +143,43 @@ pub fn run(opts: &DemoOptions) -> Result<Summary, WalletError> {
         .build()
         .map_err(|e| WalletError::Node(e.to_string()))?;
 
-    // 1. the node
-    let node = rec.step("start the node (embedded ledger, RocksDB, keys)", || {
-        let config = NodeConfig::new(node_dir.clone(), opts.profile);
-        let node = Node::open(config).map_err(|e| WalletError::Node(e.to_string()))?;
-        let p = opts.profile.params();
-        Ok((
-            node,
-            format!(
-                "note tree of 4^{} = 2^{} leaves, chunks of {} payments; data in {}",
-                p.depth,
-                2 * p.depth,
-                p.slots,
-                tmp.path().display()
-            ),
-        ))
-    })?;
+    // 1. the node (and, on the EVM ledger, the chain and the contract)
+    let mut chain: Option<evm::Chain> = None;
+    let node = if opts.evm {
+        rec.summary.ledger = "evm".into();
+        let (node, ch) = rec.step(
+            "start a local EVM chain (anvil), deploy the rollup contract with the node's keys and a test USD token, start the node on it",
+            || {
+                let config = NodeConfig::new(node_dir.clone(), opts.profile);
+                let (node, ch) = evm::start(&rt, config)?;
+                let d = format!(
+                    "rollup contract {} on {}; USD is token {}",
+                    ch.rollup, ch.url, ch.token
+                );
+                Ok(((node, ch), d))
+            },
+        )?;
+        rec.summary.contract = Some(ch.rollup.to_string());
+        chain = Some(ch);
+        node
+    } else {
+        rec.summary.ledger = "embedded".into();
+        rec.step("start the node (embedded ledger, RocksDB, keys)", || {
+            let config = NodeConfig::new(node_dir.clone(), opts.profile);
+            let node = Node::open(config).map_err(|e| WalletError::Node(e.to_string()))?;
+            let p = opts.profile.params();
+            Ok((
+                node,
+                format!(
+                    "note tree of 4^{} = 2^{} leaves, chunks of {} payments; data in {}",
+                    p.depth,
+                    2 * p.depth,
+                    p.slots,
+                    tmp.path().display()
+                ),
+            ))
+        })?
+    };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let addr = rt
         .block_on(async {
@@ -214,6 +251,15 @@ pub fn run(opts: &DemoOptions) -> Result<Summary, WalletError> {
             ))
         },
     )?;
+    if let Some(ch) = &chain {
+        rec.step(
+            "customer's account approves the rollup contract to pull its USD tokens (once, on chain)",
+            || {
+                evm::approve(&rt, ch, customer.account_key()?)?;
+                Ok(((), format!("account {} approved {}", customer.account()?, ch.rollup)))
+            },
+        )?;
+    }
     rec.step(
         "customer deposits 50.00 USD into a shielded note (proved locally, debit signed by the account key)",
         || {
@@ -328,16 +374,19 @@ pub fn run(opts: &DemoOptions) -> Result<Summary, WalletError> {
     let receipt_path = tmp.path().join("receipt.json");
     let ledger_dir = node_dir.join("ledger");
     let verified = rec.step(
-        "customer exports a receipt; anyone verifies it against the ledger's own log",
+        "customer exports a receipt; anyone verifies it against the ledger's own log (the embedded ledger's files, or the rollup contract's events on chain)",
         || {
             customer.sync(&client, 16, |_, _| {})?;
             let r = receipt::export(&customer, &sent.id)?;
             let text =
                 serde_json::to_vec_pretty(&r).map_err(|e| WalletError::Node(e.to_string()))?;
             std::fs::write(&receipt_path, text).map_err(|e| io(&receipt_path, e))?;
-            let ledger = receipt::LedgerSource::open(&ledger_dir)?;
-            let v = receipt::verify(&r, &ledger)?;
-            Ok((v.clone(), v.statement))
+            let v = match &chain {
+                Some(ch) => receipt::verify(&r, &evm::ChainSource::read(&rt, ch)?)?,
+                None => receipt::verify(&r, &receipt::LedgerSource::open(&ledger_dir)?)?,
+            };
+            let d = format!("{} (checked against {})", v.statement, v.checked_against);
+            Ok((v, d))
         },
     )?;
     rec.summary.receipt_verified = verified.value == 1_250;
@@ -397,6 +446,15 @@ pub fn run(opts: &DemoOptions) -> Result<Summary, WalletError> {
         },
     )?;
     rec.summary.double_spend_rejected = true;
+    if let Some(ch) = &chain {
+        rec.summary.batch_gas = evm::batch_gas(&rt, ch)?;
+        if opts.verbose {
+            println!(
+                "  rollup contract {}: gas per batch {:?}",
+                ch.rollup, rec.summary.batch_gas
+            );
+        }
+    }
     let _ = stop.send(());
     drop(rt);
     let s = &rec.summary;

@@ -14,6 +14,14 @@ enum ProfileArg {
     Test,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum LedgerArg {
+    /// The embedded RocksDB ledger (the default).
+    Embedded,
+    /// A local anvil and the ZkPayRollup contract (`make demo-evm`).
+    Evm,
+}
+
 #[derive(Parser)]
 #[command(
     name = "zkpay-demo",
@@ -27,6 +35,9 @@ struct Cli {
     /// Where proving keys are cached between runs.
     #[arg(long, default_value = ".zkpay-data")]
     keys_dir: PathBuf,
+    /// Base ledger: embedded (RocksDB) or evm (a local anvil and the rollup contract).
+    #[arg(long, value_enum, default_value = "embedded")]
+    ledger: LedgerArg,
     /// Print one JSON summary instead of text.
     #[arg(long)]
     json: bool,
@@ -38,15 +49,24 @@ fn main() -> anyhow::Result<ExitCode> {
         ProfileArg::Full => Profile::Full,
         ProfileArg::Test => Profile::Test,
     };
+    let evm = matches!(cli.ledger, LedgerArg::Evm);
     if !cli.json {
-        println!(
-            "zkpay demo: a QR payment end to end (in-process node, RocksDB, embedded ledger)\n"
-        );
+        if evm {
+            println!(
+                "zkpay demo: a QR payment end to end (in-process node, EVM base ledger: the \
+                 rollup contract on a local anvil)\n"
+            );
+        } else {
+            println!(
+                "zkpay demo: a QR payment end to end (in-process node, RocksDB, embedded ledger)\n"
+            );
+        }
     }
     let s = run(&DemoOptions {
         profile,
         key_dir: cli.keys_dir,
         verbose: !cli.json,
+        evm,
     })
     .context("the demo stopped")?;
     if cli.json {
@@ -59,6 +79,16 @@ fn main() -> anyhow::Result<ExitCode> {
             s.qr_to_accept_ms,
             s.batch_proof_ms
         );
+        if let Some(c) = &s.contract {
+            println!(
+                "rollup contract {c}; gas used per batch: {}",
+                s.batch_gas
+                    .iter()
+                    .map(|g| g.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
     }
     Ok(if s.ok {
         ExitCode::SUCCESS

@@ -34,3 +34,49 @@ fn demo_json_summary() {
     }
     assert!(v["steps"].as_array().unwrap().len() >= 10);
 }
+
+/// `zkpay-demo --ledger evm --json` (test profile): the same flow on a local anvil and the
+/// rollup contract; the receipt is checked against the contract's events, and every batch's gas
+/// is reported.
+#[test]
+fn demo_on_the_evm_ledger() {
+    let keys = tempfile::tempdir().unwrap();
+    let out = Command::cargo_bin("zkpay-demo")
+        .unwrap()
+        .args([
+            "--profile",
+            "test",
+            "--ledger",
+            "evm",
+            "--json",
+            "--keys-dir",
+        ])
+        .arg(keys.path())
+        .timeout(std::time::Duration::from_secs(600))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["ledger"], "evm", "{v}");
+    assert!(v["contract"].as_str().unwrap().starts_with("0x"), "{v}");
+    for k in [
+        "receipt_verified",
+        "double_spend_rejected",
+        "invoice_replay_rejected",
+    ] {
+        assert_eq!(v[k], true, "{k}: {v}");
+    }
+    // the deposit's batch and the payment's batch, each with its gas
+    let gas = v["batch_gas"].as_array().unwrap();
+    assert_eq!(gas.len(), 2, "{v}");
+    assert!(gas.iter().all(|g| g.as_u64().unwrap() > 21_000), "{v}");
+    let steps = v["steps"].as_array().unwrap();
+    assert!(steps
+        .iter()
+        .any(|s| s["detail"].as_str().unwrap().contains("events on chain")));
+}

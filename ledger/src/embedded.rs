@@ -276,23 +276,7 @@ impl EmbeddedLedger {
         acc: &mut Accounts,
     ) -> Result<Proof, LedgerError> {
         let bad = |why: String| LedgerError::Payment { index, why };
-        if p.ext.network != self.config.network {
-            return Err(bad(format!(
-                "for network {}, this ledger is {}",
-                p.ext.network, self.config.network
-            )));
-        }
-        if p.ext.hash() != p.public.ext_data_hash {
-            return Err(bad("ext data does not match ext_data_hash".into()));
-        }
-        p.ext
-            .validate(p.public.public_value)
-            .map_err(|e| bad(e.to_string()))?;
-        p.public.check_ranges().map_err(|e| bad(e.to_string()))?;
-        p.check_authorization().map_err(|e| bad(e.to_string()))?;
-        if !roots.contains(&p.public.note_root) {
-            return Err(bad("note root is not a recent committed root".into()));
-        }
+        crate::check_payment_rules(index, p, self.config.network, roots)?;
         let proof = decode_proof(&p.proof).map_err(|e| bad(e.to_string()))?;
         let asset = p.public.asset;
         let pk = pool_key(&asset);

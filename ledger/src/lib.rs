@@ -149,6 +149,35 @@ pub trait BaseLedger: Send + Sync {
     ) -> Result<(), LedgerError>;
 }
 
+/// The rules of one payment that need no state but the recent roots, the same on every ledger:
+/// its network, its ext data (hash, structure), ranges, the depositor's signature, a recent root.
+pub fn check_payment_rules(
+    index: usize,
+    p: &PaymentSubmission,
+    network: Network,
+    roots: &[Root],
+) -> Result<(), LedgerError> {
+    let bad = |why: String| LedgerError::Payment { index, why };
+    if p.ext.network != network {
+        return Err(bad(format!(
+            "for network {}, this ledger is {network}",
+            p.ext.network
+        )));
+    }
+    if p.ext.hash() != p.public.ext_data_hash {
+        return Err(bad("ext data does not match ext_data_hash".into()));
+    }
+    p.ext
+        .validate(p.public.public_value)
+        .map_err(|e| bad(e.to_string()))?;
+    p.public.check_ranges().map_err(|e| bad(e.to_string()))?;
+    p.check_authorization().map_err(|e| bad(e.to_string()))?;
+    if !roots.contains(&p.public.note_root) {
+        return Err(bad("note root is not a recent committed root".into()));
+    }
+    Ok(())
+}
+
 /// The head of a ledger before its first batch: number 0, hash
 /// `SHA-256("zkpay/v1/genesis" || network id || depth || slots)`, the genesis state.
 pub fn genesis_head(network: Network, params: ChunkParams) -> Result<LedgerHead, LedgerError> {

@@ -9,6 +9,29 @@ use zkpay_protocol::payment::PublicAccount;
 
 pub use zkpay_protocol::batch::Profile;
 
+/// Which base ledger the node commits to.
+#[derive(Clone, Debug, Default)]
+pub enum LedgerChoice {
+    /// The embedded RocksDB ledger in `<data dir>/ledger` (the default).
+    #[default]
+    Embedded,
+    /// A `ZkPayRollup` contract on an EVM chain.
+    Evm(EvmSettings),
+}
+
+/// How the node reaches its rollup contract.
+#[derive(Clone, Debug)]
+pub struct EvmSettings {
+    /// JSON-RPC endpoint.
+    pub rpc: String,
+    /// The contract's address (`0x` + 40 hex digits).
+    pub contract: String,
+    /// File holding the hex secret key of the sequencer account (the contract's sequencer).
+    pub signer_key_file: PathBuf,
+    /// Blocks a batch must be buried under before it counts as committed.
+    pub confirmations: u64,
+}
+
 /// Everything the node needs to start.
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
@@ -20,6 +43,8 @@ pub struct NodeConfig {
     pub network: Network,
     /// Parameter profile.
     pub profile: Profile,
+    /// Base ledger (embedded by default).
+    pub ledger: LedgerChoice,
     /// Parameters directory of a ceremony (`zkpay-setup export`); required on test and main.
     /// `None`: the development keys (dev network only).
     pub params: Option<PathBuf>,
@@ -93,6 +118,7 @@ impl NodeConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 8717)),
             network: Network::Dev,
             profile,
+            ledger: LedgerChoice::Embedded,
             params: None,
             params_sha256: None,
             batch_size: 8,

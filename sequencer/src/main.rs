@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use zkpay_protocol::address::Network;
 use zkpay_sequencer::api::{router, AppState};
+use zkpay_sequencer::config::{EvmSettings, LedgerChoice};
 use zkpay_sequencer::{batcher, serve, Node, NodeConfig, Profile};
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -18,6 +19,14 @@ enum LogFormat {
     Text,
     /// One JSON object per line, for log shippers.
     Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LedgerArg {
+    /// The embedded RocksDB ledger in the data directory.
+    Embedded,
+    /// A ZkPayRollup contract on an EVM chain (--rpc, --contract, --signer-key-file).
+    Evm,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -63,6 +72,26 @@ struct Args {
     /// node refuses a manifest that differs. Required with --params on test and main.
     #[arg(long, env = "ZKPAY_PARAMS_SHA256")]
     params_sha256: Option<String>,
+    /// Base ledger: embedded (RocksDB in the data directory) or evm (a ZkPayRollup contract,
+    /// deployed with `zkpay-evm deploy`; the node then rebuilds its state from the contract's
+    /// events).
+    #[arg(long, env = "ZKPAY_LEDGER", value_enum, default_value = "embedded")]
+    ledger: LedgerArg,
+    /// With --ledger evm: the chain's JSON-RPC endpoint.
+    #[arg(long, env = "ZKPAY_RPC")]
+    rpc: Option<String>,
+    /// With --ledger evm: the rollup contract's address.
+    #[arg(long, env = "ZKPAY_CONTRACT")]
+    contract: Option<String>,
+    /// With --ledger evm: file holding the sequencer account's secret key (0x + 64 hex digits),
+    /// the account the contract accepts batches from.
+    #[arg(long, env = "ZKPAY_SIGNER_KEY_FILE")]
+    signer_key_file: Option<PathBuf>,
+    /// With --ledger evm: blocks a batch must be buried under before it counts as committed
+    /// (a batch removed by a reorganisation before then is sent again). Default: 1 on dev,
+    /// 12 on test and main.
+    #[arg(long, env = "ZKPAY_CONFIRMATIONS")]
+    confirmations: Option<u64>,
     /// Parameter profile: full (2^32 leaves, chunks of 8) or test (small).
     #[arg(long, env = "ZKPAY_PROFILE", value_enum, default_value = "full")]
     profile: ProfileArg,
@@ -317,6 +346,30 @@ async fn main() -> Result<()> {
     config.params = a.params;
     config.params_sha256 = a.params_sha256;
     config.network = Network::from_name(&a.network).map_err(|e| anyhow::anyhow!("{e}"))?;
+    config.ledger = match a.ledger {
+        LedgerArg::Embedded => {
+            anyhow::ensure!(
+                a.rpc.is_none() && a.contract.is_none() && a.signer_key_file.is_none(),
+                "--rpc, --contract and --signer-key-file go with --ledger evm"
+            );
+            LedgerChoice::Embedded
+        }
+        LedgerArg::Evm => LedgerChoice::Evm(EvmSettings {
+            rpc: a.rpc.context("--ledger evm needs --rpc URL")?,
+            contract: a
+                .contract
+                .context("--ledger evm needs --contract ADDRESS")?,
+            signer_key_file: a
+                .signer_key_file
+                .context("--ledger evm needs --signer-key-file FILE")?,
+            confirmations: match a.confirmations {
+                Some(0) => anyhow::bail!("--confirmations must be positive"),
+                Some(n) => n,
+                None if config.network == Network::Dev => 1,
+                None => 12,
+            },
+        }),
+    };
     anyhow::ensure!(a.batch_size > 0, "--batch-size must be positive");
     config.batch_size = a.batch_size;
     config.batch_timeout = Duration::from_millis(a.batch_timeout_ms);

@@ -245,71 +245,28 @@ impl Node {
     pub fn open(config: NodeConfig) -> Result<Arc<Self>, NodeError> {
         let params = config.profile.params();
         std::fs::create_dir_all(&config.data_dir).map_err(|e| NodeError::Storage(e.to_string()))?;
-        let (payment, batch_prover) = match &config.params {
-            Some(dir) => {
-                // keys from a ceremony, checked against the directory's manifest (shape ids,
-                // key ids, file hashes, points, and never the development seed's), the
-                // manifest against the hash the network publishes
-                let p = match (&config.params_sha256, config.network) {
-                    (Some(pin), _) => Params::open_pinned(dir, pin)?,
-                    (None, Network::Dev) => Params::open(dir)?,
-                    (None, network) => {
-                        return Err(NodeError::Config(format!(
-                            "the {network} network needs the SHA-256 of its parameters \
-                             manifest (--params-sha256, as the network publishes it) beside \
-                             --params, so that keys someone swapped into {} are refused",
-                            dir.display()
-                        )))
-                    }
-                };
-                tracing::info!(
-                    "proving keys from the ceremony in {} (manifest sha256 {})",
-                    dir.display(),
-                    p.manifest_hash()?
-                );
-                (
-                    PaymentProver::from_params(&p, params.depth)?,
-                    BatchProver::from_params(&p, params)?,
-                )
-            }
-            None if config.network != Network::Dev => {
-                // Row 40 of shared/bad-inputs.md: anyone can recompute the development setup's
-                // toxic waste and forge any proof, so only dev may run on it.
-                return Err(NodeError::Config(format!(
-                    "the {} network runs only proving keys from a verified trusted-setup \
-                     ceremony (--params DIR, exported by `zkpay-setup export`), and none is \
-                     configured; the development keys come from a public seed (anyone can \
-                     forge proofs with them), so this node refuses to start. Use --network dev \
-                     for development.",
-                    config.network
-                )));
-            }
-            None => {
-                tracing::warn!(
-                    "dev network: proving keys from the public development seed; anyone can \
-                     forge proofs under them, never hold real money on this node"
-                );
-                let store = KeyStore::new(&config.data_dir);
-                let mode = SetupMode::InsecureDevelopment { seed: 0 };
-                (
-                    PaymentProver::new(&store, params.depth, mode, None)?,
-                    BatchProver::new(&store, params, mode, None)?,
-                )
-            }
+        let (payment, batch_prover) = load_provers(&config)?;
+        let ledger: Arc<dyn BaseLedger> = match &config.ledger {
+            crate::config::LedgerChoice::Embedded => Arc::new(EmbeddedLedger::open(
+                &config.data_dir.join("ledger"),
+                LedgerConfig {
+                    network: config.network,
+                    params,
+                    recent_roots: config.recent_roots,
+                },
+                batch_prover.keys().verifier.clone(),
+                payment.keys().verifier.clone(),
+            )?),
+            crate::config::LedgerChoice::Evm(evm) => Arc::new(open_evm_ledger(
+                &config,
+                evm,
+                &payment.keys().pk.vk,
+                &batch_prover.keys().pk.vk,
+            )?),
         };
-        let ledger = EmbeddedLedger::open(
-            &config.data_dir.join("ledger"),
-            LedgerConfig {
-                network: config.network,
-                params,
-                recent_roots: config.recent_roots,
-            },
-            batch_prover.keys().verifier.clone(),
-            payment.keys().verifier.clone(),
-        )?;
         Self::with_ledger(
             config,
-            Arc::new(ledger),
+            ledger,
             payment.keys().verifier.clone(),
             batch_prover,
         )
@@ -1185,4 +1142,109 @@ fn operator_key(dir: &std::path::Path) -> Result<AccountKey, NodeError> {
         }
         Err(e) => Err(storage(e)),
     }
+}
+
+/// The node's proving keys: a verified ceremony's (`config.params`), or on dev only the
+/// INSECURE development keys.
+pub fn load_provers(config: &NodeConfig) -> Result<(PaymentProver, BatchProver), NodeError> {
+    let params = config.profile.params();
+    let (payment, batch_prover) = match &config.params {
+        Some(dir) => {
+            // keys from a ceremony, checked against the directory's manifest (shape ids,
+            // key ids, file hashes, points, and never the development seed's), the
+            // manifest against the hash the network publishes
+            let p = match (&config.params_sha256, config.network) {
+                (Some(pin), _) => Params::open_pinned(dir, pin)?,
+                (None, Network::Dev) => Params::open(dir)?,
+                (None, network) => {
+                    return Err(NodeError::Config(format!(
+                        "the {network} network needs the SHA-256 of its parameters \
+                             manifest (--params-sha256, as the network publishes it) beside \
+                             --params, so that keys someone swapped into {} are refused",
+                        dir.display()
+                    )))
+                }
+            };
+            tracing::info!(
+                "proving keys from the ceremony in {} (manifest sha256 {})",
+                dir.display(),
+                p.manifest_hash()?
+            );
+            (
+                PaymentProver::from_params(&p, params.depth)?,
+                BatchProver::from_params(&p, params)?,
+            )
+        }
+        None if config.network != Network::Dev => {
+            // Row 40 of shared/bad-inputs.md: anyone can recompute the development setup's
+            // toxic waste and forge any proof, so only dev may run on it.
+            return Err(NodeError::Config(format!(
+                "the {} network runs only proving keys from a verified trusted-setup \
+                     ceremony (--params DIR, exported by `zkpay-setup export`), and none is \
+                     configured; the development keys come from a public seed (anyone can \
+                     forge proofs with them), so this node refuses to start. Use --network dev \
+                     for development.",
+                config.network
+            )));
+        }
+        None => {
+            tracing::warn!(
+                "dev network: proving keys from the public development seed; anyone can \
+                     forge proofs under them, never hold real money on this node"
+            );
+            let store = KeyStore::new(&config.data_dir);
+            let mode = SetupMode::InsecureDevelopment { seed: 0 };
+            (
+                PaymentProver::new(&store, params.depth, mode, None)?,
+                BatchProver::new(&store, params, mode, None)?,
+            )
+        }
+    };
+    Ok((payment, batch_prover))
+}
+
+/// Connects to the rollup contract of `evm` and checks that its keys are the node's.
+pub fn open_evm_ledger(
+    config: &NodeConfig,
+    evm: &crate::config::EvmSettings,
+    payment_vk: &zkpay_verifier::VerifyingKey,
+    chunk_vk: &zkpay_verifier::VerifyingKey,
+) -> Result<zkpay_ledger::evm::ledger::EvmLedger, NodeError> {
+    use zkpay_ledger::evm::ledger::{EvmLedger, EvmLedgerConfig};
+    let contract = evm
+        .contract
+        .parse()
+        .map_err(|e| NodeError::Config(format!("--contract {}: {e}", evm.contract)))?;
+    let signer = read_signer(&evm.signer_key_file)?;
+    Ok(EvmLedger::open(
+        EvmLedgerConfig {
+            rpc: evm.rpc.clone(),
+            contract,
+            network: config.network,
+            params: config.profile.params(),
+            confirmations: evm.confirmations,
+            inclusion_timeout: std::time::Duration::from_secs(120),
+        },
+        signer,
+        payment_vk,
+        chunk_vk,
+    )?)
+}
+
+/// A secp256k1 secret key from a file: `0x` and 64 hex digits, surrounding whitespace allowed.
+pub fn read_signer(
+    path: &std::path::Path,
+) -> Result<alloy::signers::local::PrivateKeySigner, NodeError> {
+    let bad = |why: String| NodeError::Config(format!("signer key file {}: {why}", path.display()));
+    let text =
+        zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?);
+    let hex = text.trim();
+    let hex = hex.strip_prefix("0x").unwrap_or(hex);
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad("expected 0x and 64 hex digits".into()));
+    }
+    let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
+    hex::decode_to_slice(hex, bytes.as_mut()).map_err(|e| bad(e.to_string()))?;
+    alloy::signers::local::PrivateKeySigner::from_bytes(&(*bytes).into())
+        .map_err(|e| bad(e.to_string()))
 }

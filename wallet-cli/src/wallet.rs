@@ -394,6 +394,13 @@ impl Wallet {
             .ok_or(WalletError::WatchOnly)
     }
 
+    /// The key of the wallet's public account, for signing the account's own transactions on
+    /// an EVM base ledger (the one-time approval that lets the rollup contract pull deposits).
+    /// A watch-only wallet has none.
+    pub fn account_key(&self) -> Result<&AccountKey, WalletError> {
+        self.account_key.as_ref().ok_or(WalletError::WatchOnly)
+    }
+
     /// Last batch synced.
     pub fn synced_batch(&self) -> u64 {
         self.state.synced_batch

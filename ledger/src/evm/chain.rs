@@ -34,8 +34,15 @@ pub fn anvil_path() -> Result<PathBuf, EvmError> {
 /// Starts anvil on a free loopback port (chain id 31337, the Prague rules the contracts are
 /// compiled for, ten funded development accounts).
 pub fn spawn_anvil() -> Result<AnvilInstance, EvmError> {
+    spawn_anvil_with(&[])
+}
+
+/// [`spawn_anvil`] with more arguments (for example `--block-time 1`: a block every second,
+/// rather than one per transaction).
+pub fn spawn_anvil_with(args: &[&str]) -> Result<AnvilInstance, EvmError> {
     Anvil::at(anvil_path()?)
         .args(["--hardfork", "prague", "--host", "127.0.0.1"])
+        .args(args)
         .try_spawn()
         .map_err(|e| EvmError::Anvil(e.to_string()))
 }

@@ -8,6 +8,7 @@
 
 pub mod chain;
 pub mod encode;
+pub mod ledger;
 pub mod plain;
 pub mod rollup;
 

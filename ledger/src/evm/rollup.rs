@@ -149,6 +149,11 @@ pub fn chunk_arg(c: &ChunkSubmission) -> Result<ZkPayRollup::Chunk, EvmError> {
     })
 }
 
+/// The contract's custom error behind a failed call, when it is one.
+pub fn refusal(e: &alloy::contract::Error) -> Option<ZkPayRollup::ZkPayRollupErrors> {
+    e.as_decoded_interface_error::<ZkPayRollup::ZkPayRollupErrors>()
+}
+
 /// The readable reason of a failed contract call (the contract's custom error when there is
 /// one).
 pub fn reason(e: &alloy::contract::Error) -> String {

@@ -1,0 +1,579 @@
+//! [`EvmLedger`]: the [`BaseLedger`] on a `ZkPayRollup` contract, for `zkpay-node --ledger evm`.
+//!
+//! The contract is the ledger: it checks every batch and holds the state. This client keeps a
+//! copy of the confirmed log (rebuilt from the contract's events when it opens, so a node with a
+//! fresh data directory starts from the chain alone), commits batches with a gas estimate,
+//! waits for a confirmation depth, and sends again a batch that a reorganisation removed before
+//! it was confirmed. A commit is idempotent: before sending, the contract's batch count and
+//! roots decide whether the batch already landed (a crash after sending), and then it is read
+//! back rather than sent twice.
+
+use super::contracts::{TestToken, ZkPayRollup};
+use super::rollup::{fe_u256, refusal, Rollup};
+use super::EvmError;
+use crate::{
+    BaseLedger, BatchSubmission, CommittedBatch, LedgerError, LedgerHead, PaymentSubmission,
+};
+use alloy::primitives::{Address, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::Duration;
+use zkpay_protocol::address::Network;
+use zkpay_protocol::batch::ChunkParams;
+use zkpay_protocol::note::{AssetId, Root};
+use zkpay_protocol::payment::PublicAccount;
+use zkpay_verifier::{VerifierError, VerifyingKey};
+
+/// How an [`EvmLedger`] reaches its contract.
+#[derive(Clone, Debug)]
+pub struct EvmLedgerConfig {
+    /// JSON-RPC endpoint of the chain.
+    pub rpc: String,
+    /// The rollup contract.
+    pub contract: Address,
+    /// zkpay network (must be the contract's).
+    pub network: Network,
+    /// Tree depth and chunk size (must be the contract's).
+    pub params: ChunkParams,
+    /// Blocks a batch must be buried under (1: its own block) before it counts as committed.
+    pub confirmations: u64,
+    /// How long to wait for a sent batch to be mined before sending it again.
+    pub inclusion_timeout: Duration,
+}
+
+/// The confirmed log, as the contract's events give it.
+struct Log {
+    genesis: LedgerHead,
+    batches: Vec<CommittedBatch>,
+}
+
+impl Log {
+    fn head(&self) -> LedgerHead {
+        match self.batches.last() {
+            Some(b) => LedgerHead {
+                number: b.number,
+                hash: b.hash,
+                state: b.state,
+            },
+            None => self.genesis,
+        }
+    }
+}
+
+/// The base ledger on an EVM chain.
+pub struct EvmLedger {
+    /// Its own runtime (`Option` only so that dropping can shut it down from any context).
+    rt: Option<tokio::runtime::Runtime>,
+    rollup: Rollup,
+    provider: DynProvider,
+    sender: Address,
+    config: EvmLedgerConfig,
+    window: usize,
+    log: Mutex<Log>,
+    write_lock: Mutex<()>,
+}
+
+impl std::fmt::Debug for EvmLedger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "EvmLedger({} at {})",
+            self.config.contract, self.config.rpc
+        )
+    }
+}
+
+fn storage(e: EvmError) -> LedgerError {
+    LedgerError::Storage(e.to_string())
+}
+
+fn lock<T>(m: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>, LedgerError> {
+    m.lock()
+        .map_err(|_| LedgerError::Storage("lock poisoned".into()))
+}
+
+/// A contract refusal as the ledger's refusal: payment rules name their payment (the batcher
+/// fails it and proves the rest again); everything else refuses the batch.
+fn refused(e: ZkPayRollup::ZkPayRollupErrors) -> LedgerError {
+    use ZkPayRollup::ZkPayRollupErrors as E;
+    let payment = |index: U256, why: String| LedgerError::Payment {
+        index: usize::try_from(index).unwrap_or(usize::MAX),
+        why,
+    };
+    match e {
+        E::BadPayment(x) => payment(x.index, x.why),
+        E::RootNotRecent(x) => payment(x.index, "note root is not a recent committed root".into()),
+        E::InvoiceAlreadyPaid(x) => payment(x.index, "the invoice was paid before".into()),
+        E::BadAuthorization(x) => payment(
+            x.index,
+            "the debited account's signature is missing or wrong".into(),
+        ),
+        E::Turnstile(x) => payment(
+            x.index,
+            "turnstile: the pool of the asset would go below zero".into(),
+        ),
+        E::TokenTransferFailed(x) => payment(
+            x.index,
+            "the token refused to move the deposit (balance or allowance)".into(),
+        ),
+        other => LedgerError::Verify(VerifierError::BatchMismatch(format!(
+            "the rollup contract refused the batch: {other:?}"
+        ))),
+    }
+}
+
+impl EvmLedger {
+    /// Connects to the contract, checks that it is a rollup of this network and shape whose keys
+    /// are `payment_vk` and `chunk_vk`, and reads its confirmed log from its events. `signer`
+    /// pays for and sends the commits (the contract's sequencer).
+    pub fn open(
+        config: EvmLedgerConfig,
+        signer: PrivateKeySigner,
+        payment_vk: &VerifyingKey,
+        chunk_vk: &VerifyingKey,
+    ) -> Result<Self, LedgerError> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("zkpay-evm")
+            .enable_all()
+            .build()
+            .map_err(|e| LedgerError::Storage(format!("runtime: {e}")))?;
+        let url = config
+            .rpc
+            .parse()
+            .map_err(|e| LedgerError::Storage(format!("--rpc {}: {e}", config.rpc)))?;
+        let sender = signer.address();
+        // the nonce read from the chain for every transaction: another process sending from
+        // the same account (a deployment, an operator's transfer) must not stall the commits
+        let provider = ProviderBuilder::new()
+            .disable_recommended_fillers()
+            .with_gas_estimation()
+            .with_simple_nonce_management()
+            .fetch_chain_id()
+            .wallet(signer)
+            .connect_http(url)
+            .erased();
+        let rollup = Rollup::at(
+            config.contract,
+            provider.clone(),
+            config.network,
+            config.params,
+        );
+        let mut ledger = Self {
+            rt: Some(rt),
+            rollup,
+            provider,
+            sender,
+            window: 1,
+            log: Mutex::new(Log {
+                genesis: crate::genesis_head(config.network, config.params)?,
+                batches: vec![],
+            }),
+            config,
+            write_lock: Mutex::new(()),
+        };
+        let (r, pv, cv) = (ledger.rollup.clone(), payment_vk.clone(), chunk_vk.clone());
+        let window = ledger.run(async move {
+            r.check(&pv, &cv).await?;
+            let w = r
+                .contract()
+                .rootWindow()
+                .call()
+                .await
+                .map_err(|e| EvmError::Chain(e.to_string()))?;
+            Ok(usize::try_from(w).unwrap_or(usize::MAX))
+        })?;
+        ledger.window = window;
+        ledger.sync()?;
+        Ok(ledger)
+    }
+
+    /// The rollup contract's client.
+    pub fn rollup(&self) -> &Rollup {
+        &self.rollup
+    }
+
+    /// Runs a chain call on this ledger's own runtime and waits for it (callable from any
+    /// thread, a runtime's included).
+    fn run<T, Fut>(&self, fut: Fut) -> Result<T, LedgerError>
+    where
+        T: Send + 'static,
+        Fut: Future<Output = Result<T, EvmError>> + Send + 'static,
+    {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let rt = self
+            .rt
+            .as_ref()
+            .ok_or_else(|| LedgerError::Storage("the chain client stopped".into()))?;
+        rt.spawn(async move {
+            let _ = tx.send(fut.await);
+        });
+        rx.recv()
+            .map_err(|_| LedgerError::Storage("the chain client stopped".into()))?
+            .map_err(storage)
+    }
+
+    /// Reads the confirmed log again from the contract's events (batches buried under
+    /// `confirmations - 1` blocks).
+    pub fn sync(&self) -> Result<(), LedgerError> {
+        let (r, p, depth) = (
+            self.rollup.clone(),
+            self.provider.clone(),
+            self.config.confirmations.max(1) - 1,
+        );
+        let batches = self.run(async move {
+            let latest = p
+                .get_block_number()
+                .await
+                .map_err(|e| EvmError::Chain(e.to_string()))?;
+            r.committed_batches(Some(latest.saturating_sub(depth)))
+                .await
+        })?;
+        lock(&self.log)?.batches = batches;
+        Ok(())
+    }
+
+    /// Sends a batch and waits until it is buried under the confirmation depth: `Some` with the
+    /// block it landed in, `None` when it was not mined in time or a reorganisation removed it.
+    fn send_and_confirm(&self, batch: &BatchSubmission) -> Result<Option<u64>, LedgerError> {
+        let call = self.rollup.batch_call(batch, 0).map_err(storage)?;
+        let (r, p, from) = (self.rollup.clone(), self.provider.clone(), self.sender);
+        let (confirmations, timeout) = (
+            self.config.confirmations.max(1),
+            self.config.inclusion_timeout,
+        );
+        let chain = |e: alloy::transports::TransportError| EvmError::Chain(e.to_string());
+        let sent = self.run(async move {
+            let builder = r
+                .contract()
+                .commitBatch(call.payments, call.chunks, call.forcedCount);
+            let gas = match builder.estimate_gas().await {
+                Ok(g) => g,
+                Err(e) => return Ok(Err(e)),
+            };
+            let nonce = p
+                .get_transaction_count(from)
+                .pending()
+                .await
+                .map_err(chain)?;
+            // a margin over the estimate: anvil's can be short of what the pairing precompile
+            // needs under the 63/64 rule
+            let pending = match builder.gas(gas + gas / 5).nonce(nonce).send().await {
+                Ok(p) => p,
+                Err(e) => return Ok(Err(e)),
+            };
+            let hash = *pending.tx_hash();
+            let deadline = tokio::time::Instant::now() + timeout;
+            let receipt = loop {
+                if let Some(r) = p.get_transaction_receipt(hash).await.map_err(chain)? {
+                    break r;
+                }
+                if tokio::time::Instant::now() > deadline {
+                    return Ok(Ok(None));
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            };
+            if !receipt.status() {
+                return Err(EvmError::Contract(format!(
+                    "batch transaction {hash} reverted"
+                )));
+            }
+            let block = receipt.block_number.unwrap_or_default();
+            loop {
+                let latest = p.get_block_number().await.map_err(chain)?;
+                if latest + 1 >= block + confirmations {
+                    break;
+                }
+                if tokio::time::Instant::now() > deadline + timeout * (confirmations as u32) {
+                    return Ok(Ok(None));
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            // still in the chain, in the same block?
+            match p.get_transaction_receipt(hash).await.map_err(chain)? {
+                Some(again) if again.block_hash == receipt.block_hash => Ok(Ok(Some(block))),
+                _ => Ok(Ok(None)),
+            }
+        })?;
+        match sent {
+            Ok(landed) => Ok(landed),
+            Err(e) => Err(match refusal(&e) {
+                Some(err) => refused(err),
+                None => LedgerError::Storage(format!("chain: {e}")),
+            }),
+        }
+    }
+
+    /// The committed batch `number` if the confirmed log has it and it is `batch`.
+    fn landed(&self, batch: &BatchSubmission) -> Result<Option<CommittedBatch>, LedgerError> {
+        let log = lock(&self.log)?;
+        let Some(b) = log.batches.get(batch.number.saturating_sub(1) as usize) else {
+            return Ok(None);
+        };
+        let same = b
+            .payments
+            .iter()
+            .map(|p| p.id())
+            .eq(batch.payments.iter().map(|p| p.id()))
+            && b.chunks
+                .iter()
+                .map(|c| c.public)
+                .eq(batch.chunks.iter().map(|c| c.public));
+        if same {
+            Ok(Some(b.clone()))
+        } else {
+            let head = log.head();
+            Err(LedgerError::NotNext {
+                expected: head.number + 1,
+                got: batch.number,
+                parent: hex::encode(head.hash),
+            })
+        }
+    }
+}
+
+impl Drop for EvmLedger {
+    fn drop(&mut self) {
+        // a runtime dropped inside another runtime's task would panic; this never blocks
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl BaseLedger for EvmLedger {
+    fn head(&self) -> Result<LedgerHead, LedgerError> {
+        Ok(lock(&self.log)?.head())
+    }
+
+    fn recent_roots(&self) -> Result<Vec<Root>, LedgerError> {
+        let log = lock(&self.log)?;
+        let mut roots: Vec<Root> = std::iter::once(log.genesis.state.note_root)
+            .chain(log.batches.iter().map(|b| b.state.note_root))
+            .collect();
+        let keep = roots.len().saturating_sub(self.window);
+        roots.drain(..keep);
+        Ok(roots)
+    }
+
+    fn commit(&self, batch: &BatchSubmission) -> Result<CommittedBatch, LedgerError> {
+        let _guard = lock(&self.write_lock)?;
+        for _attempt in 0..4 {
+            // did it land already (a retry after a crash, or a send whose answer was lost)?
+            let r = self.rollup.clone();
+            let on_chain = self.run(async move { r.state().await })?;
+            if on_chain.batches as usize != lock(&self.log)?.batches.len() {
+                self.sync()?;
+            }
+            if let Some(b) = self.landed(batch)? {
+                return Ok(b);
+            }
+            let head = lock(&self.log)?.head();
+            if batch.number != head.number + 1 || batch.parent != head.hash {
+                return Err(LedgerError::NotNext {
+                    expected: head.number + 1,
+                    got: batch.number,
+                    parent: hex::encode(head.hash),
+                });
+            }
+            match self.send_and_confirm(batch)? {
+                Some(block) => {
+                    tracing::info!(
+                        "batch {} committed to {} in block {block}",
+                        batch.number,
+                        self.config.contract
+                    );
+                    self.sync()?;
+                    if let Some(b) = self.landed(batch)? {
+                        return Ok(b);
+                    }
+                }
+                None => tracing::warn!(
+                    "batch {} was not confirmed (not mined in time, or removed by a \
+                     reorganisation); sending it again",
+                    batch.number
+                ),
+            }
+        }
+        Err(LedgerError::Storage(format!(
+            "batch {} could not be confirmed on the chain",
+            batch.number
+        )))
+    }
+
+    fn screen(
+        &self,
+        payments: &[PaymentSubmission],
+    ) -> Result<Vec<(usize, LedgerError)>, LedgerError> {
+        let roots = self.recent_roots()?;
+        let mut refused_list = Vec::new();
+        let mut checked = Vec::new();
+        for (index, p) in payments.iter().enumerate() {
+            match crate::check_payment_rules(index, p, self.config.network, &roots) {
+                Ok(()) => checked.push((index, p.clone())),
+                Err(e) => refused_list.push((index, e)),
+            }
+        }
+        let (r, rollup_at) = (self.rollup.clone(), self.rollup.address());
+        let provider = self.provider.clone();
+        let chain = |e: alloy::contract::Error| EvmError::Chain(e.to_string());
+        let more = self.run(async move {
+            let c = r.contract();
+            let mut out = Vec::new();
+            let mut invoices = std::collections::HashSet::new();
+            // per (account, asset): what earlier deposits of the list pull; per asset: the pool
+            let mut pulled: BTreeMap<(Address, U256), U256> = BTreeMap::new();
+            let mut pools: BTreeMap<U256, i128> = BTreeMap::new();
+            for (index, p) in checked {
+                let bad = |why: &str| LedgerError::Payment {
+                    index,
+                    why: why.into(),
+                };
+                let q = &p.public;
+                if let Some(tag) = q.invoice() {
+                    let t = fe_u256(&tag);
+                    if invoices.contains(&t) || c.invoicePaid(t).call().await.map_err(chain)? {
+                        out.push((index, bad("the invoice was paid before")));
+                        continue;
+                    }
+                    invoices.insert(t);
+                }
+                let asset = fe_u256(&q.asset.0);
+                if q.public_value == 0 && q.fee == 0 {
+                    continue;
+                }
+                let info = c.assets(asset).call().await.map_err(chain)?;
+                if info.token == Address::ZERO {
+                    out.push((index, bad("the asset has no token on this chain")));
+                    continue;
+                }
+                let pool = match pools.get(&asset) {
+                    Some(v) => *v,
+                    None => i128::try_from(c.pool(asset).call().await.map_err(chain)?)
+                        .unwrap_or(i128::MAX),
+                };
+                let after = pool + q.public_value - i128::from(q.fee);
+                if after < 0 {
+                    out.push((
+                        index,
+                        bad("turnstile: the pool of the asset would go below zero"),
+                    ));
+                    continue;
+                }
+                if q.public_value > 0 {
+                    let account = Address::from(
+                        p.ext
+                            .public_account
+                            .map(|a| a.to_bytes())
+                            .unwrap_or_default(),
+                    );
+                    let token = TestToken::new(info.token, &provider);
+                    let have = token.balanceOf(account).call().await.map_err(chain)?.min(
+                        token
+                            .allowance(account, rollup_at)
+                            .call()
+                            .await
+                            .map_err(chain)?,
+                    );
+                    let need = U256::from(q.public_value.unsigned_abs()) * info.scale;
+                    let before = pulled.get(&(account, asset)).copied().unwrap_or_default();
+                    if have < before + need {
+                        out.push((
+                            index,
+                            LedgerError::InsufficientBalance {
+                                index,
+                                account: PublicAccount::from_bytes(account.into_array()).to_hex(),
+                                asset: q.asset.to_hex(),
+                            },
+                        ));
+                        continue;
+                    }
+                    pulled.insert((account, asset), before + need);
+                }
+                pools.insert(asset, after);
+            }
+            Ok(out)
+        })?;
+        refused_list.extend(more);
+        refused_list.sort_by_key(|(i, _)| *i);
+        Ok(refused_list)
+    }
+
+    fn batch(&self, number: u64) -> Result<Option<CommittedBatch>, LedgerError> {
+        let log = lock(&self.log)?;
+        Ok(number
+            .checked_sub(1)
+            .and_then(|i| log.batches.get(i as usize))
+            .cloned())
+    }
+
+    /// What the contract can pull from the account: the smaller of its token balance and its
+    /// allowance to the contract, in asset units.
+    fn balance(&self, account: &PublicAccount, asset: &AssetId) -> Result<u128, LedgerError> {
+        let (r, p) = (self.rollup.clone(), self.provider.clone());
+        let (who, a) = (Address::from(account.to_bytes()), fe_u256(&asset.0));
+        let chain = |e: alloy::contract::Error| EvmError::Chain(e.to_string());
+        self.run(async move {
+            let info = r.contract().assets(a).call().await.map_err(chain)?;
+            if info.token == Address::ZERO || info.scale.is_zero() {
+                return Ok(0);
+            }
+            let token = TestToken::new(info.token, &p);
+            let have = token.balanceOf(who).call().await.map_err(chain)?.min(
+                token
+                    .allowance(who, r.address())
+                    .call()
+                    .await
+                    .map_err(chain)?,
+            );
+            Ok(u128::try_from(have / info.scale).unwrap_or(u128::MAX))
+        })
+    }
+
+    fn pool(&self, asset: &AssetId) -> Result<u128, LedgerError> {
+        let r = self.rollup.clone();
+        let a = fe_u256(&asset.0);
+        self.run(async move {
+            let v = r
+                .contract()
+                .pool(a)
+                .call()
+                .await
+                .map_err(|e| EvmError::Chain(e.to_string()))?;
+            Ok(u128::try_from(v).unwrap_or(u128::MAX))
+        })
+    }
+
+    /// Development faucet: mints the asset's test token to the account (only a `TestToken`
+    /// mints for anyone; a real token refuses, and so does this faucet).
+    fn faucet(
+        &self,
+        account: &PublicAccount,
+        asset: &AssetId,
+        amount: u64,
+    ) -> Result<(), LedgerError> {
+        let (r, p) = (self.rollup.clone(), self.provider.clone());
+        let (who, a) = (Address::from(account.to_bytes()), fe_u256(&asset.0));
+        self.run(async move {
+            let chain = |e: alloy::contract::Error| EvmError::Chain(e.to_string());
+            let info = r.contract().assets(a).call().await.map_err(chain)?;
+            if info.token == Address::ZERO {
+                return Err(EvmError::Contract(
+                    "the asset has no token on this chain".into(),
+                ));
+            }
+            TestToken::new(info.token, &p)
+                .mint(who, U256::from(amount) * info.scale)
+                .send()
+                .await
+                .map_err(chain)?
+                .get_receipt()
+                .await
+                .map_err(|e| EvmError::Chain(e.to_string()))?;
+            Ok(())
+        })
+    }
+}

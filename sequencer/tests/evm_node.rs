@@ -1,0 +1,468 @@
+//! The node on the EVM base ledger (`EvmLedger` over `ZkPayRollup` on the pinned anvil): a
+//! deposit pulled from the wallet's account in the token, an invoice paid, a withdrawal paid out
+//! in the token, a commit retried after it landed (idempotent), and a node with a fresh data
+//! directory rebuilt from the contract's events alone.
+
+mod common;
+
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{Address, B256, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::TransactionRequest;
+use alloy::signers::local::PrivateKeySigner;
+use common::*;
+use std::sync::Arc;
+use std::time::Duration;
+use zkpay_ledger::evm::chain::{spawn_anvil, spawn_anvil_with};
+use zkpay_ledger::evm::contracts::{TestToken, ZkPayRollup};
+use zkpay_ledger::evm::ledger::{EvmLedger, EvmLedgerConfig};
+use zkpay_ledger::evm::rollup::{deploy, fe_u256, Deployment};
+use zkpay_ledger::BaseLedger;
+use zkpay_protocol::address::Network;
+use zkpay_protocol::encryption::encrypt_note;
+use zkpay_protocol::invoice::invoice_key;
+use zkpay_protocol::note::{Note, Root};
+use zkpay_protocol::payment::{ExtData, PaymentWitness};
+use zkpay_prover::{BatchProver, KeyStore, SetupMode};
+use zkpay_sequencer::node::PaymentStatus;
+use zkpay_sequencer::{Node, Profile};
+use zkpay_verifier::encode_proof;
+
+/// Token units per USD cent (the token has 6 decimals).
+const SCALE: u64 = 10_000;
+
+fn provider(url: &str, key: B256) -> DynProvider {
+    ProviderBuilder::new()
+        .wallet(PrivateKeySigner::from_bytes(&key).unwrap())
+        .connect_http(url.parse().unwrap())
+        .erased()
+}
+
+fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+/// Gives the wallet's account ether and approves the rollup to pull its tokens: what a wallet
+/// does once before its first deposit on an EVM ledger.
+async fn approve(url: &str, funder: &DynProvider, w: &Wallet, token: Address, rollup: Address) {
+    let addr = Address::from(w.account.to_bytes());
+    funder
+        .send_transaction(
+            TransactionRequest::default()
+                .with_to(addr)
+                .with_value(U256::from(10u64).pow(U256::from(17))),
+        )
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let p = provider(url, B256::from(*w.account_key.to_bytes()));
+    TestToken::new(token, &p)
+        .approve(rollup, U256::MAX)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+}
+
+/// A withdrawal of the whole `note` (at its position in the node's tree) to the wallet's account.
+fn withdraw(
+    node: &Node,
+    prover: &zkpay_prover::PaymentProver,
+    w: &mut Wallet,
+    note: &Note,
+) -> zkpay_ledger::PaymentSubmission {
+    let t = tree(node);
+    let pos = (0..t.size())
+        .find(|p| t.leaf(*p).unwrap() == note.commitment().0)
+        .unwrap();
+    let auth = w.key.spend_authority();
+    let fvk = w.key.full_viewing_key();
+    let dummy = Note::dummy(usd(), fvk.pk, &mut w.rng);
+    let ct = encrypt_note(&dummy, b"", &fvk.ivk.transmission_key(), &mut w.rng).unwrap();
+    let ext = ExtData {
+        network: Network::Dev,
+        fee_recipient: operator_account(),
+        public_account: Some(w.account),
+        ciphertexts: [ct.clone(), ct],
+    };
+    let witness = PaymentWitness::build(
+        &auth,
+        usd(),
+        Root(t.root()),
+        prover.depth(),
+        &[(*note, t.path(pos).unwrap())],
+        &[dummy],
+        -(note.value as i128),
+        0,
+        ext.hash(),
+        &mut w.rng,
+    )
+    .unwrap();
+    let (proof, public) = prover.prove(&witness, &mut w.rng).unwrap();
+    zkpay_ledger::PaymentSubmission {
+        public,
+        ext,
+        proof: encode_proof(&proof).to_vec(),
+        authorization: None,
+    }
+}
+
+fn committed(node: &Node, id: &[u8; 32]) -> u64 {
+    match node.status(id) {
+        Some(PaymentStatus::Committed { batch }) => batch,
+        other => panic!("expected committed, got {other:?}"),
+    }
+}
+
+/// A deployed rollup (test profile keys, USD registered to a test token) on `anvil`.
+struct Chain {
+    url: String,
+    seq_key: B256,
+    seq: DynProvider,
+    rollup: Address,
+    token: Address,
+    ledger_config: EvmLedgerConfig,
+}
+
+fn chain(
+    anvil: &alloy::node_bindings::AnvilInstance,
+    dir: &std::path::Path,
+    confirmations: u64,
+) -> (Chain, zkpay_prover::PaymentProver, BatchProver) {
+    let params = Profile::Test.params();
+    let store = KeyStore::new(dir);
+    let mode = SetupMode::InsecureDevelopment { seed: 0 };
+    let payer = prover(dir);
+    let batcher = BatchProver::new(&store, params, mode, None).unwrap();
+    let (pvk, cvk) = (payer.keys().pk.vk.clone(), batcher.keys().pk.vk.clone());
+    let url = anvil.endpoint();
+    let seq_key = B256::from_slice(&anvil.keys()[0].to_bytes());
+    let seq = provider(&url, seq_key);
+    let (rollup, token) = block_on(async {
+        let d = Deployment {
+            network: Network::Dev,
+            params,
+            root_window: 16,
+            force_delay: 100,
+            sequencer_timeout: 1000,
+            sequencer: anvil.addresses()[0],
+        };
+        let at = deploy(&seq, &d, &pvk, &cvk).await.unwrap();
+        let token = TestToken::deploy(&seq, "test dollar".into(), "USDT".into(), 6)
+            .await
+            .unwrap();
+        ZkPayRollup::new(at, &seq)
+            .registerAsset(fe_u256(&usd().0), *token.address(), 2)
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+        (at, *token.address())
+    });
+    let ledger_config = EvmLedgerConfig {
+        rpc: url.clone(),
+        contract: rollup,
+        network: Network::Dev,
+        params,
+        confirmations,
+        inclusion_timeout: Duration::from_secs(20),
+    };
+    (
+        Chain {
+            url,
+            seq_key,
+            seq,
+            rollup,
+            token,
+            ledger_config,
+        },
+        payer,
+        batcher,
+    )
+}
+
+#[test]
+fn node_commits_to_the_rollup_contract_and_rebuilds_from_its_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let params = Profile::Test.params();
+    let mode = SetupMode::InsecureDevelopment { seed: 0 };
+    let anvil = spawn_anvil().unwrap();
+    let (ch, payer, batcher) = chain(&anvil, dir.path(), 1);
+    let (pvk, cvk) = (payer.keys().pk.vk.clone(), batcher.keys().pk.vk.clone());
+    let Chain {
+        url,
+        seq_key,
+        seq,
+        rollup,
+        token,
+        ledger_config,
+    } = ch;
+    let signer = || PrivateKeySigner::from_bytes(&seq_key).unwrap();
+    // a contract whose keys are not the node's is refused
+    assert!(EvmLedger::open(ledger_config.clone(), signer(), &cvk, &pvk).is_err());
+    let ledger = Arc::new(EvmLedger::open(ledger_config.clone(), signer(), &pvk, &cvk).unwrap());
+    let node = Node::with_ledger(
+        config(dir.path()),
+        ledger.clone(),
+        payer.keys().verifier.clone(),
+        batcher,
+    )
+    .unwrap();
+
+    // a deposit: the faucet mints test tokens, the wallet approves, the node commits
+    let mut alice = Wallet::new(31, "alice");
+    let bob = Wallet::new(32, "bob");
+    let alice_addr = Address::from(alice.account.to_bytes());
+    node.ledger().faucet(&alice.account, &usd(), 100).unwrap();
+    // without the allowance the contract cannot pull: the ledger screens the deposit out
+    assert_eq!(node.ledger().balance(&alice.account, &usd()).unwrap(), 0);
+    let funder = provider(&url, B256::from_slice(&anvil.keys()[1].to_bytes()));
+    block_on(approve(&url, &funder, &alice, token, rollup));
+    assert_eq!(node.ledger().balance(&alice.account, &usd()).unwrap(), 100);
+    let (dep, note) = deposit(&node, &payer, &mut alice, 60);
+    node.submit(dep.clone()).unwrap();
+    assert_eq!(node.run_batch_once().unwrap(), Some(1));
+    assert_eq!(committed(&node, &dep.id()), 1);
+    let token_balance = |who: Address| {
+        block_on(async {
+            TestToken::new(token, &seq)
+                .balanceOf(who)
+                .call()
+                .await
+                .unwrap()
+        })
+    };
+    assert_eq!(token_balance(alice_addr), U256::from(40 * SCALE));
+    assert_eq!(token_balance(rollup), U256::from(60 * SCALE));
+    assert_eq!(node.ledger().pool(&usd()).unwrap(), 60);
+
+    // an invoice of 25 paid to Bob with a fee of 1
+    let ikey = invoice_key(b"till-4", &[9u8; 16]).unwrap();
+    let inv = pay(
+        &node,
+        &payer,
+        &mut alice,
+        &note,
+        &bob.key,
+        25,
+        1,
+        Some(ikey),
+    );
+    node.submit(inv.clone()).unwrap();
+    assert_eq!(node.run_batch_once().unwrap(), Some(2));
+    assert_eq!(committed(&node, &inv.id()), 2);
+
+    // Bob withdraws his 25 to his account: paid out in the token
+    let mut bob = bob;
+    let bob_note = Note {
+        asset: usd(),
+        value: 25,
+        owner: bob.key.full_viewing_key().pk,
+        blinding: {
+            let p = &node.ledger().batch(2).unwrap().unwrap().payments[0];
+            zkpay_protocol::encryption::try_open_note(
+                &bob.key.full_viewing_key().ivk,
+                &bob.key.full_viewing_key().pk,
+                &p.public.commitments[0],
+                &p.ext.ciphertexts[0],
+            )
+            .unwrap()
+            .0
+            .blinding
+        },
+    };
+    let out = withdraw(&node, &payer, &mut bob, &bob_note);
+    node.submit(out.clone()).unwrap();
+    assert_eq!(node.run_batch_once().unwrap(), Some(3));
+    assert_eq!(
+        token_balance(Address::from(bob.account.to_bytes())),
+        U256::from(25 * SCALE)
+    );
+    assert_eq!(node.ledger().pool(&usd()).unwrap(), 34);
+
+    // a commit retried after it landed (a crash after sending) is recognised, not sent again
+    let b3 = node.ledger().batch(3).unwrap().unwrap();
+    let again = zkpay_ledger::BatchSubmission {
+        number: 3,
+        parent: b3.parent,
+        payments: b3.payments.clone(),
+        chunks: b3.chunks.clone(),
+    };
+    assert_eq!(ledger.commit(&again).unwrap(), b3);
+    let on_chain = block_on(ledger.rollup().state()).unwrap();
+    assert_eq!(on_chain.batches, 3);
+    assert_eq!(on_chain.state, b3.state);
+    // a different batch 3 is not the next one
+    let mut other = again.clone();
+    other.payments.pop();
+    assert!(ledger.commit(&other).is_err());
+
+    // a node with a fresh data directory rebuilds everything from the contract's events
+    let head = node.head().unwrap();
+    let notes = node.notes(0, 1000);
+    drop(node);
+    let fresh = tempfile::tempdir().unwrap();
+    let store2 = KeyStore::new(fresh.path());
+    let payer2 = prover(fresh.path());
+    let batcher2 = BatchProver::new(&store2, params, mode, None).unwrap();
+    let ledger2 = EvmLedger::open(ledger_config, signer(), &pvk, &cvk).unwrap();
+    let node2 = Node::with_ledger(
+        config(fresh.path()),
+        Arc::new(ledger2),
+        payer2.keys().verifier.clone(),
+        batcher2,
+    )
+    .unwrap();
+    assert_eq!(node2.head().unwrap(), head);
+    assert_eq!(node2.notes(0, 1000), notes);
+    assert_eq!(committed(&node2, &inv.id()), 2);
+    drop(anvil);
+}
+
+#[test]
+fn a_batch_removed_by_a_reorganisation_before_its_confirmations_is_sent_again() {
+    let dir = tempfile::tempdir().unwrap();
+    // a block every second, and three confirmations
+    let anvil = spawn_anvil_with(&["--block-time", "1"]).unwrap();
+    let (ch, payer, batcher) = chain(&anvil, dir.path(), 3);
+    let (pvk, cvk) = (payer.keys().pk.vk.clone(), batcher.keys().pk.vk.clone());
+    let signer = PrivateKeySigner::from_bytes(&ch.seq_key).unwrap();
+    let ledger = Arc::new(EvmLedger::open(ch.ledger_config.clone(), signer, &pvk, &cvk).unwrap());
+    let node = Node::with_ledger(
+        config(dir.path()),
+        ledger.clone(),
+        payer.keys().verifier.clone(),
+        batcher,
+    )
+    .unwrap();
+    let mut alice = Wallet::new(41, "alice");
+    node.ledger().faucet(&alice.account, &usd(), 100).unwrap();
+    let funder = provider(&ch.url, B256::from_slice(&anvil.keys()[1].to_bytes()));
+    block_on(approve(&ch.url, &funder, &alice, ch.token, ch.rollup));
+    let (dep, _) = deposit(&node, &payer, &mut alice, 60);
+    node.submit(dep.clone()).unwrap();
+
+    // the chain as it is before the batch; once the batch is mined (and before its three
+    // confirmations), the chain goes back to it: the batch's block is gone
+    let snapshot: String = block_on(ch.seq.raw_request("evm_snapshot".into(), ())).unwrap();
+    let committer = {
+        let node = node.clone();
+        std::thread::spawn(move || node.run_batch_once())
+    };
+    let c = ZkPayRollup::new(ch.rollup, ch.seq.clone());
+    let count = || block_on(async { c.batchCount().call().await.unwrap() });
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while count() == U256::ZERO {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the batch was never mined"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let reverted: bool = block_on(ch.seq.raw_request("evm_revert".into(), (snapshot,))).unwrap();
+    assert!(reverted);
+    assert_eq!(count(), U256::ZERO, "the batch's block is gone");
+
+    // the node notices and sends it again: committed once, at number 1
+    assert_eq!(committer.join().unwrap().unwrap(), Some(1));
+    assert_eq!(committed(&node, &dep.id()), 1);
+    assert_eq!(count(), U256::from(1));
+    assert_eq!(ledger.head().unwrap().number, 1);
+    let on_chain = block_on(ledger.rollup().state()).unwrap();
+    assert_eq!(on_chain.state, ledger.head().unwrap().state);
+    drop(anvil);
+}
+
+/// GET `path` from `addr`: the status code.
+fn get_status(addr: &str, path: &str) -> u16 {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    status(&resp)
+}
+
+/// `zkpay-node --ledger evm`: starts on the contract with a signer key file, and refuses to
+/// start without its settings, with a malformed key file, or on an address that is not a rollup
+/// of its keys.
+#[test]
+fn zkpay_node_runs_on_the_rollup_contract_from_its_flags() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let anvil = spawn_anvil().unwrap();
+    let (ch, _payer, _batcher) = chain(&anvil, dir.path(), 1);
+    let key_file = dir.path().join("sequencer.key");
+    std::fs::write(&key_file, format!("0x{}\n", hex::encode(ch.seq_key))).unwrap();
+    let node = |contract: &str, key: &std::path::Path| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_zkpay-node"));
+        cmd.args([
+            "--profile",
+            "test",
+            "--bind",
+            "127.0.0.1:0",
+            "--network",
+            "dev",
+        ])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["--ledger", "evm", "--rpc", &ch.url, "--contract", contract])
+        .arg("--signer-key-file")
+        .arg(key)
+        .env("ZKPAY_LOG", "error");
+        cmd
+    };
+    let rollup = ch.rollup.to_string();
+    let p = NodeProc::start(node(&rollup, &key_file).stderr(Stdio::null()));
+    assert_eq!(get_status(&p.addr, "/health"), 200);
+    assert_eq!(get_status(&p.addr, "/v1/info"), 200);
+    drop(p);
+
+    let refused = |cmd: &mut Command, why: &str| {
+        let out = cmd.stdout(Stdio::null()).output().unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(why), "expected {why:?} in {err}");
+    };
+    // the token is not a rollup contract
+    refused(
+        &mut node(&ch.token.to_string(), &key_file),
+        "node failed to start",
+    );
+    let bad_key = dir.path().join("bad.key");
+    std::fs::write(&bad_key, "not a key").unwrap();
+    refused(
+        &mut node(&rollup, &bad_key),
+        "expected 0x and 64 hex digits",
+    );
+    refused(
+        Command::new(env!("CARGO_BIN_EXE_zkpay-node"))
+            .args(["--profile", "test", "--network", "dev", "--ledger", "evm"])
+            .arg("--data-dir")
+            .arg(dir.path()),
+        "--ledger evm needs --rpc",
+    );
+    refused(
+        Command::new(env!("CARGO_BIN_EXE_zkpay-node"))
+            .args(["--profile", "test", "--network", "dev", "--rpc", &ch.url])
+            .arg("--data-dir")
+            .arg(dir.path()),
+        "go with --ledger evm",
+    );
+    drop(anvil);
+}
