@@ -40,7 +40,7 @@ node: bootstrap
 # points exist only in the tests' build (feature test-hooks).
 hooks-absent:
 	$(CARGO) build --workspace --bins
-	@for b in zkpay-node zkpay zkpay-demo; do \
+	@for b in zkpay-node zkpay-evm zkpay zkpay-demo; do \
 	  if grep -aq -e ZKPAY_CRASH_AT -e ZKPAY_WALLET_CRASH_AT $(TARGET_DIR)/debug/$$b; then \
 	    echo "$$b contains a test hook (ZKPAY_*CRASH_AT)"; exit 1; fi; done
 	@echo "hooks-absent: ok"

@@ -34,6 +34,21 @@ pub struct EvmPoint {
     pub gas_per_payment: f64,
 }
 
+/// One batch committed to the rollup contract: verification and settlement.
+#[derive(Debug, Serialize)]
+pub struct SettledPoint {
+    /// Payments in the batch.
+    pub payments: usize,
+    /// Chunk proofs.
+    pub chunks: usize,
+    /// Gas used by the `commitBatch` transaction (receipt).
+    pub gas: u64,
+    /// `gas / payments`.
+    pub gas_per_payment: f64,
+    /// Calldata bytes of the transaction.
+    pub calldata_bytes: usize,
+}
+
 /// Figures of `zkpay-bench evm`.
 #[derive(Debug, Serialize)]
 pub struct EvmReport {
@@ -51,6 +66,10 @@ pub struct EvmReport {
     pub batches: Vec<EvmPoint>,
     /// One payment proof through the plain verifier (gnark's template), transaction gas.
     pub plain_verify_gas: u64,
+    /// What `settled` covers.
+    pub settled_scope: &'static str,
+    /// By batch size: whole `commitBatch` transactions on `ZkPayRollup`.
+    pub settled: Vec<SettledPoint>,
 }
 
 fn words<const N: usize>(w: [[u8; 32]; N]) -> [U256; N] {
@@ -118,7 +137,8 @@ pub fn evm_report(depth: usize, slots: usize, sizes: &[usize]) -> Result<EvmRepo
             .wallet(alloy::signers::local::PrivateKeySigner::from(
                 anvil.keys()[0].clone(),
             ))
-            .connect_http(anvil.endpoint_url());
+            .connect_http(anvil.endpoint_url())
+            .erased();
         let c = Groth16BatchVerifier::deploy(
             &provider,
             vec![Bytes::from(pay_vk), Bytes::from(chunk_vk)],
@@ -159,7 +179,10 @@ pub fn evm_report(depth: usize, slots: usize, sizes: &[usize]) -> Result<EvmRepo
         let call = plain.verifyProof(proof, inputs);
         call.call().await.context("the plain verifier refuses the proof")?;
         let plain_verify_gas = call.estimate_gas().await?;
+        let settled = settle(&provider, &anvil, depth, slots, sizes, &payer, &batcher).await?;
         Ok(EvmReport {
+            settled_scope: "whole commitBatch transactions on ZkPayRollup (calldata, every public input built on chain, one pairing check, roots, cursors, root window, nullifier evidence, the sync event with both 635-byte note ciphertexts per payment); the payments are private transfers with no fee (no token moves)",
+            settled,
             scope: "verification only: all payment and chunk proofs of a batch in one pairing check, calldata included; settlement comes on top",
             depth,
             chunk_slots: slots,
@@ -169,4 +192,125 @@ pub fn evm_report(depth: usize, slots: usize, sizes: &[usize]) -> Result<EvmRepo
             plain_verify_gas,
         })
     })
+}
+
+/// A private transfer with no fee proven against `root`: two dummy inputs, two zero-value outputs
+/// with real-size ciphertexts. On chain it costs what any private transfer without a fee costs
+/// (the same proof, inputs, calldata and event).
+fn transfer_at(
+    payer: &PaymentProver,
+    depth: usize,
+    seed: u64,
+    root: zkpay_protocol::note::Root,
+) -> Result<zkpay_ledger::PaymentSubmission> {
+    use rand::RngCore;
+    use zkpay_protocol::keys::SpendingKey;
+    use zkpay_protocol::note::{Asset, Note};
+    use zkpay_protocol::payment::{ExtData, PaymentWitness, PublicAccount};
+    let mut rng = ChaCha20Rng::seed_from_u64(1_000 + seed);
+    let alice = SpendingKey::random(&mut rng).spend_authority();
+    let asset = Asset::from_text("USD")?.id();
+    let mut cts = [vec![0u8; 635], vec![0u8; 635]];
+    for c in &mut cts {
+        rng.fill_bytes(c);
+    }
+    let ext = ExtData {
+        network: zkpay_protocol::address::Network::Dev,
+        fee_recipient: PublicAccount::from_bytes([0x0f; 20]),
+        public_account: None,
+        ciphertexts: cts,
+    };
+    let outs = [
+        Note::new(asset, 0, alice.owner_key(), &mut rng),
+        Note::new(asset, 0, alice.owner_key(), &mut rng),
+    ];
+    let w = PaymentWitness::build(
+        &alice,
+        asset,
+        root,
+        depth,
+        &[],
+        &outs,
+        0,
+        0,
+        ext.hash(),
+        &mut rng,
+    )?;
+    let (proof, public) = payer.prove(&w, &mut rng)?;
+    Ok(zkpay_ledger::PaymentSubmission {
+        public,
+        ext,
+        proof: zkpay_verifier::encode_proof(&proof).to_vec(),
+        authorization: None,
+    })
+}
+
+/// Deploys `ZkPayRollup` and commits one batch of each size in turn, measuring each
+/// transaction's gas.
+async fn settle(
+    provider: &alloy::providers::DynProvider,
+    anvil: &alloy::node_bindings::AnvilInstance,
+    depth: usize,
+    slots: usize,
+    sizes: &[usize],
+    payer: &PaymentProver,
+    batcher: &BatchProver,
+) -> Result<Vec<SettledPoint>> {
+    use zkpay_ledger::evm::rollup::{deploy, Deployment, Rollup};
+    use zkpay_ledger::{BatchSubmission, ChunkSubmission};
+    let params = ChunkParams::new(depth, slots)?;
+    let network = zkpay_protocol::address::Network::Dev;
+    let d = Deployment {
+        network,
+        params,
+        root_window: 128,
+        force_delay: 1_000,
+        sequencer_timeout: 100_000,
+        sequencer: anvil.addresses()[0],
+    };
+    let at = deploy(provider, &d, &payer.keys().pk.vk, &batcher.keys().pk.vk).await?;
+    let rollup = Rollup::at(at, provider.clone(), network, params);
+    let mut state = RollupState::new(params)?;
+    let mut seed = 0u64;
+    let mut out = Vec::new();
+    for &n in sizes {
+        let root = zkpay_protocol::note::Root(state.notes.root());
+        let payments = (0..n)
+            .map(|_| {
+                seed += 1;
+                transfer_at(payer, depth, seed, root)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let publics: Vec<PaymentPublic> = payments.iter().map(|p| p.public.clone()).collect();
+        let mut next = state.clone();
+        let chunks = next.apply_batch(&publics)?;
+        let proofs = batcher.prove_batch(&chunks)?;
+        let batch = BatchSubmission {
+            number: 0,
+            parent: [0; 32],
+            payments,
+            chunks: chunks
+                .iter()
+                .zip(&proofs)
+                .map(|((public, _), p)| ChunkSubmission {
+                    public: *public,
+                    proof: zkpay_verifier::encode_proof(p).to_vec(),
+                })
+                .collect(),
+        };
+        let calldata_bytes = {
+            use alloy::sol_types::SolCall;
+            rollup.batch_call(&batch, 0)?.abi_encode().len()
+        };
+        let receipt = rollup.commit(&batch, 0, 1).await?;
+        state = next;
+        out.push(SettledPoint {
+            payments: n,
+            chunks: batch.chunks.len(),
+            gas: receipt.gas_used,
+            gas_per_payment: receipt.gas_used as f64 / n as f64,
+            calldata_bytes,
+        });
+    }
+    Ok(out)
 }

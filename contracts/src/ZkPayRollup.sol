@@ -22,14 +22,21 @@ interface IERC20Like {
 /// the payment), pays withdrawals and credits fees, and emits one event per batch with the whole
 /// batch, from which wallets and nodes sync.
 /// @dev Escape hatch: anyone may queue a transfer or withdrawal with `forcePayment` (its proof is
-/// checked then); a batch must include queue entries in order, and is refused while the oldest
-/// entry is older than `forceDelay` blocks. An entry whose nullifier was spent meanwhile is
-/// dropped by anyone with `dropForced`, given the batch that spent it. If no batch was committed
-/// for `sequencerTimeout` blocks, anyone may commit batches (proving needs only public data).
+/// checked then; no two pending entries share a nullifier or an invoice tag). A batch consumes
+/// queue entries in order: live ones as its first payments, dead ones (a nullifier spent by
+/// another payment, an invoice paid meanwhile) skipped; it must consume every entry older than
+/// `forceDelay` blocks, up to `MAX_FORCED_PER_BATCH`, so the queue always moves. An entry whose
+/// nullifier was spent before it was queued is marked dead by anyone with `dropForced`, given the
+/// batch that spent it. If the sequencer commits no batch for `sequencerTimeout` blocks, anyone
+/// may commit batches (proving needs only public data).
 contract ZkPayRollup {
     uint256 internal constant R = Groth16Batch.R;
     uint256 internal constant MAX_VALUE = type(uint64).max;
     uint256 internal constant MAX_CIPHERTEXT = 1024;
+    /// Most overdue queue entries a batch must consume (the rest wait for the next batch).
+    uint256 public constant MAX_FORCED_PER_BATCH = 16;
+    /// Gas a withdrawal's token transfer may use (beyond it, or on failure, the amount is owed).
+    uint256 internal constant TRANSFER_GAS = 100_000;
     /// secp256k1 group order / 2: the canonical (low) s of a signature.
     uint256 internal constant HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
     bytes32 internal constant DEBIT_TYPEHASH =
@@ -75,6 +82,8 @@ contract ZkPayRollup {
         uint256 nf1;
         uint256 invoiceTag;
         uint256 blockNumber;
+        /// Can no longer be included: skipped when consumed.
+        bool dead;
     }
 
     // --- deployment parameters ---
@@ -102,6 +111,8 @@ contract ZkPayRollup {
     uint256 public nullifierCursor;
     uint256 public batchCount;
     uint256 public lastCommitBlock;
+    /// Block of the sequencer's last commit (the timeout counts from it, not from anyone's).
+    uint256 public lastSequencerCommit;
     /// Root => 1 + the batch count when it became the note root.
     mapping(uint256 => uint256) public rootSeq;
     /// Invoice tags paid.
@@ -115,6 +126,8 @@ contract ZkPayRollup {
     mapping(address => mapping(address => uint256)) public owed;
     Forced[] public forcedQueue;
     uint256 public forcedHead;
+    /// Nullifier or invoice tag => 1 + the index of the pending queue entry that holds it.
+    mapping(uint256 => uint256) public forcedPendingValue;
     bool transient locked;
 
     event AssetRegistered(uint256 indexed asset, address token, uint256 scale);
@@ -125,6 +138,8 @@ contract ZkPayRollup {
     );
     event PaymentForced(uint256 indexed index, bytes32 paymentId, Payment payment);
     event ForcedDropped(uint256 indexed index, bytes32 paymentId);
+    /// Queue entries `from..to` consumed by batch `number`.
+    event ForcedConsumed(uint256 indexed number, uint256 from, uint256 to);
     event Claimed(address indexed token, address indexed account, uint256 amount);
 
     error NotAdmin();
@@ -140,6 +155,8 @@ contract ZkPayRollup {
     error TokenTransferFailed(uint256 index);
     error ForcedMismatch(uint256 index);
     error ForcedOverdue(uint256 queueIndex);
+    error AlreadyQueued(uint256 value);
+    error BadParameters();
     error NothingQueued();
     error NoEvidence();
     error ProofsRefused();
@@ -165,6 +182,7 @@ contract ZkPayRollup {
         address sequencer_
     ) {
         if (slots_ == 0 || rootWindow_ == 0) revert BadBatchShape();
+        if (rootWindow_ > 1 << 40 || forceDelay_ > 1 << 40 || sequencerTimeout_ > 1 << 40) revert BadParameters();
         networkId = networkId_;
         slots = slots_;
         rootWindow = rootWindow_;
@@ -190,6 +208,7 @@ contract ZkPayRollup {
         nullifierCursor = 2 * slots_;
         rootSeq[genesisNoteRoot] = 1;
         lastCommitBlock = block.number;
+        lastSequencerCommit = block.number;
     }
 
     // ------------------------------------------------------------------ assets
@@ -216,38 +235,72 @@ contract ZkPayRollup {
 
     // ------------------------------------------------------------------ batches
 
-    /// Commits the next batch: `payments` in order (the first `forcedCount` being the oldest
-    /// queued payments, in queue order), cut into chunks of `slots`, with their chunk proofs.
+    /// Commits the next batch: `payments` in order, cut into chunks of `slots`, with their chunk
+    /// proofs. The batch consumes the `forcedCount` oldest queue entries: the live ones are its
+    /// first payments, in queue order; dead ones are skipped.
     function commitBatch(Payment[] calldata payments, Chunk[] calldata chunks, uint256 forcedCount) external nonReentrant {
-        if (msg.sender != sequencer && block.number <= lastCommitBlock + sequencerTimeout) revert NotSequencer();
+        if (msg.sender != sequencer && block.number <= lastSequencerCommit + sequencerTimeout) revert NotSequencer();
         uint256 n = payments.length;
         uint256 c = slots;
-        if (n == 0 || chunks.length != (n + c - 1) / c || forcedCount > n) revert BadBatchShape();
-        if (forcedHead + forcedCount > forcedQueue.length) revert BadBatchShape();
+        if (n == 0 || chunks.length != (n + c - 1) / c) revert BadBatchShape();
+        uint256 live = _consumeForced(payments, forcedCount);
 
         Groth16Batch.Group[] memory groups = new Groth16Batch.Group[](2);
         groups[0] = Groth16Batch.Group(paymentKey, new uint256[](8 * n), new uint256[](10 * n));
-        uint256 head = forcedHead;
         uint256 count = batchCount;
+        bool queued = forcedHead < forcedQueue.length;
         // checks and effects: rules, signatures, invoices, pools, every public input
         for (uint256 i = 0; i < n; i++) {
             Payment calldata p = payments[i];
-            bool forced = i < forcedCount;
-            bytes32 id = _check(i, p, forced, count);
-            if (forced && id != forcedQueue[head + i].paymentId) revert ForcedMismatch(i);
+            _check(i, p, i < live, count);
+            if (queued && i >= live) _killForced(p);
             _putPayment(groups[0], i, p);
         }
         groups[1] = _chunks(payments, chunks);
         if (!Groth16Batch.verify(groups)) revert ProofsRefused();
-
-        forcedHead = head + forcedCount;
-        if (forcedHead < forcedQueue.length && block.number > forcedQueue[forcedHead].blockNumber + forceDelay) {
-            revert ForcedOverdue(forcedHead);
-        }
         _advance(payments, chunks);
+        if (msg.sender == sequencer) lastSequencerCommit = block.number;
         // interactions: tokens move only after everything else
         for (uint256 i = 0; i < n; i++) {
             _pay(i, payments[i]);
+        }
+    }
+
+    /// Consumes the `count` oldest queue entries: each live one must be the next of the batch's
+    /// first payments (same payment id), each dead one is skipped. Every entry older than
+    /// `forceDelay` blocks must be consumed, up to `MAX_FORCED_PER_BATCH`. Returns how many
+    /// payments are queued ones.
+    function _consumeForced(Payment[] calldata payments, uint256 count) internal returns (uint256 live) {
+        uint256 head = forcedHead;
+        uint256 len = forcedQueue.length;
+        if (head + count > len) revert BadBatchShape();
+        uint256 due = 0;
+        while (due < MAX_FORCED_PER_BATCH && head + due < len
+            && forcedQueue[head + due].blockNumber + forceDelay < block.number) {
+            due++;
+        }
+        if (count < due) revert ForcedOverdue(head + count);
+        for (uint256 k = head; k < head + count; k++) {
+            Forced storage f = forcedQueue[k];
+            bool dead = f.dead || (f.invoiceTag != 0 && invoicePaid[f.invoiceTag]);
+            if (!dead) {
+                if (live >= payments.length || paymentId(payments[live]) != f.paymentId) revert ForcedMismatch(live);
+                live++;
+            }
+            delete forcedPendingValue[f.nf0];
+            delete forcedPendingValue[f.nf1];
+            if (f.invoiceTag != 0) delete forcedPendingValue[f.invoiceTag];
+        }
+        forcedHead = head + count;
+        if (count > 0) emit ForcedConsumed(batchCount + 1, head, head + count);
+    }
+
+    /// A payment that is not a queued one spends its nullifiers: a pending queue entry holding
+    /// one of them can never be included, and is marked dead.
+    function _killForced(Payment calldata p) internal {
+        for (uint256 j = 0; j < 2; j++) {
+            uint256 e = forcedPendingValue[p.nullifiers[j]];
+            if (e != 0) forcedQueue[e - 1].dead = true;
         }
     }
 
@@ -349,7 +402,7 @@ contract ZkPayRollup {
         }
         int256 v = p.publicValue;
         if ((v != 0 || p.fee != 0) && assets[p.asset].token == address(0)) revert UnknownAsset(p.asset);
-        if (forced || v > 0) id = paymentId(p);
+        if (v > 0) id = paymentId(p);
         if (v > 0) {
             if (forced) revert BadPayment(i, "a queued payment cannot be a deposit");
             _checkDebit(i, p, id);
@@ -477,28 +530,31 @@ contract ZkPayRollup {
         if (!Groth16Batch.verify(groups)) revert ProofsRefused();
         bytes32 id = paymentId(p);
         index = forcedQueue.length;
-        forcedQueue.push(Forced(id, p.nullifiers[0], p.nullifiers[1], p.invoiceTag, block.number));
+        uint256[3] memory values = [p.nullifiers[0], p.nullifiers[1], p.invoiceTag];
+        for (uint256 j = 0; j < 3; j++) {
+            if (values[j] == 0) continue;
+            if (forcedPendingValue[values[j]] != 0) revert AlreadyQueued(values[j]);
+            forcedPendingValue[values[j]] = index + 1;
+        }
+        forcedQueue.push(Forced(id, p.nullifiers[0], p.nullifiers[1], p.invoiceTag, block.number, false));
         emit PaymentForced(index, id, p);
     }
 
-    /// Drops the oldest queued payment when it can no longer be included: one of its nullifiers
-    /// was spent by committed batch `number`, whose nullifiers (two per payment, in order) are
-    /// `nullifiers`, the `k`-th being the entry's; or its invoice was paid meanwhile (then
-    /// `number`, `nullifiers` and `k` are not read). Anyone may call it.
-    function dropForced(uint256 number, uint256[] calldata nullifiers, uint256 k) external nonReentrant {
-        uint256 head = forcedHead;
-        if (head >= forcedQueue.length) revert NothingQueued();
-        Forced memory f = forcedQueue[head];
-        bool invoiceGone = f.invoiceTag != 0 && invoicePaid[f.invoiceTag];
-        if (!invoiceGone) {
-            bytes32 h = batchNullifiers[number];
-            if (
-                h == bytes32(0) || keccak256(abi.encodePacked(nullifiers)) != h || k >= nullifiers.length
-                    || (nullifiers[k] != f.nf0 && nullifiers[k] != f.nf1)
-            ) revert NoEvidence();
-        }
-        forcedHead = head + 1;
-        emit ForcedDropped(head, f.paymentId);
+    /// Marks pending queue entry `index` dead when one of its nullifiers was spent by committed
+    /// batch `number`, whose nullifiers (two per payment, in order) are `nullifiers`, the `k`-th
+    /// being the entry's (it was spent before it was queued; one spent later is marked dead by
+    /// the batch that spends it). Anyone may call it.
+    function dropForced(uint256 index, uint256 number, uint256[] calldata nullifiers, uint256 k) external nonReentrant {
+        if (index < forcedHead || index >= forcedQueue.length) revert NothingQueued();
+        Forced storage f = forcedQueue[index];
+        if (f.dead) revert NothingQueued();
+        bytes32 h = batchNullifiers[number];
+        if (
+            h == bytes32(0) || keccak256(abi.encodePacked(nullifiers)) != h || k >= nullifiers.length
+                || (nullifiers[k] != f.nf0 && nullifiers[k] != f.nf1)
+        ) revert NoEvidence();
+        f.dead = true;
+        emit ForcedDropped(index, f.paymentId);
     }
 
     /// Number of queued payments not yet included or dropped.
@@ -508,9 +564,18 @@ contract ZkPayRollup {
 
     // ------------------------------------------------------------------ tokens
 
-    function _transfer(address token, address to, uint256 amount) internal returns (bool) {
-        (bool ok, bytes memory ret) = token.call(abi.encodeCall(IERC20Like.transfer, (to, amount)));
-        return ok && (ret.length == 0 ? token.code.length > 0 : abi.decode(ret, (bool)));
+    /// A token transfer with at most `TRANSFER_GAS` gas and at most one word of return data
+    /// read: a token (or a recipient hook) that burns gas or answers garbage fails the transfer,
+    /// and the amount is owed instead, never the batch reverted.
+    function _transfer(address token, address to, uint256 amount) internal returns (bool ok) {
+        bytes memory data = abi.encodeCall(IERC20Like.transfer, (to, amount));
+        assembly ("memory-safe") {
+            mstore(0x00, 0)
+            ok := call(TRANSFER_GAS, token, 0, add(data, 32), mload(data), 0x00, 32)
+            switch returndatasize()
+            case 0 { ok := and(ok, gt(extcodesize(token), 0)) }
+            default { ok := and(ok, and(gt(returndatasize(), 31), eq(mload(0x00), 1))) }
+        }
     }
 
     function _transferFrom(address token, address from, uint256 amount) internal returns (bool) {

@@ -93,8 +93,8 @@ pub fn start(rt: &Runtime, config: NodeConfig) -> Result<(Arc<Node>, Chain), Wal
             inclusion_timeout: Duration::from_secs(60),
         },
         PrivateKeySigner::from_bytes(&key(0)).map_err(err)?,
-        &pvk,
-        &cvk,
+        &payer.keys().verifier,
+        &batcher.keys().verifier,
     )
     .map_err(err)?;
     let rollup_client = ledger.rollup().clone();

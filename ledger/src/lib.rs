@@ -171,6 +171,10 @@ pub fn check_payment_rules(
         .validate(p.public.public_value)
         .map_err(|e| bad(e.to_string()))?;
     p.public.check_ranges().map_err(|e| bad(e.to_string()))?;
+    if p.ext.public_account == Some(PublicAccount::from_bytes([0; 20])) {
+        // money paid to the zero address is burnt, and an EVM ledger reads it as "no account"
+        return Err(bad("the public account is the zero address".into()));
+    }
     p.check_authorization().map_err(|e| bad(e.to_string()))?;
     if !roots.contains(&p.public.note_root) {
         return Err(bad("note root is not a recent committed root".into()));
@@ -209,5 +213,46 @@ pub struct LedgerConfig {
 impl From<zkpay_api::ApiError> for LedgerError {
     fn from(e: zkpay_api::ApiError) -> Self {
         LedgerError::Storage(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zkpay_protocol::field::F;
+    use zkpay_protocol::note::{Commitment, Nullifier};
+    use zkpay_protocol::payment::{ExtData, PaymentPublic};
+
+    fn submission(account: [u8; 20]) -> PaymentSubmission {
+        let ext = ExtData {
+            network: Network::Dev,
+            fee_recipient: PublicAccount::from_bytes([0x0f; 20]),
+            public_account: Some(PublicAccount::from_bytes(account)),
+            ciphertexts: [vec![], vec![]],
+        };
+        PaymentSubmission {
+            public: PaymentPublic {
+                note_root: Root::default(),
+                nullifiers: [Nullifier(F::from(1u64)), Nullifier(F::from(2u64))],
+                commitments: [Commitment(F::from(3u64)), Commitment(F::from(4u64))],
+                asset: AssetId(F::from(5u64)),
+                public_value: -7,
+                fee: 0,
+                ext_data_hash: ext.hash(),
+                invoice_tag: F::from(0u64),
+            },
+            ext,
+            proof: vec![],
+            authorization: None,
+        }
+    }
+
+    #[test]
+    fn a_withdrawal_to_the_zero_address_is_refused() {
+        let roots = [Root::default()];
+        assert!(check_payment_rules(0, &submission([9; 20]), Network::Dev, &roots).is_ok());
+        let err = check_payment_rules(3, &submission([0; 20]), Network::Dev, &roots).unwrap_err();
+        assert_eq!(err.payment_index(), Some(3));
+        assert!(err.to_string().contains("zero address"), "{err}");
     }
 }

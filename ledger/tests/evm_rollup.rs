@@ -637,7 +637,7 @@ async fn rollup_contract_settles_payments_and_refuses_attacks() {
     );
     assert_eq!(c.forcedPending().call().await.unwrap(), U256::ZERO);
 
-    // --- a queued payment whose note the sequencer spends meanwhile is dropped with evidence ---
+    // --- a queued payment whose note the sequencer spends meanwhile is skipped (dead) ---
     let dep2_at = w.committed[3].chunks[0].public.note_start;
     let to_bob3 = Note::new(asset, 50, bob.spend_authority().owner_key(), &mut w.rng);
     let queued = w.pay(
@@ -658,6 +658,25 @@ async fn rollup_contract_settles_payments_and_refuses_attacks() {
         .get_receipt()
         .await
         .unwrap();
+    // no two pending entries share a nullifier (two entries spending one note would block the
+    // queue: the second could never be included)
+    let twin = w.pay(
+        &alice,
+        &[(dep2_note, dep2_at)],
+        &[],
+        &alice,
+        -50,
+        0,
+        Some(alice_acct.account()),
+        None,
+    );
+    assert!(outcome(
+        alice_c
+            .forcePayment(payment_arg(&twin).unwrap())
+            .call()
+            .await
+    )
+    .starts_with("AlreadyQueued"));
     let to_self = Note::new(asset, 50, alice.spend_authority().owner_key(), &mut w.rng);
     let spend = w.pay(
         &alice,
@@ -669,24 +688,50 @@ async fn rollup_contract_settles_payments_and_refuses_attacks() {
         None,
         None,
     );
-    w.commit(std::slice::from_ref(&spend)).await; // batch 6
+    w.commit(std::slice::from_ref(&spend)).await; // batch 6: the entry is dead now
+    assert!(c.forcedQueue(U256::from(1)).call().await.unwrap().dead);
     w.mine(FORCE_DELAY + 1).await;
     let (dep4, _) = w.deposit(&alice_acct, &alice_acct, &alice, 5);
     let (b, next) = w.prove(std::slice::from_ref(&dep4));
+    // an overdue entry must be consumed, even a dead one (it is skipped)
     assert!(w
         .send(&b, &next, 0, None)
         .await
         .starts_with("ForcedOverdue"));
+    assert_eq!(w.send(&b, &next, 1, None).await, "ok"); // batch 7
+    assert_eq!(c.forcedPending().call().await.unwrap(), U256::ZERO);
+
+    // --- a queued payment whose nullifier was spent before it was queued: marked dead with the
+    // evidence of the batch that spent it ---
+    let stale = w.pay(
+        &alice,
+        &[(alice_note, 0)],
+        &[],
+        &alice,
+        -1_000,
+        0,
+        Some(alice_acct.account()),
+        None,
+    );
+    alice_c
+        .forcePayment(payment_arg(&stale).unwrap())
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
     let nfs = |bt: &BatchSubmission| -> Vec<U256> {
         bt.payments
             .iter()
             .flat_map(|p| p.public.nullifiers.map(|n| fe_u256(&n.0)))
             .collect()
     };
-    let spent = nfs(&w.committed[5]);
+    let spent = nfs(&w.committed[1]); // batch 2 spent Alice's first note
+    let two = U256::from(2);
     // wrong evidence: another batch, a wrong list, a nullifier that is not the entry's
     assert!(outcome(
-        c.dropForced(U256::from(5), spent.clone(), U256::ZERO)
+        c.dropForced(two, U256::from(3), spent.clone(), U256::ZERO)
             .call()
             .await
     )
@@ -694,46 +739,56 @@ async fn rollup_contract_settles_payments_and_refuses_attacks() {
     let mut wrong = spent.clone();
     wrong.push(U256::from(1));
     assert!(
-        outcome(c.dropForced(U256::from(6), wrong, U256::ZERO).call().await)
-            .starts_with("NoEvidence")
+        outcome(c.dropForced(two, two, wrong, U256::ZERO).call().await).starts_with("NoEvidence")
     );
     assert!(outcome(
-        c.dropForced(U256::from(6), spent.clone(), U256::from(1))
+        c.dropForced(two, two, spent.clone(), U256::from(1))
             .call()
             .await
     )
     .starts_with("NoEvidence"));
-    // anyone may drop it with the batch that spent its nullifier
+    // anyone may mark it dead with the batch that spent its nullifier
     ZkPayRollup::new(at, &mallory_evm)
-        .dropForced(U256::from(6), spent.clone(), U256::ZERO)
+        .dropForced(two, two, spent.clone(), U256::ZERO)
         .send()
         .await
         .unwrap()
         .get_receipt()
         .await
         .unwrap();
-    assert_eq!(c.forcedPending().call().await.unwrap(), U256::ZERO);
     assert!(
-        outcome(c.dropForced(U256::from(6), spent, U256::ZERO).call().await)
+        outcome(c.dropForced(two, two, spent, U256::ZERO).call().await)
             .starts_with("NothingQueued")
     );
-    assert_eq!(w.send(&b, &next, 0, None).await, "ok"); // batch 7
-
-    // --- the sequencer goes silent: after the timeout anyone may commit ---
+    w.mine(FORCE_DELAY + 1).await;
     let (dep5, _) = w.deposit(&alice_acct, &alice_acct, &alice, 1);
     let (b, next) = w.prove(std::slice::from_ref(&dep5));
+    assert!(w
+        .send(&b, &next, 0, None)
+        .await
+        .starts_with("ForcedOverdue"));
+    assert_eq!(w.send(&b, &next, 1, None).await, "ok"); // batch 8
+    assert_eq!(c.forcedPending().call().await.unwrap(), U256::ZERO);
+
+    // --- the sequencer goes silent: after the timeout anyone may commit ---
+    let (dep6, _) = w.deposit(&alice_acct, &alice_acct, &alice, 1);
+    let (b, next) = w.prove(std::slice::from_ref(&dep6));
     assert!(w
         .send(&b, &next, 0, Some(&mallory_evm))
         .await
         .starts_with("NotSequencer"));
     w.mine(TIMEOUT + 1).await;
-    assert_eq!(w.send(&b, &next, 0, Some(&mallory_evm)).await, "ok"); // batch 8
+    assert_eq!(w.send(&b, &next, 0, Some(&mallory_evm)).await, "ok"); // batch 9
+                                                                      // anyone's commit does not restart the sequencer's timeout
+    let (dep7, _) = w.deposit(&alice_acct, &alice_acct, &alice, 1);
+    let (b, next) = w.prove(std::slice::from_ref(&dep7));
+    assert_eq!(w.send(&b, &next, 0, Some(&mallory_evm)).await, "ok"); // batch 10
 
     // --- a node with a fresh data directory rebuilds the log from the events alone ---
     let rebuilt = w.rollup.committed_batches(None).await.unwrap();
     let on_chain = w.rollup.state().await.unwrap();
-    assert_eq!(rebuilt.len(), 8);
-    assert_eq!(on_chain.batches, 8);
+    assert_eq!(rebuilt.len(), 10);
+    assert_eq!(on_chain.batches, 10);
     assert_eq!(on_chain.state, ChainState::of(&w.state));
     assert_eq!(rebuilt.last().unwrap().state, on_chain.state);
     let genesis = zkpay_ledger::genesis_head(Network::Dev, params).unwrap();

@@ -260,8 +260,8 @@ impl Node {
             crate::config::LedgerChoice::Evm(evm) => Arc::new(open_evm_ledger(
                 &config,
                 evm,
-                &payment.keys().pk.vk,
-                &batch_prover.keys().pk.vk,
+                &payment.keys().verifier,
+                &batch_prover.keys().verifier,
             )?),
         };
         Self::with_ledger(
@@ -1207,8 +1207,8 @@ pub fn load_provers(config: &NodeConfig) -> Result<(PaymentProver, BatchProver),
 pub fn open_evm_ledger(
     config: &NodeConfig,
     evm: &crate::config::EvmSettings,
-    payment_vk: &zkpay_verifier::VerifyingKey,
-    chunk_vk: &zkpay_verifier::VerifyingKey,
+    payment_verifier: &Verifier,
+    chunk_verifier: &Verifier,
 ) -> Result<zkpay_ledger::evm::ledger::EvmLedger, NodeError> {
     use zkpay_ledger::evm::ledger::{EvmLedger, EvmLedgerConfig};
     let contract = evm
@@ -1226,8 +1226,8 @@ pub fn open_evm_ledger(
             inclusion_timeout: std::time::Duration::from_secs(120),
         },
         signer,
-        payment_vk,
-        chunk_vk,
+        payment_verifier,
+        chunk_verifier,
     )?)
 }
 

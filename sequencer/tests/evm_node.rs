@@ -198,7 +198,10 @@ fn node_commits_to_the_rollup_contract_and_rebuilds_from_its_events() {
     let mode = SetupMode::InsecureDevelopment { seed: 0 };
     let anvil = spawn_anvil().unwrap();
     let (ch, payer, batcher) = chain(&anvil, dir.path(), 1);
-    let (pvk, cvk) = (payer.keys().pk.vk.clone(), batcher.keys().pk.vk.clone());
+    let (pvk, cvk) = (
+        payer.keys().verifier.clone(),
+        batcher.keys().verifier.clone(),
+    );
     let Chain {
         url,
         seq_key,
@@ -335,7 +338,10 @@ fn a_batch_removed_by_a_reorganisation_before_its_confirmations_is_sent_again() 
     // a block every second, and three confirmations
     let anvil = spawn_anvil_with(&["--block-time", "1"]).unwrap();
     let (ch, payer, batcher) = chain(&anvil, dir.path(), 3);
-    let (pvk, cvk) = (payer.keys().pk.vk.clone(), batcher.keys().pk.vk.clone());
+    let (pvk, cvk) = (
+        payer.keys().verifier.clone(),
+        batcher.keys().verifier.clone(),
+    );
     let signer = PrivateKeySigner::from_bytes(&ch.seq_key).unwrap();
     let ledger = Arc::new(EvmLedger::open(ch.ledger_config.clone(), signer, &pvk, &cvk).unwrap());
     let node = Node::with_ledger(
@@ -406,9 +412,79 @@ fn zkpay_node_runs_on_the_rollup_contract_from_its_flags() {
     use std::process::{Command, Stdio};
     let dir = tempfile::tempdir().unwrap();
     let anvil = spawn_anvil().unwrap();
-    let (ch, _payer, _batcher) = chain(&anvil, dir.path(), 1);
+    let url = anvil.endpoint();
     let key_file = dir.path().join("sequencer.key");
-    std::fs::write(&key_file, format!("0x{}\n", hex::encode(ch.seq_key))).unwrap();
+    let seq_key = B256::from_slice(&anvil.keys()[0].to_bytes());
+    std::fs::write(&key_file, format!("0x{}\n", hex::encode(seq_key))).unwrap();
+    // the operator's tool deploys the contract with the node's keys, a test token, and
+    // registers it
+    let evm = |args: &[&str]| -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_zkpay-evm"))
+            .args(["--rpc", &url, "--key-file"])
+            .arg(&key_file)
+            .args(args)
+            .env("ZKPAY_LOG", "error")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let data_dir = dir.path().to_str().unwrap();
+    let rollup = evm(&[
+        "deploy",
+        "--network",
+        "dev",
+        "--profile",
+        "test",
+        "--data-dir",
+        data_dir,
+    ]);
+    let token = evm(&["deploy-test-token", "--symbol", "USDT", "--decimals", "6"]);
+    evm(&[
+        "register-asset",
+        "--contract",
+        &rollup,
+        "--asset",
+        "USD",
+        "--token",
+        &token,
+    ]);
+    // registering an asset twice is refused, with the contract's reason
+    let again = Command::new(env!("CARGO_BIN_EXE_zkpay-evm"))
+        .args(["--rpc", &url, "--key-file"])
+        .arg(&key_file)
+        .args([
+            "register-asset",
+            "--contract",
+            &rollup,
+            "--asset",
+            "USD",
+            "--token",
+            &token,
+        ])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("AssetTaken"));
+    let ch = Chain {
+        url: url.clone(),
+        seq_key,
+        seq: provider(&url, seq_key),
+        rollup: rollup.parse().unwrap(),
+        token: token.parse().unwrap(),
+        ledger_config: EvmLedgerConfig {
+            rpc: url.clone(),
+            contract: rollup.parse().unwrap(),
+            network: Network::Dev,
+            params: Profile::Test.params(),
+            confirmations: 1,
+            inclusion_timeout: Duration::from_secs(20),
+        },
+    };
     let node = |contract: &str, key: &std::path::Path| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_zkpay-node"));
         cmd.args([
@@ -427,11 +503,20 @@ fn zkpay_node_runs_on_the_rollup_contract_from_its_flags() {
         .env("ZKPAY_LOG", "error");
         cmd
     };
-    let rollup = ch.rollup.to_string();
     let p = NodeProc::start(node(&rollup, &key_file).stderr(Stdio::null()));
     assert_eq!(get_status(&p.addr, "/health"), 200);
     assert_eq!(get_status(&p.addr, "/v1/info"), 200);
     drop(p);
+    assert_eq!(
+        block_on(async {
+            ZkPayRollup::new(ch.rollup, &ch.seq)
+                .batchCount()
+                .call()
+                .await
+        })
+        .unwrap(),
+        U256::ZERO
+    );
 
     let refused = |cmd: &mut Command, why: &str| {
         let out = cmd.stdout(Stdio::null()).output().unwrap();

@@ -72,7 +72,11 @@ pub fn proof_of_words(w: &[Word; 8]) -> Option<Proof> {
     let y = Fq2::new(fq_of(&w[5])?, fq_of(&w[4])?);
     let b = G2Affine::new_unchecked(x, y);
     let c = G1Affine::new_unchecked(fq_of(&w[6])?, fq_of(&w[7])?);
-    let ok = a.is_on_curve()
+    // (0, 0) is arkworks' encoding of the identity, which is "on the curve"
+    let ok = !a.is_zero()
+        && !b.is_zero()
+        && !c.is_zero()
+        && a.is_on_curve()
         && c.is_on_curve()
         && b.is_on_curve()
         && b.is_in_correct_subgroup_assuming_on_curve();

@@ -25,7 +25,8 @@ use zkpay_protocol::address::Network;
 use zkpay_protocol::batch::ChunkParams;
 use zkpay_protocol::note::{AssetId, Root};
 use zkpay_protocol::payment::PublicAccount;
-use zkpay_verifier::{VerifierError, VerifyingKey};
+use zkpay_verifier::batch::verify_batch;
+use zkpay_verifier::{decode_proof, Verifier, VerifierError};
 
 /// How an [`EvmLedger`] reaches its contract.
 #[derive(Clone, Debug)]
@@ -74,6 +75,8 @@ pub struct EvmLedger {
     window: usize,
     log: Mutex<Log>,
     write_lock: Mutex<()>,
+    payment_verifier: Verifier,
+    chunk_verifier: Verifier,
 }
 
 impl std::fmt::Debug for EvmLedger {
@@ -119,6 +122,10 @@ fn refused(e: ZkPayRollup::ZkPayRollupErrors) -> LedgerError {
             x.index,
             "the token refused to move the deposit (balance or allowance)".into(),
         ),
+        // not this batch's fault: the queue or the sender; the batch is tried again later
+        e @ (E::ForcedOverdue(_) | E::NotSequencer(_) | E::Reentered(_)) => LedgerError::Storage(
+            format!("the rollup contract refused the batch for now: {e:?}"),
+        ),
         other => LedgerError::Verify(VerifierError::BatchMismatch(format!(
             "the rollup contract refused the batch: {other:?}"
         ))),
@@ -127,14 +134,18 @@ fn refused(e: ZkPayRollup::ZkPayRollupErrors) -> LedgerError {
 
 impl EvmLedger {
     /// Connects to the contract, checks that it is a rollup of this network and shape whose keys
-    /// are `payment_vk` and `chunk_vk`, and reads its confirmed log from its events. `signer`
-    /// pays for and sends the commits (the contract's sequencer).
+    /// are the verifiers' and whose genesis is this network's, and reads its confirmed log from
+    /// its events, verifying every batch with the verifiers (an RPC node can withhold batches,
+    /// never make this ledger accept a false one). `signer` pays for and sends the commits (the
+    /// contract's sequencer).
     pub fn open(
         config: EvmLedgerConfig,
         signer: PrivateKeySigner,
-        payment_vk: &VerifyingKey,
-        chunk_vk: &VerifyingKey,
+        payment_verifier: &Verifier,
+        chunk_verifier: &Verifier,
     ) -> Result<Self, LedgerError> {
+        let payment_vk = &payment_verifier.info().vk;
+        let chunk_vk = &chunk_verifier.info().vk;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("zkpay-evm")
@@ -174,10 +185,25 @@ impl EvmLedger {
             }),
             config,
             write_lock: Mutex::new(()),
+            payment_verifier: payment_verifier.clone(),
+            chunk_verifier: chunk_verifier.clone(),
         };
+        let genesis_root = fe_u256(&lock(&ledger.log)?.genesis.state.note_root.0);
         let (r, pv, cv) = (ledger.rollup.clone(), payment_vk.clone(), chunk_vk.clone());
         let window = ledger.run(async move {
             r.check(&pv, &cv).await?;
+            // its genesis is this network's: the empty trees' roots
+            let seq = r
+                .contract()
+                .rootSeq(genesis_root)
+                .call()
+                .await
+                .map_err(|e| EvmError::Chain(e.to_string()))?;
+            if seq != U256::from(1) {
+                return Err(EvmError::Contract(
+                    "the contract's genesis note root is not this network's".into(),
+                ));
+            }
             let w = r
                 .contract()
                 .rootWindow()
@@ -217,7 +243,9 @@ impl EvmLedger {
     }
 
     /// Reads the confirmed log again from the contract's events (batches buried under
-    /// `confirmations - 1` blocks).
+    /// `confirmations - 1` blocks), verifying every batch it did not hold already: its chunks
+    /// chain from the state before it and every payment and chunk proof verifies under the
+    /// pinned keys.
     pub fn sync(&self) -> Result<(), LedgerError> {
         let (r, p, depth) = (
             self.rollup.clone(),
@@ -232,13 +260,83 @@ impl EvmLedger {
             r.committed_batches(Some(latest.saturating_sub(depth)))
                 .await
         })?;
-        lock(&self.log)?.batches = batches;
+        let mut log = lock(&self.log)?;
+        // what the log already holds and the chain still says is kept without verifying again
+        let kept = log
+            .batches
+            .iter()
+            .zip(&batches)
+            .take_while(|(a, b)| a.hash == b.hash)
+            .count();
+        let mut state = match kept.checked_sub(1) {
+            Some(i) => batches[i].state,
+            None => log.genesis.state,
+        };
+        for b in &batches[kept..] {
+            let bad = |why: String| {
+                LedgerError::Storage(format!(
+                    "batch {} from the chain does not verify: {why}",
+                    b.number
+                ))
+            };
+            let decode = |proof: &[u8]| decode_proof(proof).map_err(|e| bad(e.to_string()));
+            let payments = b
+                .payments
+                .iter()
+                .map(|p| Ok((p.public.clone(), decode(&p.proof)?)))
+                .collect::<Result<Vec<_>, LedgerError>>()?;
+            let chunks = b
+                .chunks
+                .iter()
+                .map(|c| Ok((c.public, decode(&c.proof)?)))
+                .collect::<Result<Vec<_>, LedgerError>>()?;
+            let after = verify_batch(
+                &self.chunk_verifier,
+                &self.payment_verifier,
+                self.config.params.slots,
+                state,
+                &payments,
+                &chunks,
+                &mut rand::rngs::OsRng,
+            )
+            .map_err(|e| bad(e.to_string()))?;
+            if after != b.state {
+                return Err(bad("its state is not what its chunks give".into()));
+            }
+            state = after;
+        }
+        log.batches = batches;
         Ok(())
+    }
+
+    /// Waits until the confirmed log holds batch `number` (it is on chain, not yet buried).
+    fn wait_confirmed(&self, number: u64) -> Result<(), LedgerError> {
+        let deadline = std::time::Instant::now()
+            + self.config.inclusion_timeout * (self.config.confirmations.max(1) as u32 + 1);
+        loop {
+            self.sync()?;
+            if lock(&self.log)?.batches.len() as u64 >= number {
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(LedgerError::Storage(format!(
+                    "batch {number} is on chain but not confirmed in time"
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
     }
 
     /// Sends a batch and waits until it is buried under the confirmation depth: `Some` with the
     /// block it landed in, `None` when it was not mined in time or a reorganisation removed it.
-    fn send_and_confirm(&self, batch: &BatchSubmission) -> Result<Option<u64>, LedgerError> {
+    /// A resend (`nonce` kept from the attempt before) replaces the earlier transaction: same
+    /// nonce, fees raised by a quarter per attempt.
+    fn send_and_confirm(
+        &self,
+        batch: &BatchSubmission,
+        nonce: &mut Option<u64>,
+        attempt: u32,
+    ) -> Result<Option<u64>, LedgerError> {
         let call = self.rollup.batch_call(batch, 0).map_err(storage)?;
         let (r, p, from) = (self.rollup.clone(), self.provider.clone(), self.sender);
         let (confirmations, timeout) = (
@@ -246,6 +344,7 @@ impl EvmLedger {
             self.config.inclusion_timeout,
         );
         let chain = |e: alloy::transports::TransportError| EvmError::Chain(e.to_string());
+        let reuse = *nonce;
         let sent = self.run(async move {
             let builder = r
                 .contract()
@@ -254,14 +353,26 @@ impl EvmLedger {
                 Ok(g) => g,
                 Err(e) => return Ok(Err(e)),
             };
-            let nonce = p
-                .get_transaction_count(from)
-                .pending()
-                .await
-                .map_err(chain)?;
+            let nonce = match reuse {
+                Some(n) => n,
+                None => p
+                    .get_transaction_count(from)
+                    .pending()
+                    .await
+                    .map_err(chain)?,
+            };
+            let fees = p.estimate_eip1559_fees().await.map_err(chain)?;
+            let bump = |x: u128| x + x * u128::from(attempt) / 4;
             // a margin over the estimate: anvil's can be short of what the pairing precompile
             // needs under the 63/64 rule
-            let pending = match builder.gas(gas + gas / 5).nonce(nonce).send().await {
+            let pending = match builder
+                .gas(gas + gas / 5)
+                .nonce(nonce)
+                .max_fee_per_gas(bump(fees.max_fee_per_gas))
+                .max_priority_fee_per_gas(bump(fees.max_priority_fee_per_gas))
+                .send()
+                .await
+            {
                 Ok(p) => p,
                 Err(e) => return Ok(Err(e)),
             };
@@ -272,7 +383,7 @@ impl EvmLedger {
                     break r;
                 }
                 if tokio::time::Instant::now() > deadline {
-                    return Ok(Ok(None));
+                    return Ok(Ok((None, nonce)));
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
             };
@@ -288,22 +399,31 @@ impl EvmLedger {
                     break;
                 }
                 if tokio::time::Instant::now() > deadline + timeout * (confirmations as u32) {
-                    return Ok(Ok(None));
+                    return Ok(Ok((None, nonce)));
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
             // still in the chain, in the same block?
             match p.get_transaction_receipt(hash).await.map_err(chain)? {
-                Some(again) if again.block_hash == receipt.block_hash => Ok(Ok(Some(block))),
-                _ => Ok(Ok(None)),
+                Some(again) if again.block_hash == receipt.block_hash => {
+                    Ok(Ok((Some(block), nonce)))
+                }
+                _ => Ok(Ok((None, nonce))),
             }
         })?;
         match sent {
-            Ok(landed) => Ok(landed),
-            Err(e) => Err(match refusal(&e) {
-                Some(err) => refused(err),
-                None => LedgerError::Storage(format!("chain: {e}")),
-            }),
+            Ok((landed, used)) => {
+                // not confirmed: the next attempt replaces this transaction
+                *nonce = if landed.is_some() { None } else { Some(used) };
+                Ok(landed)
+            }
+            Err(e) => {
+                *nonce = None;
+                Err(match refusal(&e) {
+                    Some(err) => refused(err),
+                    None => LedgerError::Storage(format!("chain: {e}")),
+                })
+            }
         }
     }
 
@@ -361,11 +481,16 @@ impl BaseLedger for EvmLedger {
 
     fn commit(&self, batch: &BatchSubmission) -> Result<CommittedBatch, LedgerError> {
         let _guard = lock(&self.write_lock)?;
-        for _attempt in 0..4 {
-            // did it land already (a retry after a crash, or a send whose answer was lost)?
+        let mut nonce = None;
+        for attempt in 0..4u32 {
+            // did it land already (a retry after a crash, a send whose answer was lost, a
+            // transaction mined after its timeout or put back by a reorganisation)? The
+            // contract's batch count decides; the confirmed log then says whether it is this one
             let r = self.rollup.clone();
             let on_chain = self.run(async move { r.state().await })?;
-            if on_chain.batches as usize != lock(&self.log)?.batches.len() {
+            if on_chain.batches >= batch.number {
+                self.wait_confirmed(batch.number)?;
+            } else if on_chain.batches as usize != lock(&self.log)?.batches.len() {
                 self.sync()?;
             }
             if let Some(b) = self.landed(batch)? {
@@ -379,7 +504,7 @@ impl BaseLedger for EvmLedger {
                     parent: hex::encode(head.hash),
                 });
             }
-            match self.send_and_confirm(batch)? {
+            match self.send_and_confirm(batch, &mut nonce, attempt)? {
                 Some(block) => {
                     tracing::info!(
                         "batch {} committed to {} in block {block}",
@@ -393,7 +518,7 @@ impl BaseLedger for EvmLedger {
                 }
                 None => tracing::warn!(
                     "batch {} was not confirmed (not mined in time, or removed by a \
-                     reorganisation); sending it again",
+                     reorganisation); checking the chain and sending it again",
                     batch.number
                 ),
             }
