@@ -117,6 +117,9 @@ pub struct Report {
     pub ingest: IngestReport,
     /// The same payment circuit proven by snarkjs on this machine.
     pub snarkjs: crate::snarkjs_cmp::SnarkjsComparison,
+    /// Gas on an EVM chain (the pinned anvil): verification and whole batches on the rollup
+    /// contract.
+    pub evm: crate::evm::EvmReport,
     /// Other Groth16 provers: where their own published figures are (different circuits and
     /// machines; not reproduced here).
     pub published: Vec<Published>,
@@ -255,9 +258,9 @@ pub fn run(opts: &ReportOptions) -> Result<Report> {
         "seeds": "witness i uses ChaCha20 seed i; proving rng seed 7; batch payments seed = batch size; setup: insecure development seed 0",
     });
 
-    eprintln!("[1/7] constraint counts");
+    eprintln!("[1/8] constraint counts");
     let constraints = measure()?;
-    eprintln!("[2/7] payment proving at depths {depths:?}");
+    eprintln!("[2/8] payment proving at depths {depths:?}");
     let mut prove_points = Vec::new();
     let mut payment = None;
     for &d in &depths {
@@ -270,7 +273,7 @@ pub fn run(opts: &ReportOptions) -> Result<Report> {
         payment = Some(r);
     }
     let payment = payment.context("no depth")?;
-    eprintln!("[3/7] batch proving (depth {b_depth}, chunks of {b_slots})");
+    eprintln!("[3/8] batch proving (depth {b_depth}, chunks of {b_slots})");
     let batch = batch_report(&opts.data_dir, b_depth, b_slots, &b_sizes, &b_threads)?;
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -295,17 +298,23 @@ pub fn run(opts: &ReportOptions) -> Result<Report> {
         intercept_ms: intercept * 1e3,
         r2,
     };
-    eprintln!("[4/7] verification by batch size");
+    eprintln!("[4/8] verification by batch size");
     let verify = verify_report(v_depth, &v_sizes, 5)?;
-    eprintln!("[5/7] node ingest ({i_payments} payments)");
+    eprintln!("[5/8] node ingest ({i_payments} payments)");
     let ingest = ingest_report(&opts.data_dir, i_profile, i_payments, i_warmup, 64)?;
-    eprintln!("[6/7] snarkjs on the same circuit");
+    eprintln!("[6/8] snarkjs on the same circuit");
     let snarkjs = if q {
         crate::snarkjs_cmp::compare(&opts.data_dir.join("snarkjs"), depths[0], 0)?
     } else {
         crate::snarkjs_cmp::compare(&opts.data_dir.join("snarkjs"), full_depth, 3)?
     };
-    eprintln!("writing {}", opts.out.display());
+    eprintln!("[7/8] gas on an EVM chain (anvil)");
+    let evm = if q {
+        crate::evm::evm_report(4, 2, &[1, 2, 4])?
+    } else {
+        crate::evm::evm_report(full_depth, 8, &[1, 8, 16, 64])?
+    };
+    eprintln!("[8/8] writing {}", opts.out.display());
     let report = Report {
         started_unix,
         quick: q,
@@ -320,6 +329,7 @@ pub fn run(opts: &ReportOptions) -> Result<Report> {
         verify,
         ingest,
         snarkjs,
+        evm,
         published: published(),
     };
     write(&opts.out, &report)?;
@@ -450,6 +460,41 @@ fn write(out: &Path, r: &Report) -> Result<()> {
             ],
         ),
     )?;
+    let per_payment = |label: &str, pts: Vec<(f64, f64)>| Series {
+        label: label.into(),
+        points: pts,
+        line: true,
+        markers: true,
+    };
+    std::fs::write(
+        out.join("evm_gas_per_payment.svg"),
+        chart(
+            &format!(
+                "Gas per payment on an EVM chain (chunks of {}, depth {})",
+                r.evm.chunk_slots, r.evm.depth
+            ),
+            "payments per batch",
+            "gas per payment",
+            &[
+                per_payment(
+                    "verification only",
+                    r.evm
+                        .batches
+                        .iter()
+                        .map(|p| (p.payments as f64, p.gas_per_payment))
+                        .collect(),
+                ),
+                per_payment(
+                    "whole batch on the rollup contract",
+                    r.evm
+                        .settled
+                        .iter()
+                        .map(|p| (p.payments as f64, p.gas_per_payment))
+                        .collect(),
+                ),
+            ],
+        ),
+    )?;
     std::fs::write(out.join("report.md"), markdown(r))?;
     Ok(())
 }
@@ -550,6 +595,23 @@ fn markdown(r: &Report) -> String {
             why.as_deref().unwrap_or("unknown reason")
         )),
     }
+    s.push_str(&format!(
+        "## Gas on an EVM chain\n\n![gas per payment](evm_gas_per_payment.svg)\n\nThe pinned anvil (Prague rules), chunks of {} at depth {}. Verification only: every payment and chunk proof of a batch in one pairing check (`Groth16BatchVerifier.verifyTwo`). Whole batch: `ZkPayRollup.commitBatch` ({}). One plain single-proof verification: {} gas.\n\n| payments | chunks | verification gas | / payment | whole batch gas | / payment | calldata bytes |\n|---|---|---|---|---|---|---|\n",
+        r.evm.chunk_slots, r.evm.depth, r.evm.settled_scope, r.evm.plain_verify_gas
+    ));
+    for (v, w) in r.evm.batches.iter().zip(&r.evm.settled) {
+        s.push_str(&format!(
+            "| {} | {} | {} | {:.0} | {} | {:.0} | {} |\n",
+            v.payments,
+            v.chunks,
+            v.gas,
+            v.gas_per_payment,
+            w.gas,
+            w.gas_per_payment,
+            w.calldata_bytes
+        ));
+    }
+    s.push('\n');
     s.push_str("Published figures of other provers are for orientation only: other circuits, other machines. Compare cost per constraint, not totals.\n\n| system | workload | figure | hardware | source |\n|---|---|---|---|---|\n");
     for p in &r.published {
         s.push_str(&format!(

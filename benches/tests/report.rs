@@ -18,6 +18,7 @@ fn quick_report_writes_every_file() {
         "prove_payment_depths.svg",
         "batch_throughput.svg",
         "verify_per_proof.svg",
+        "evm_gas_per_payment.svg",
     ] {
         let text = std::fs::read_to_string(out.path().join(f)).unwrap();
         assert!(!text.is_empty(), "{f} is empty");
@@ -35,6 +36,7 @@ fn quick_report_writes_every_file() {
         "batch",
         "verify",
         "ingest",
+        "evm",
         "published",
     ] {
         assert!(json.get(k).is_some(), "report.json lacks {k}");
@@ -45,6 +47,13 @@ fn quick_report_writes_every_file() {
     assert!(r.prove_points.iter().all(|p| p.prove_seconds > 0.0));
     assert_eq!(r.ingest.accepted, r.ingest.payments);
     assert_eq!(r.batch.points.len(), 4);
+    // gas: both series at every size, a whole batch costs more than verifying it
+    assert_eq!(r.evm.batches.len(), 3);
+    assert_eq!(r.evm.settled.len(), 3);
+    for (v, w) in r.evm.batches.iter().zip(&r.evm.settled) {
+        assert_eq!(v.payments, w.payments);
+        assert!(w.gas > v.gas, "{} payments", v.payments);
+    }
     let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
     for section in [
         "## Constraints",
@@ -52,6 +61,7 @@ fn quick_report_writes_every_file() {
         "## Batch proving",
         "## Verification",
         "## Node ingest",
+        "## Gas on an EVM chain",
         "## Other Groth16 provers",
         "Quick mode",
     ] {

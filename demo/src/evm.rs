@@ -215,22 +215,7 @@ impl CommittedBatches for ChainSource {
             Some(prev) => prev.state.note_cursor,
             None => 0,
         };
-        let notes = b.note_positions(start).map_err(err)?;
-        Ok(Some(BatchView {
-            note_root: b.state.note_root.0,
-            entries: b
-                .payments
-                .iter()
-                .zip(notes)
-                .map(|(p, ns)| {
-                    (
-                        hex::encode(p.id()),
-                        p.public.invoice_tag,
-                        ns.iter().map(|n| (n.position, n.commitment)).collect(),
-                    )
-                })
-                .collect(),
-        }))
+        BatchView::of(b, start).map(Some)
     }
 
     fn describe(&self) -> String {

@@ -140,6 +140,15 @@ pub trait BaseLedger: Send + Sync {
     fn balance(&self, account: &PublicAccount, asset: &AssetId) -> Result<u128, LedgerError>;
     /// Shielded pool balance of an asset.
     fn pool(&self, asset: &AssetId) -> Result<u128, LedgerError>;
+    /// Payments queued on the ledger for forced inclusion that the next batch must lead with,
+    /// in queue order (the escape hatch of a ledger that has one; none by default).
+    fn forced(&self) -> Result<Vec<PaymentSubmission>, LedgerError> {
+        Ok(Vec::new())
+    }
+    /// How many queued payments wait for a batch (a cheap poll; none by default).
+    fn forced_pending(&self) -> Result<u64, LedgerError> {
+        Ok(0)
+    }
     /// Development faucet: credits a public account.
     fn faucet(
         &self,

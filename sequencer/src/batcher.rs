@@ -17,12 +17,24 @@ pub async fn run(node: Arc<Node>, wake: Arc<Notify>, stop: Arc<Notify>) {
         if node.storage_failing() {
             node.probe_storage();
         }
-        let due =
+        let mut due =
             node.mempool_len() >= size || node.oldest_pending_age().is_some_and(|a| a >= timeout);
+        if !due {
+            // payments queued on the ledger for forced inclusion are due at once (asked off the
+            // runtime: an EVM ledger answers over the network)
+            let n = node.clone();
+            due = tokio::task::spawn_blocking(move || n.forced_pending())
+                .await
+                .unwrap_or(0)
+                > 0;
+        }
         if due {
             let n = node.clone();
             match tokio::task::spawn_blocking(move || n.run_batch_once()).await {
-                Ok(Ok(_)) => continue,
+                Ok(Ok(Some(_))) => continue,
+                // nothing to commit (every payment failed, or only dead queue entries wait):
+                // wait for the next tick rather than spin
+                Ok(Ok(None)) => {}
                 Ok(Err(e)) => tracing::error!(error = %e, "batch failed; retrying in 1 s"),
                 Err(e) => tracing::error!(error = %e, "batch task panicked; retrying in 1 s"),
             }

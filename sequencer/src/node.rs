@@ -793,6 +793,11 @@ impl Node {
             .and_then(|ix| ix.pending.values().next().map(|p| p.received.elapsed()))
     }
 
+    /// How many payments the ledger's forced-inclusion queue holds (0 when it cannot say).
+    pub fn forced_pending(&self) -> u64 {
+        self.ledger.forced_pending().unwrap_or(0)
+    }
+
     /// Takes up to `batch_size` waiting payments, proves them in parallel chunks and commits
     /// them to the ledger. Payments the ledger's rules would refuse (found by
     /// [`BaseLedger::screen`] before proving, or named by a refusal of the batch) are failed
@@ -835,6 +840,32 @@ impl Node {
                 "note root expired before batching",
             )?;
         }
+        // Payments queued on the ledger for forced inclusion (its escape hatch) lead the batch,
+        // in queue order; a waiting payment that spends one of their notes (other than the same
+        // payment, sent here too) can never be committed.
+        let mut lead = match self.ledger.forced() {
+            Ok(f) => f,
+            Err(e) => {
+                self.metrics.ledger_errors.inc();
+                self.unmark_batched(&taken);
+                return Err(NodeError::Storage(format!("ledger: {e}")));
+            }
+        };
+        if !lead.is_empty() {
+            let ids: std::collections::HashSet<[u8; 32]> = lead.iter().map(|p| p.id()).collect();
+            let spent: std::collections::HashSet<_> =
+                lead.iter().flat_map(|p| p.public.nullifiers).collect();
+            let (conflicting, keep): (Vec<_>, Vec<_>) = taken.into_iter().partition(|(_, s)| {
+                !ids.contains(&s.id()) && s.public.nullifiers.iter().any(|n| spent.contains(n))
+            });
+            taken = keep;
+            let reason = "its note is spent by a payment queued on the ledger for forced inclusion";
+            let each: Vec<_> = conflicting
+                .into_iter()
+                .map(|c| (c, reason.to_string()))
+                .collect();
+            self.fail_each("ledger_rules", &each)?;
+        }
         // Drop what the ledger's per-payment rules refuse before spending time on proofs.
         let subs: Vec<PaymentSubmission> = taken.iter().map(|(_, s)| s.clone()).collect();
         let refused = match self.ledger.screen(&subs) {
@@ -859,12 +890,13 @@ impl Node {
         // the proving gauges fall back to 0 on every way out
         let _proving = ProvingGauges(&self.metrics);
         loop {
-            if taken.is_empty() {
+            let (payments, origin) = compose_batch(&lead, &taken);
+            if payments.is_empty() {
                 return Ok(None);
             }
             let mut state = base_state.clone();
             let start_cursor = state.notes.size();
-            let publics: Vec<_> = taken.iter().map(|(_, s)| s.public.clone()).collect();
+            let publics: Vec<_> = payments.iter().map(|s| s.public.clone()).collect();
             let chunks = match state.apply_batch(&publics) {
                 Ok(c) => c,
                 Err(e) => {
@@ -901,7 +933,7 @@ impl Node {
             let submission = BatchSubmission {
                 number: head.number + 1,
                 parent: head.hash,
-                payments: taken.iter().map(|(_, s)| s.clone()).collect(),
+                payments: payments.clone(),
                 chunks: chunks
                     .iter()
                     .zip(&proofs)
@@ -939,8 +971,14 @@ impl Node {
                     self.metrics.batches_failed.inc();
                     self.metrics.ledger_refusal("commit", 1);
                     tracing::error!(error = %e, batch = submission.number, "ledger refused the batch");
-                    match e.payment_index() {
-                        Some(i) if i < taken.len() => {
+                    match e.payment_index().map(|i| origin.get(i).copied()) {
+                        Some(Some(BatchOrigin::Queued(j))) => {
+                            // a queued payment the ledger refuses now: leave it to the queue's
+                            // own rules (it is consumed as dead, or waits), prove the rest again
+                            lead.remove(j);
+                            continue;
+                        }
+                        Some(Some(BatchOrigin::Mempool(i))) => {
                             // Only that payment breaks a rule: fail it, prove the rest again.
                             let bad = taken.remove(i);
                             self.fail_each(
@@ -965,7 +1003,9 @@ impl Node {
             };
             // counted as soon as the ledger has it, whatever happens to the local cleanup
             self.metrics.batches_committed.inc();
-            self.metrics.payments_committed.inc_by(taken.len() as u64);
+            self.metrics
+                .payments_committed
+                .inc_by(submission.payments.len() as u64);
             self.metrics.batch_committed(committed.number);
             crash_point("after_ledger_commit");
             index_batch(
@@ -993,7 +1033,8 @@ impl Node {
             }
             tracing::info!(
                 batch = committed.number,
-                payments = taken.len(),
+                payments = submission.payments.len(),
+                queued = lead.len(),
                 "batch committed"
             );
             return Ok(Some(committed.number));
@@ -1247,4 +1288,31 @@ pub fn read_signer(
     hex::decode_to_slice(hex, bytes.as_mut()).map_err(|e| bad(e.to_string()))?;
     alloy::signers::local::PrivateKeySigner::from_bytes(&(*bytes).into())
         .map_err(|e| bad(e.to_string()))
+}
+
+/// Where a payment of a batch comes from.
+#[derive(Clone, Copy, Debug)]
+enum BatchOrigin {
+    /// The ledger's forced-inclusion queue (index in the lead).
+    Queued(usize),
+    /// This node's mempool (index in the taken payments).
+    Mempool(usize),
+}
+
+/// A batch's payments: the queued ones first, in queue order, then the mempool's (leaving out
+/// those that are queued too: they lead as the queued ones).
+fn compose_batch(
+    lead: &[PaymentSubmission],
+    taken: &[(u64, PaymentSubmission)],
+) -> (Vec<PaymentSubmission>, Vec<BatchOrigin>) {
+    let ids: std::collections::HashSet<[u8; 32]> = lead.iter().map(|p| p.id()).collect();
+    let mut payments = lead.to_vec();
+    let mut origin: Vec<BatchOrigin> = (0..lead.len()).map(BatchOrigin::Queued).collect();
+    for (i, (_, s)) in taken.iter().enumerate() {
+        if !ids.contains(&s.id()) {
+            payments.push(s.clone());
+            origin.push(BatchOrigin::Mempool(i));
+        }
+    }
+    (payments, origin)
 }

@@ -551,3 +551,75 @@ fn zkpay_node_runs_on_the_rollup_contract_from_its_flags() {
     );
     drop(anvil);
 }
+
+/// A payment queued on the contract for forced inclusion (the escape hatch) leads the node's
+/// next batch, even with nothing in the mempool; a payment sent to the node that spends the same
+/// note is failed with the reason.
+#[test]
+fn the_node_leads_its_batches_with_payments_queued_on_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let anvil = spawn_anvil().unwrap();
+    let (ch, payer, batcher) = chain(&anvil, dir.path(), 1);
+    let (pv, cv) = (
+        payer.keys().verifier.clone(),
+        batcher.keys().verifier.clone(),
+    );
+    let signer = PrivateKeySigner::from_bytes(&ch.seq_key).unwrap();
+    let ledger = Arc::new(EvmLedger::open(ch.ledger_config.clone(), signer, &pv, &cv).unwrap());
+    let node = Node::with_ledger(config(dir.path()), ledger.clone(), pv.clone(), batcher).unwrap();
+    let mut alice = Wallet::new(51, "alice");
+    let bob = Wallet::new(52, "bob");
+    let alice_addr = Address::from(alice.account.to_bytes());
+    node.ledger().faucet(&alice.account, &usd(), 100).unwrap();
+    let funder = provider(&ch.url, B256::from_slice(&anvil.keys()[1].to_bytes()));
+    block_on(approve(&ch.url, &funder, &alice, ch.token, ch.rollup));
+    let (dep, note) = deposit(&node, &payer, &mut alice, 60);
+    node.submit(dep).unwrap();
+    assert_eq!(node.run_batch_once().unwrap(), Some(1));
+    assert_eq!(node.forced_pending(), 0);
+
+    // Alice queues the withdrawal of her note on the contract herself
+    let out = withdraw(&node, &payer, &mut alice, &note);
+    let alice_evm = provider(&ch.url, B256::from(*alice.account_key.to_bytes()));
+    block_on(async {
+        ZkPayRollup::new(ch.rollup, &alice_evm)
+            .forcePayment(zkpay_ledger::evm::rollup::payment_arg(&out).unwrap())
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap()
+    });
+    assert_eq!(node.forced_pending(), 1);
+    assert_eq!(node.ledger().forced().unwrap(), vec![out.clone()]);
+    // ... and also sends the node a payment of the same note to Bob: it can never be committed
+    let conflict = pay(&node, &payer, &mut alice, &note, &bob.key, 10, 0, None);
+    node.submit(conflict.clone()).unwrap();
+
+    // the node's next batch leads with the queued payment
+    assert_eq!(node.run_batch_once().unwrap(), Some(2));
+    let b2 = node.ledger().batch(2).unwrap().unwrap();
+    assert_eq!(b2.payments, vec![out.clone()]);
+    assert_eq!(committed(&node, &out.id()), 2);
+    match node.status(&conflict.id()) {
+        Some(PaymentStatus::Failed { reason }) => {
+            assert!(reason.contains("forced inclusion"), "{reason}")
+        }
+        other => panic!("expected failed, got {other:?}"),
+    }
+    assert_eq!(node.forced_pending(), 0);
+    let balance = block_on(async {
+        TestToken::new(ch.token, &ch.seq)
+            .balanceOf(alice_addr)
+            .call()
+            .await
+    })
+    .unwrap();
+    assert_eq!(
+        balance,
+        U256::from(100 * SCALE),
+        "the 60 came back to Alice's account"
+    );
+    drop(anvil);
+}

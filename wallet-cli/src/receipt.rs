@@ -30,6 +30,31 @@ pub struct BatchView {
     pub entries: Vec<EntryView>,
 }
 
+impl BatchView {
+    /// The view of a committed batch whose notes start at note cursor `start` (the cursor after
+    /// the batch before it): what a source built on a ledger's own log gives.
+    pub fn of(b: &zkpay_api::ledger::CommittedBatch, start: u64) -> Result<BatchView, WalletError> {
+        let notes = b
+            .note_positions(start)
+            .map_err(|e| WalletError::Node(e.to_string()))?;
+        Ok(BatchView {
+            note_root: b.state.note_root.0,
+            entries: b
+                .payments
+                .iter()
+                .zip(notes)
+                .map(|(p, ns)| {
+                    (
+                        hex::encode(p.id()),
+                        p.public.invoice_tag,
+                        ns.iter().map(|n| (n.position, n.commitment)).collect(),
+                    )
+                })
+                .collect(),
+        })
+    }
+}
+
 /// One payment of a committed batch: id (hex), invoice tag (0 = none), and its notes
 /// (position, commitment) in output order.
 pub type EntryView = (String, F, Vec<(u64, Commitment)>);
@@ -150,24 +175,7 @@ impl CommittedBatches for LedgerSource {
         };
         self.link_to_head(n)?;
         let start = self.log.cursor_before(n).map_err(node)?;
-        let notes = b
-            .note_positions(start)
-            .map_err(|e| WalletError::Node(e.to_string()))?;
-        Ok(Some(BatchView {
-            note_root: b.state.note_root.0,
-            entries: b
-                .payments
-                .iter()
-                .zip(notes)
-                .map(|(p, ns)| {
-                    (
-                        hex::encode(p.id()),
-                        p.public.invoice_tag,
-                        ns.iter().map(|n| (n.position, n.commitment)).collect(),
-                    )
-                })
-                .collect(),
-        }))
+        BatchView::of(&b, start).map(Some)
     }
 
     fn describe(&self) -> String {

@@ -337,7 +337,16 @@ impl EvmLedger {
         nonce: &mut Option<u64>,
         attempt: u32,
     ) -> Result<Option<u64>, LedgerError> {
-        let call = self.rollup.batch_call(batch, 0).map_err(storage)?;
+        // the queue entries this batch consumes: the dead ones and those it leads with
+        let (r, ids) = (
+            self.rollup.clone(),
+            batch.payments.iter().map(|p| p.id()).collect::<Vec<_>>(),
+        );
+        let forced = self.run(async move { r.forced_count(&ids).await })?;
+        let call = self
+            .rollup
+            .batch_call(batch, forced as usize)
+            .map_err(storage)?;
         let (r, p, from) = (self.rollup.clone(), self.provider.clone(), self.sender);
         let (confirmations, timeout) = (
             self.config.confirmations.max(1),
@@ -625,6 +634,26 @@ impl BaseLedger for EvmLedger {
         refused_list.extend(more);
         refused_list.sort_by_key(|(i, _)| *i);
         Ok(refused_list)
+    }
+
+    fn forced(&self) -> Result<Vec<PaymentSubmission>, LedgerError> {
+        let r = self.rollup.clone();
+        let entries =
+            self.run(async move { r.forced_entries(super::rollup::MAX_FORCED_PER_BATCH).await })?;
+        Ok(entries.into_iter().filter_map(|e| e.payment).collect())
+    }
+
+    fn forced_pending(&self) -> Result<u64, LedgerError> {
+        let r = self.rollup.clone();
+        self.run(async move {
+            let n = r
+                .contract()
+                .forcedPending()
+                .call()
+                .await
+                .map_err(|e| EvmError::Chain(e.to_string()))?;
+            Ok(u64::try_from(n).unwrap_or(u64::MAX))
+        })
     }
 
     fn batch(&self, number: u64) -> Result<Option<CommittedBatch>, LedgerError> {

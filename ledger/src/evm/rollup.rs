@@ -194,6 +194,22 @@ pub async fn deploy(
     Ok(*c.address())
 }
 
+/// Most queue entries a batch must consume (`MAX_FORCED_PER_BATCH` of the contract).
+pub const MAX_FORCED_PER_BATCH: u64 = 16;
+
+/// One pending entry of the contract's forced-inclusion queue.
+#[derive(Clone, Debug)]
+pub struct ForcedEntry {
+    /// Its index in the queue.
+    pub index: u64,
+    /// The queued payment's id.
+    pub payment_id: [u8; 32],
+    /// It can still be included (not marked dead, its invoice unpaid).
+    pub live: bool,
+    /// The queued payment, from its `PaymentForced` event (live entries only).
+    pub payment: Option<PaymentSubmission>,
+}
+
 /// A deployed rollup contract.
 #[derive(Clone, Debug)]
 pub struct Rollup {
@@ -290,6 +306,73 @@ impl Rollup {
                 nullifier_cursor: to_u64(c.nullifierCursor().call().await.map_err(chain)?)?,
             },
         })
+    }
+
+    /// The pending queue entries, at most `max` from the head, with the live ones' payments.
+    pub async fn forced_entries(&self, max: u64) -> Result<Vec<ForcedEntry>, EvmError> {
+        let mut out = self.forced_entries_ids(max).await?;
+        for e in out.iter_mut().filter(|e| e.live) {
+            let k = e.index;
+            let events = self
+                .contract
+                .PaymentForced_filter()
+                .topic1(alloy::primitives::B256::from(U256::from(k)))
+                .from_block(0)
+                .query()
+                .await
+                .map_err(chain)?;
+            let (ev, _) = events.into_iter().next().ok_or_else(|| {
+                EvmError::Chain(format!("queue entry {k} has no PaymentForced event"))
+            })?;
+            let p = payment_of(self.network, &ev.payment)?;
+            if p.id() != e.payment_id {
+                return Err(EvmError::Contract(format!(
+                    "queue entry {k}'s event is not its payment"
+                )));
+            }
+            e.payment = Some(p);
+        }
+        Ok(out)
+    }
+
+    /// How many of the oldest queue entries a batch whose payments have ids `ids` consumes: the
+    /// dead ones, and the live ones it leads with, in order; it stops at the first live entry
+    /// the batch does not lead with.
+    pub async fn forced_count(&self, ids: &[[u8; 32]]) -> Result<u64, EvmError> {
+        let entries = self.forced_entries_ids(MAX_FORCED_PER_BATCH).await?;
+        let mut count = 0;
+        let mut next = 0;
+        for e in entries {
+            if e.live {
+                if ids.get(next) != Some(&e.payment_id) {
+                    break;
+                }
+                next += 1;
+            }
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// The pending queue entries without their payments (no events read).
+    async fn forced_entries_ids(&self, max: u64) -> Result<Vec<ForcedEntry>, EvmError> {
+        let c = &self.contract;
+        let to_u64 = |x: U256| u64::try_from(x).unwrap_or(u64::MAX);
+        let head = to_u64(c.forcedHead().call().await.map_err(chain)?);
+        let pending = to_u64(c.forcedPending().call().await.map_err(chain)?);
+        let mut out = Vec::new();
+        for k in head..head.saturating_add(pending.min(max)) {
+            let f = c.forcedQueue(U256::from(k)).call().await.map_err(chain)?;
+            let paid = !f.invoiceTag.is_zero()
+                && c.invoicePaid(f.invoiceTag).call().await.map_err(chain)?;
+            out.push(ForcedEntry {
+                index: k,
+                payment_id: f.paymentId.0,
+                live: !f.dead && !paid,
+                payment: None,
+            });
+        }
+        Ok(out)
     }
 
     /// The calldata of a batch whose first `forced` payments are the oldest queued ones.
