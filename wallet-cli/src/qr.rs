@@ -131,6 +131,12 @@ fn decode_gray(gray: &image::GrayImage) -> Result<String, WalletError> {
 /// quiet zone.
 pub const MAX_SVG_RECTS: usize = 185 * 185;
 
+/// Largest side of an SVG the decoder reads. [`render_svg`] draws at least 256 pixels a side
+/// with the smallest whole number of pixels per module, so its side is under 256 + 185; twice
+/// that leaves room for other scales while bounding the pixels painted and searched (a side of
+/// [`MAX_IMAGE_SIDE`] would let a few kilobytes of SVG cost a 16-megapixel search).
+pub const MAX_SVG_SIDE: u32 = 1024;
+
 /// Decodes an SVG produced by [`render_svg`] (its `M x y h w v h H x V y` rectangles), so a
 /// saved SVG request can be read back without a general SVG renderer. Refuses, before painting
 /// anything, more rectangles than a QR code has, rectangles outside the image (overflow
@@ -145,8 +151,10 @@ pub fn decode_svg(svg: &str) -> Result<String, WalletError> {
         attr("width").ok_or_else(bad)?,
         attr("height").ok_or_else(bad)?,
     );
-    if w > MAX_IMAGE_SIDE || h > MAX_IMAGE_SIDE {
-        return Err(WalletError::Qr("SVG too large".into()));
+    if w > MAX_SVG_SIDE || h > MAX_SVG_SIDE {
+        return Err(WalletError::Qr(format!(
+            "SVG larger than {MAX_SVG_SIDE}×{MAX_SVG_SIDE}: not a zkpay QR SVG"
+        )));
     }
     let d_start = svg.find(" d=\"").ok_or_else(bad)? + 4;
     let d = svg[d_start..].split('"').next().ok_or_else(bad)?;
@@ -217,6 +225,31 @@ mod tests {
     fn png_and_svg_round_trip() {
         assert_eq!(decode_image(&render_png(URI).unwrap()).unwrap(), URI);
         assert_eq!(decode_svg(&render_svg(URI).unwrap()).unwrap(), URI);
+    }
+
+    #[test]
+    fn every_rendered_svg_fits_the_decoders_side_and_a_larger_one_is_refused() {
+        // the smallest and the largest codes (version 1 and a payload near version 40's
+        // capacity at level M)
+        for payload in ["z".to_string(), "x".repeat(2300)] {
+            let svg = render_svg(&payload).unwrap();
+            let side: u32 = svg
+                .split(" width=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(side <= MAX_SVG_SIDE, "{side}");
+            assert_eq!(decode_svg(&svg).unwrap(), payload);
+        }
+        let big = r#"<svg width="1025" height="300"><path d="M0 0h1v1H0V0"/></svg>"#;
+        assert!(decode_svg(big)
+            .unwrap_err()
+            .to_string()
+            .contains("larger than"));
     }
 
     fn png(img: &image::GrayImage) -> Vec<u8> {

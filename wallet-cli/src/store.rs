@@ -96,13 +96,23 @@ impl std::fmt::Debug for Sealed {
     }
 }
 
-fn derive(passphrase: &[u8], kdf: &Kdf) -> Result<Zeroizing<[u8; 32]>, WalletError> {
+/// Checks the key-derivation parameters of a file (before any work is spent on them): Argon2id,
+/// at most 1 GiB of memory, 64 passes and 16 lanes, a hex salt Argon2 accepts.
+fn check_kdf(kdf: &Kdf) -> Result<(Params, Vec<u8>), WalletError> {
     if kdf.alg != "argon2id" || kdf.m_kib > 1024 * 1024 || kdf.t > 64 || kdf.p > 16 {
         return Err(WalletError::Corrupt("unsupported key derivation".into()));
     }
     let salt = hex::decode(&kdf.salt).map_err(|_| WalletError::Corrupt("salt".into()))?;
+    if !(argon2::MIN_SALT_LEN..=argon2::MAX_SALT_LEN).contains(&salt.len()) {
+        return Err(WalletError::Corrupt("salt".into()));
+    }
     let params = Params::new(kdf.m_kib, kdf.t, kdf.p, Some(32))
         .map_err(|e| WalletError::Corrupt(format!("kdf parameters: {e}")))?;
+    Ok((params, salt))
+}
+
+fn derive(passphrase: &[u8], kdf: &Kdf) -> Result<Zeroizing<[u8; 32]>, WalletError> {
+    let (params, salt) = check_kdf(kdf)?;
     let mut key = Zeroizing::new([0u8; 32]);
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
         .hash_password_into(passphrase, &salt, key.as_mut())
@@ -112,6 +122,133 @@ fn derive(passphrase: &[u8], kdf: &Kdf) -> Result<Zeroizing<[u8; 32]>, WalletErr
 
 fn aad(h: &Header) -> Result<Vec<u8>, WalletError> {
     serde_json::to_vec(h).map_err(|e| WalletError::Corrupt(e.to_string()))
+}
+
+/// A wallet file's bytes, parsed and checked but not decrypted: what [`Sealed::open`] reads
+/// before it spends a key derivation on the passphrase. Public so that the parsing can be
+/// exercised (fuzzed) without a file or Argon2.
+pub struct SealedFile {
+    header: Header,
+    nonce: [u8; 12],
+    ciphertext: Vec<u8>,
+}
+
+impl SealedFile {
+    /// Parses a wallet file strictly: the JSON layout (no unknown field), format and version,
+    /// bounded key-derivation parameters, a 12-byte nonce and a hex ciphertext holding at least
+    /// the authentication tag.
+    pub fn parse(bytes: &[u8]) -> Result<Self, WalletError> {
+        if bytes.len() as u64 > MAX_FILE {
+            return Err(WalletError::Corrupt("wallet file too large".into()));
+        }
+        let file: File = serde_json::from_slice(bytes)
+            .map_err(|e| WalletError::Corrupt(format!("wallet file: {e}")))?;
+        if file.header.format != FORMAT || file.header.version != VERSION {
+            return Err(WalletError::Corrupt(
+                "not a zkpay wallet file of version 1".into(),
+            ));
+        }
+        check_kdf(&file.header.kdf)?;
+        let nonce: [u8; 12] = hex::decode(&file.nonce)
+            .ok()
+            .and_then(|n| n.try_into().ok())
+            .ok_or_else(|| WalletError::Corrupt("nonce".into()))?;
+        let ciphertext =
+            hex::decode(&file.ciphertext).map_err(|_| WalletError::Corrupt("ciphertext".into()))?;
+        if ciphertext.len() < 16 {
+            return Err(WalletError::Corrupt("ciphertext".into()));
+        }
+        Ok(Self {
+            header: file.header,
+            nonce,
+            ciphertext,
+        })
+    }
+
+    /// Network named in the (authenticated) header.
+    pub fn network(&self) -> Network {
+        self.header.network
+    }
+
+    /// Whether the header says the wallet holds no spending key.
+    pub fn watch_only(&self) -> bool {
+        self.header.watch_only
+    }
+
+    /// Derives the file's key from `passphrase` (Argon2id with the file's parameters).
+    pub fn derive_key(&self, passphrase: &[u8]) -> Result<Zeroizing<[u8; 32]>, WalletError> {
+        derive(passphrase, &self.header.kdf)
+    }
+
+    /// Decrypts and authenticates the state (header included) under `key`; any changed byte,
+    /// or another key, gives [`WalletError::WrongPassphrase`].
+    pub fn decrypt(&self, key: &[u8; 32]) -> Result<Zeroizing<Vec<u8>>, WalletError> {
+        let cipher = ChaCha20Poly1305::new(Key::from_slice(key));
+        cipher
+            .decrypt(
+                Nonce::from_slice(&self.nonce),
+                Payload {
+                    msg: &self.ciphertext,
+                    aad: &aad(&self.header)?,
+                },
+            )
+            .map(Zeroizing::new)
+            .map_err(|_| WalletError::WrongPassphrase)
+    }
+
+    /// The bytes of a wallet file sealing `plaintext` under `key` with `nonce`, for a header of
+    /// `network`, `watch_only` and the default Argon2id parameters with `salt` (the key must be
+    /// the one those parameters derive from the passphrase, as [`Sealed`] ensures).
+    pub fn seal(
+        network: Network,
+        watch_only: bool,
+        salt: &[u8; 16],
+        key: &[u8; 32],
+        nonce: &[u8; 12],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, WalletError> {
+        encode(&header(network, watch_only, salt), key, nonce, plaintext)
+    }
+}
+
+fn header(network: Network, watch_only: bool, salt: &[u8; 16]) -> Header {
+    Header {
+        format: FORMAT.into(),
+        version: VERSION,
+        network,
+        watch_only,
+        kdf: Kdf {
+            alg: "argon2id".into(),
+            m_kib: M_KIB,
+            t: T_COST,
+            p: P_COST,
+            salt: hex::encode(salt),
+        },
+    }
+}
+
+fn encode(
+    header: &Header,
+    key: &[u8; 32],
+    nonce: &[u8; 12],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, WalletError> {
+    let cipher = ChaCha20Poly1305::new(Key::from_slice(key));
+    let ct = cipher
+        .encrypt(
+            Nonce::from_slice(nonce),
+            Payload {
+                msg: plaintext,
+                aad: &aad(header)?,
+            },
+        )
+        .map_err(|_| WalletError::Corrupt("encryption failed".into()))?;
+    let file = File {
+        header: header.clone(),
+        nonce: hex::encode(nonce),
+        ciphertext: hex::encode(ct),
+    };
+    serde_json::to_vec_pretty(&file).map_err(|e| WalletError::Corrupt(e.to_string()))
 }
 
 impl Sealed {
@@ -136,23 +273,11 @@ impl Sealed {
         let lock = lock(dir)?;
         let mut salt = [0u8; 16];
         rand::rngs::OsRng.fill_bytes(&mut salt);
-        let kdf = Kdf {
-            alg: "argon2id".into(),
-            m_kib: M_KIB,
-            t: T_COST,
-            p: P_COST,
-            salt: hex::encode(salt),
-        };
-        let key = derive(passphrase, &kdf)?;
+        let header = header(network, watch_only, &salt);
+        let key = derive(passphrase, &header.kdf)?;
         let s = Self {
             path,
-            header: Header {
-                format: FORMAT.into(),
-                version: VERSION,
-                network,
-                watch_only,
-                kdf,
-            },
+            header,
             key,
             _lock: lock,
         };
@@ -173,30 +298,12 @@ impl Sealed {
         }
         let bytes =
             std::fs::read(&path).map_err(|e| WalletError::Io(path.clone(), e.to_string()))?;
-        let file: File = serde_json::from_slice(&bytes)
-            .map_err(|e| WalletError::Corrupt(format!("{}: {e}", path.display())))?;
-        if file.header.format != FORMAT || file.header.version != VERSION {
-            return Err(WalletError::Corrupt(
-                "not a zkpay wallet file of version 1".into(),
-            ));
-        }
-        let key = derive(passphrase, &file.header.kdf)?;
-        let nonce = hex::decode(&file.nonce).map_err(|_| WalletError::Corrupt("nonce".into()))?;
-        if nonce.len() != 12 {
-            return Err(WalletError::Corrupt("nonce".into()));
-        }
-        let ct =
-            hex::decode(&file.ciphertext).map_err(|_| WalletError::Corrupt("ciphertext".into()))?;
-        let cipher = ChaCha20Poly1305::new(Key::from_slice(key.as_ref()));
-        let pt = cipher
-            .decrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: &ct,
-                    aad: &aad(&file.header)?,
-                },
-            )
-            .map_err(|_| WalletError::WrongPassphrase)?;
+        let file = SealedFile::parse(&bytes).map_err(|e| match e {
+            WalletError::Corrupt(why) => WalletError::Corrupt(format!("{}: {why}", path.display())),
+            e => e,
+        })?;
+        let key = file.derive_key(passphrase)?;
+        let pt = file.decrypt(&key)?;
         Ok((
             Self {
                 path,
@@ -204,7 +311,7 @@ impl Sealed {
                 key,
                 _lock: lock,
             },
-            Zeroizing::new(pt),
+            pt,
         ))
     }
 
@@ -222,23 +329,7 @@ impl Sealed {
     pub fn save(&self, plaintext: &[u8]) -> Result<(), WalletError> {
         let mut nonce = [0u8; 12];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let cipher = ChaCha20Poly1305::new(Key::from_slice(self.key.as_ref()));
-        let ct = cipher
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext,
-                    aad: &aad(&self.header)?,
-                },
-            )
-            .map_err(|_| WalletError::Corrupt("encryption failed".into()))?;
-        let file = File {
-            header: self.header.clone(),
-            nonce: hex::encode(nonce),
-            ciphertext: hex::encode(ct),
-        };
-        let bytes =
-            serde_json::to_vec_pretty(&file).map_err(|e| WalletError::Corrupt(e.to_string()))?;
+        let bytes = encode(&self.header, &self.key, &nonce, plaintext)?;
         atomic_write(&self.path, &bytes)
     }
 }
@@ -307,5 +398,67 @@ mod tests {
             Sealed::open(&dir.path().join("missing"), b"pw"),
             Err(WalletError::NoWallet(_))
         ));
+    }
+
+    const KEY: [u8; 32] = [7; 32];
+
+    fn sealed(plaintext: &[u8]) -> Vec<u8> {
+        SealedFile::seal(Network::Test, true, &[1; 16], &KEY, &[2; 12], plaintext).unwrap()
+    }
+
+    #[test]
+    fn a_sealed_file_parses_and_opens_only_under_its_key() {
+        let bytes = sealed(b"state");
+        let f = SealedFile::parse(&bytes).unwrap();
+        assert_eq!(f.network(), Network::Test);
+        assert!(f.watch_only());
+        assert_eq!(f.decrypt(&KEY).unwrap().as_slice(), b"state");
+        assert!(matches!(
+            f.decrypt(&[8; 32]),
+            Err(WalletError::WrongPassphrase)
+        ));
+    }
+
+    #[test]
+    fn a_changed_header_or_a_malformed_file_is_refused() {
+        let text = String::from_utf8(sealed(b"state")).unwrap();
+        // the network in the clear is authenticated
+        let moved = text.replace("\"test\"", "\"main\"");
+        let f = SealedFile::parse(moved.as_bytes()).unwrap();
+        assert!(f.decrypt(&KEY).is_err());
+        for (from, to) in [
+            ("\"argon2id\"", "\"argon2i\""),
+            ("\"m_kib\": 19456", "\"m_kib\": 2000000"),
+            ("\"t\": 2", "\"t\": 65"),
+            ("\"p\": 1", "\"p\": 17"),
+            ("\"salt\": \"", "\"salt\": \"zz"),
+            (
+                "\"salt\": \"01010101010101010101010101010101\"",
+                "\"salt\": \"0101\"",
+            ),
+            ("\"nonce\": \"", "\"nonce\": \"00"),
+            ("\"version\": 1", "\"version\": 2"),
+            (
+                "\"format\": \"zkpay-wallet\"",
+                "\"format\": \"zkpay-other\"",
+            ),
+            ("\"nonce\"", "\"extra\": 1, \"nonce\""),
+        ] {
+            assert!(text.contains(from), "{from}");
+            let bad = text.replace(from, to);
+            assert!(
+                matches!(
+                    SealedFile::parse(bad.as_bytes()),
+                    Err(WalletError::Corrupt(_))
+                ),
+                "{from} -> {to} was accepted"
+            );
+        }
+        let short_ct = format!(
+            "{}\"ciphertext\": \"00\"\n}}",
+            &text[..text.find("\"ciphertext\"").unwrap()]
+        );
+        assert!(SealedFile::parse(short_ct.as_bytes()).is_err());
+        assert!(SealedFile::parse(b"").is_err());
     }
 }

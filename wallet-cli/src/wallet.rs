@@ -165,6 +165,60 @@ impl Drop for SeedHex {
     }
 }
 
+/// A decrypted wallet state as [`Wallet::open`] reads it: the state, the spending key, the
+/// account key and the viewing key, checked against each other and against `wnet`, the
+/// network in the file's authenticated header.
+type Decoded = (
+    State,
+    Option<SpendingKey>,
+    Option<AccountKey>,
+    FullViewingKey,
+);
+
+fn decode_state(plain: &[u8], wnet: Network) -> Result<Decoded, WalletError> {
+    let state: State =
+        serde_json::from_slice(plain).map_err(|e| WalletError::Corrupt(format!("state: {e}")))?;
+    if state.network != Some(wnet) {
+        return Err(WalletError::Corrupt(
+            "state and header disagree on the network".into(),
+        ));
+    }
+    let key = match &state.seed {
+        Some(h) => {
+            let bytes =
+                Zeroizing::new(hex::decode(&h.0).map_err(|_| WalletError::Corrupt("seed".into()))?);
+            let seed: [u8; 32] = bytes
+                .as_slice()
+                .try_into()
+                .map_err(|_| WalletError::Corrupt("seed".into()))?;
+            Some(SpendingKey::from_bytes(seed))
+        }
+        None => None,
+    };
+    let fvk = FullViewingKey::decode(&state.fvk, wnet)?;
+    if let Some(k) = &key {
+        if k.full_viewing_key().pk != fvk.pk {
+            return Err(WalletError::Corrupt("seed and viewing key disagree".into()));
+        }
+    }
+    let account_key = key.as_ref().map(|k| AccountKey::from_seed(&k.to_bytes()));
+    let mut state = state;
+    // wallets made before accounts were keys stored a name: the account is the seed's key
+    state.account = account_key
+        .as_ref()
+        .map(|a| a.account().to_hex())
+        .unwrap_or_default();
+    Ok((state, key, account_key, fvk))
+}
+
+/// Decodes a decrypted wallet state (the plaintext of a wallet file) for a wallet of `network`
+/// exactly as [`Wallet::open`] does, without a file or a key derivation, and returns the
+/// wallet's address. For checking and fuzzing the state decoder.
+pub fn check_state(plain: &[u8], network: Network) -> Result<Address, WalletError> {
+    let (_, _, _, fvk) = decode_state(plain, network)?;
+    Ok(fvk.address(network))
+}
+
 /// Where an issued invoice stands ([`Wallet::invoice_report`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct InvoiceReport {
@@ -308,39 +362,7 @@ impl Wallet {
                 });
             }
         }
-        let state: State = serde_json::from_slice(&plain)
-            .map_err(|e| WalletError::Corrupt(format!("state: {e}")))?;
-        if state.network != Some(wnet) {
-            return Err(WalletError::Corrupt(
-                "state and header disagree on the network".into(),
-            ));
-        }
-        let key = match &state.seed {
-            Some(h) => {
-                let bytes = Zeroizing::new(
-                    hex::decode(&h.0).map_err(|_| WalletError::Corrupt("seed".into()))?,
-                );
-                let seed: [u8; 32] = bytes
-                    .as_slice()
-                    .try_into()
-                    .map_err(|_| WalletError::Corrupt("seed".into()))?;
-                Some(SpendingKey::from_bytes(seed))
-            }
-            None => None,
-        };
-        let fvk = FullViewingKey::decode(&state.fvk, wnet)?;
-        if let Some(k) = &key {
-            if k.full_viewing_key().pk != fvk.pk {
-                return Err(WalletError::Corrupt("seed and viewing key disagree".into()));
-            }
-        }
-        let account_key = key.as_ref().map(|k| AccountKey::from_seed(&k.to_bytes()));
-        let mut state = state;
-        // wallets made before accounts were keys stored a name: the account is the seed's key
-        state.account = account_key
-            .as_ref()
-            .map(|a| a.account().to_hex())
-            .unwrap_or_default();
+        let (state, key, account_key, fvk) = decode_state(&plain, wnet)?;
         Ok(Self {
             sealed,
             state,
