@@ -15,3 +15,4 @@ pub mod proving;
 pub mod report;
 pub mod setup;
 pub mod snarkjs_cmp;
+pub mod startup;

@@ -144,6 +144,40 @@ enum Command {
         #[arg(long, default_value = ".zkpay-data")]
         data_dir: std::path::PathBuf,
     },
+    /// Node start-up after a long history (synthetic batches written through the ledger
+    /// interface, full profile): time and resident memory of a start from the index's
+    /// checkpoint, of one that replays a batch after it, and of a replay from genesis.
+    Startup {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// History lengths (committed payments), comma-separated.
+        #[arg(long, value_delimiter = ',', default_values_t = vec![100_000, 1_000_000])]
+        payments: Vec<u64>,
+        /// Payments per synthetic batch.
+        #[arg(long, default_value_t = 64)]
+        batch: usize,
+        /// Also measure a start on an empty index (replays the whole history) when the node's
+        /// index is already built.
+        #[arg(long)]
+        from_genesis: bool,
+        /// Work directory (histories and keys are cached there).
+        #[arg(long, default_value = ".zkpay-data/startup-bench")]
+        work: std::path::PathBuf,
+    },
+    /// One node start for `startup` (its own process, so that its memory is its own).
+    #[command(hide = true)]
+    StartupOpen {
+        /// The node's data directory.
+        #[arg(long)]
+        data: std::path::PathBuf,
+        /// The synthetic ledger.
+        #[arg(long)]
+        ledger: std::path::PathBuf,
+        /// Key cache.
+        #[arg(long)]
+        keys: std::path::PathBuf,
+    },
     /// Fault and load: honest payments while a flood of invalid and replayed payments runs and
     /// the node is SIGKILLed and restarted; acknowledged vs committed, double spends accepted,
     /// honest latency, peak memory. Loopback, test profile. Exits 1 if anything acknowledged
@@ -336,6 +370,27 @@ fn main() -> Result<()> {
                     r.flood_accepted
                 );
             }
+        }
+        Command::Startup {
+            json,
+            payments,
+            batch,
+            from_genesis,
+            work,
+        } => {
+            let exe = std::env::current_exe()?;
+            let r =
+                zkpay_bench::startup::startup_report(&exe, &work, &payments, batch, from_genesis)?;
+            print(json, &r)?;
+        }
+        Command::StartupOpen { data, ledger, keys } => {
+            let r = zkpay_bench::startup::open_node(
+                &data,
+                &ledger,
+                &keys,
+                zkpay_sequencer::Profile::Full,
+            )?;
+            println!("{}", serde_json::to_string(&r)?);
         }
         Command::Evm {
             json,

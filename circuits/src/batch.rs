@@ -442,7 +442,7 @@ mod tests {
             .unwrap();
         assert!(!satisfied(c.clone()));
         // using the spent value's own leaf as low leaf fails too
-        let leaf = s.nullifiers.leaf(s.nullifiers.size() - 3).unwrap();
+        let leaf = s.nullifiers.leaf(s.nullifiers.size() - 3).unwrap().unwrap();
         assert_eq!(leaf.value, p.nullifiers[1].0);
         c.slots[0].lows[0].value = leaf.value;
         c.slots[0].lows[0].next_index = F::from(leaf.next_index);

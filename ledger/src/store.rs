@@ -35,6 +35,8 @@ pub enum StoreError {
 pub struct Store {
     path: PathBuf,
     opts: Options,
+    /// Column families besides the default one.
+    cfs: Vec<String>,
     db: RwLock<Option<Arc<DB>>>,
     failed: AtomicBool,
     last_attempt: Mutex<Option<Instant>>,
@@ -57,17 +59,29 @@ fn synced() -> WriteOptions {
 impl Store {
     /// Opens (creating if missing) the database in `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_cf(path, &[])
+    }
+
+    /// Opens (creating if missing) the database in `path` with the column families `cfs`
+    /// (created when missing); [`Self::cf`] names them.
+    pub fn open_cf(path: &Path, cfs: &[&str]) -> Result<Self, StoreError> {
         let mut base = Options::default();
         base.create_if_missing(true);
+        base.create_missing_column_families(true);
+        // Memtables of all column families together stay within 64 MiB (RocksDB's default is
+        // 64 MiB for each family), so a database of many families does not hold more memory.
+        base.set_db_write_buffer_size(64 << 20);
         // No preallocation of log files: RocksDB would reserve ~70 MB per write-ahead log (the
         // memtable size) whatever the data, and on a full disk a write would succeed into that
         // reserve and fail later, far from its cause. Without it a write fails when the disk
         // has no room for it. (The Rust binding has no setter; the options string has.)
         let opts = base.get_options_from_string("allow_fallocate=false")?;
-        let db = DB::open(&opts, path)?;
+        let cfs: Vec<String> = cfs.iter().map(|c| c.to_string()).collect();
+        let db = DB::open_cf(&opts, path, &cfs)?;
         Ok(Self {
             path: path.to_path_buf(),
             opts,
+            cfs,
             db: RwLock::new(Some(Arc::new(db))),
             failed: AtomicBool::new(false),
             last_attempt: Mutex::new(None),
@@ -101,6 +115,12 @@ impl Store {
             self.failed.store(true, Ordering::Release);
             StoreError::from(e)
         })
+    }
+
+    /// The handle of column family `name` of `db` (one of those the store was opened with).
+    pub fn cf<'a>(db: &'a DB, name: &str) -> Result<&'a rocksdb::ColumnFamily, StoreError> {
+        db.cf_handle(name)
+            .ok_or_else(|| StoreError::Unavailable(format!("no column family {name}")))
     }
 
     /// Whether a write failed and no reopen has succeeded since.
@@ -144,7 +164,7 @@ impl Store {
                 }
             }
         }
-        match DB::open(&self.opts, &self.path) {
+        match DB::open_cf(&self.opts, &self.path, &self.cfs) {
             Ok(db) => {
                 *slot = Some(Arc::new(db));
                 self.failed.store(false, Ordering::Release);

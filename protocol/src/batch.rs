@@ -277,6 +277,36 @@ impl RollupState {
         })
     }
 
+    /// The state as `store` holds it. `sizes` are the note tree's size and the nullifier
+    /// cursor recorded with the last flush; `None` for an empty store, which gives genesis (its
+    /// sentinel leaf unflushed).
+    pub fn on_store(
+        params: ChunkParams,
+        store: crate::tree_store::StoreRef,
+        sizes: Option<(u64, u64)>,
+    ) -> Result<Self> {
+        let (notes, cursor) = sizes.unwrap_or((0, params.leaves() as u64));
+        Ok(Self {
+            params,
+            notes: NoteTree::on_store(params.depth, store.clone(), notes)?,
+            nullifiers: NullifierTree::on_store(params.depth, store, cursor, sizes.is_none())?,
+        })
+    }
+
+    /// Everything both trees wrote since the last flush.
+    pub fn unflushed(&self) -> crate::tree_store::Unflushed {
+        let mut u = self.nullifiers.unflushed();
+        u.note_nodes = self.notes.unflushed();
+        u
+    }
+
+    /// Forgets what [`Self::unflushed`] returned, once the caller has written it to the store.
+    /// Refused for a state without a store.
+    pub fn mark_flushed(&mut self) -> Result<()> {
+        self.notes.mark_flushed()?;
+        self.nullifiers.mark_flushed()
+    }
+
     /// Applies one chunk of at most `C` payments; all or nothing.
     pub fn apply_chunk(
         &mut self,

@@ -43,6 +43,9 @@ pub enum ProtocolError {
     /// Payment-request URI errors.
     #[error("invalid payment request: {0}")]
     Uri(#[from] crate::uri::UriError),
+    /// The store beneath a tree failed or returned a malformed record.
+    #[error("tree storage: {0}")]
+    Storage(String),
     /// A tree is full.
     #[error("tree is full (capacity {capacity})")]
     TreeFull {

@@ -21,6 +21,7 @@ pub mod nullifier_tree;
 pub mod openapi;
 pub mod payment;
 pub mod poseidon;
+pub mod tree_store;
 pub mod uri;
 
 pub use error::{ProtocolError, Result};

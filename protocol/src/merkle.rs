@@ -8,6 +8,7 @@
 use crate::error::{ProtocolError, Result};
 use crate::field::F;
 use crate::poseidon::{hash, Domain};
+use crate::tree_store::{StoreRef, TreeId};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -142,27 +143,57 @@ impl MerklePath {
 }
 
 /// A sparse arity-4 tree storing only non-empty nodes. Supports appends and in-place updates.
+/// Written nodes stay in memory; over a [`crate::tree_store::TreeStore`] only until they are
+/// flushed (see [`crate::tree_store`]).
 #[derive(Clone, Debug)]
 pub struct SparseTree {
     domain: Domain,
     depth: usize,
     empty: Vec<F>,
-    /// (level, index) -> node; level 0 = leaves.
+    /// (level, index) -> node; level 0 = leaves. Over a store: the nodes not yet flushed.
     nodes: HashMap<(u8, u64), F>,
     size: u64,
+    root: F,
+    store: Option<(StoreRef, TreeId)>,
 }
 
 impl SparseTree {
     /// An empty tree.
     pub fn new(domain: Domain, depth: usize) -> Result<Self> {
         check_depth(depth)?;
+        let empty = empty_roots(domain, depth);
         Ok(Self {
             domain,
             depth,
-            empty: empty_roots(domain, depth),
+            root: empty[depth],
+            empty,
             nodes: HashMap::new(),
             size: 0,
+            store: None,
         })
+    }
+
+    /// The tree `id` as `store` holds it, with `size` leaves (one past the highest written
+    /// position); an empty store gives an empty tree.
+    pub fn on_store(
+        domain: Domain,
+        depth: usize,
+        store: StoreRef,
+        id: TreeId,
+        size: u64,
+    ) -> Result<Self> {
+        let mut t = Self::new(domain, depth)?;
+        if size > capacity(depth) {
+            return Err(ProtocolError::TreeFull {
+                capacity: capacity(depth),
+            });
+        }
+        if let Some(root) = store.0.node(id, depth as u8, 0)? {
+            t.root = root;
+        }
+        t.size = size;
+        t.store = Some((store, id));
+        Ok(t)
     }
 
     /// Depth.
@@ -180,20 +211,25 @@ impl SparseTree {
         self.domain
     }
 
-    fn node(&self, level: usize, index: u64) -> F {
-        self.nodes
-            .get(&(level as u8, index))
-            .copied()
-            .unwrap_or(self.empty[level])
+    fn node(&self, level: usize, index: u64) -> Result<F> {
+        if let Some(v) = self.nodes.get(&(level as u8, index)) {
+            return Ok(*v);
+        }
+        if let Some((store, id)) = &self.store {
+            if let Some(v) = store.0.node(*id, level as u8, index)? {
+                return Ok(v);
+            }
+        }
+        Ok(self.empty[level])
     }
 
     /// Current root.
     pub fn root(&self) -> F {
-        self.node(self.depth, 0)
+        self.root
     }
 
     /// The leaf at `position` (0 when empty).
-    pub fn leaf(&self, position: u64) -> F {
+    pub fn leaf(&self, position: u64) -> Result<F> {
         self.node(0, position)
     }
 
@@ -204,22 +240,85 @@ impl SparseTree {
                 capacity: capacity(self.depth),
             });
         }
-        self.nodes.insert((0, position), leaf);
+        // read every sibling first, so a failing store leaves the tree unchanged
+        let mut hashes = Vec::with_capacity(self.depth);
+        let mut node = leaf;
         let mut idx = position;
         for level in 0..self.depth {
-            let parent = idx >> 2;
-            let base = parent << 2;
-            let children = [
-                self.node(level, base),
-                self.node(level, base + 1),
-                self.node(level, base + 2),
-                self.node(level, base + 3),
-            ];
-            let h = node_hash(self.domain, &children);
-            self.nodes.insert(((level + 1) as u8, parent), h);
-            idx = parent;
+            let base = (idx >> 2) << 2;
+            let mut children = [F::from(0u64); ARITY];
+            for (j, c) in children.iter_mut().enumerate() {
+                let i = base + j as u64;
+                *c = if i == idx { node } else { self.node(level, i)? };
+            }
+            node = node_hash(self.domain, &children);
+            idx >>= 2;
+            hashes.push(node);
         }
+        self.nodes.insert((0, position), leaf);
+        let mut idx = position;
+        for (level, h) in hashes.into_iter().enumerate() {
+            idx >>= 2;
+            self.nodes.insert(((level + 1) as u8, idx), h);
+        }
+        self.root = node;
         self.size = self.size.max(position + 1);
+        Ok(())
+    }
+
+    /// Writes several leaves and rehashes each affected inner node once (a chunk's aligned
+    /// subtree costs one hash per inner node rather than a full path per leaf). All or nothing:
+    /// every node is read before anything changes.
+    pub fn set_many(&mut self, leaves: &[(u64, F)]) -> Result<()> {
+        let cap = capacity(self.depth);
+        if leaves.iter().any(|(p, _)| *p >= cap) {
+            return Err(ProtocolError::TreeFull { capacity: cap });
+        }
+        let mut level_nodes: std::collections::BTreeMap<u64, F> = leaves.iter().copied().collect();
+        let mut written: Vec<((u8, u64), F)> =
+            level_nodes.iter().map(|(i, v)| ((0, *i), *v)).collect();
+        for level in 0..self.depth {
+            let mut parents = std::collections::BTreeMap::new();
+            let bases: std::collections::BTreeSet<u64> =
+                level_nodes.keys().map(|i| (i >> 2) << 2).collect();
+            for base in bases {
+                let mut children = [F::from(0u64); ARITY];
+                for (j, c) in children.iter_mut().enumerate() {
+                    let i = base + j as u64;
+                    *c = match level_nodes.get(&i) {
+                        Some(v) => *v,
+                        None => self.node(level, i)?,
+                    };
+                }
+                parents.insert(base >> 2, node_hash(self.domain, &children));
+            }
+            written.extend(parents.iter().map(|(i, v)| (((level + 1) as u8, *i), *v)));
+            level_nodes = parents;
+        }
+        if let Some(root) = level_nodes.get(&0) {
+            self.root = *root;
+        }
+        if let Some(top) = leaves.iter().map(|(p, _)| *p).max() {
+            self.size = self.size.max(top + 1);
+        }
+        self.nodes.extend(written);
+        Ok(())
+    }
+
+    /// The nodes written since the last flush (every node, without a store).
+    pub fn unflushed(&self) -> Vec<(u8, u64, F)> {
+        self.nodes.iter().map(|((l, i), v)| (*l, *i, *v)).collect()
+    }
+
+    /// Forgets the unflushed nodes, which the caller has written to the store. Refused for a
+    /// tree without a store (it would lose the tree).
+    pub fn mark_flushed(&mut self) -> Result<()> {
+        if self.store.is_none() {
+            return Err(ProtocolError::Storage(
+                "a tree without a store cannot be flushed".into(),
+            ));
+        }
+        self.nodes = HashMap::new();
         Ok(())
     }
 
@@ -251,7 +350,7 @@ impl SparseTree {
             let mut k = 0;
             for j in 0..4u64 {
                 if base + j != idx {
-                    sib[k] = self.node(level, base + j);
+                    sib[k] = self.node(level, base + j)?;
                     k += 1;
                 }
             }
@@ -338,6 +437,23 @@ impl NoteTree {
         })
     }
 
+    /// The note tree as `store` holds it, with `size` leaves.
+    pub fn on_store(depth: usize, store: StoreRef, size: u64) -> Result<Self> {
+        Ok(Self {
+            tree: SparseTree::on_store(Domain::NoteTreeNode, depth, store, TreeId::Notes, size)?,
+        })
+    }
+
+    /// The nodes written since the last flush.
+    pub fn unflushed(&self) -> Vec<(u8, u64, F)> {
+        self.tree.unflushed()
+    }
+
+    /// Forgets the unflushed nodes once written to the store.
+    pub fn mark_flushed(&mut self) -> Result<()> {
+        self.tree.mark_flushed()
+    }
+
     /// Appends a commitment, returns its position.
     pub fn append(&mut self, cm: F) -> Result<u64> {
         self.tree.append(cm)
@@ -366,7 +482,7 @@ impl NoteTree {
                 size: self.size(),
             });
         }
-        Ok(self.tree.leaf(position))
+        self.tree.leaf(position)
     }
 
     /// Appends a full aligned subtree of `leaves` (a power of 4, zeros for empty slots) at the
@@ -386,9 +502,12 @@ impl NoteTree {
             });
         }
         let path = self.tree.path_at(height, start >> (2 * height))?;
-        for (i, l) in leaves.iter().enumerate() {
-            self.tree.set(start + i as u64, *l)?;
-        }
+        let writes: Vec<(u64, F)> = leaves
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (start + i as u64, *l))
+            .collect();
+        self.tree.set_many(&writes)?;
         Ok(SubtreeWitness {
             start,
             height,
@@ -515,6 +634,46 @@ mod tests {
                 .collect();
         }
         level[0]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+        /// Writing leaves together equals writing them one by one: same root, size and paths.
+        #[test]
+        fn set_many_equals_one_by_one(
+            prior in prop::collection::vec((0u64..256, any::<u64>()), 0..12),
+            writes in prop::collection::vec((0u64..256, any::<u64>()), 0..24),
+        ) {
+            let mut a = SparseTree::new(Domain::NoteTreeNode, 4).unwrap();
+            for (p, v) in &prior {
+                a.set(*p, F::from(*v)).unwrap();
+            }
+            let mut b = a.clone();
+            // later writes of one position win, as with one-by-one writes
+            let mut last = std::collections::BTreeMap::new();
+            for (p, v) in &writes {
+                a.set(*p, F::from(*v)).unwrap();
+                last.insert(*p, F::from(*v));
+            }
+            let batch: Vec<(u64, F)> = last.into_iter().collect();
+            b.set_many(&batch).unwrap();
+            prop_assert_eq!(a.root(), b.root());
+            prop_assert_eq!(a.size(), b.size());
+            for p in [0u64, 1, 17, 128, 255] {
+                prop_assert_eq!(a.path(p).unwrap(), b.path(p).unwrap());
+            }
+        }
+    }
+
+    #[test]
+    fn set_many_refuses_a_position_past_the_capacity_and_changes_nothing() {
+        let mut t = SparseTree::new(Domain::NoteTreeNode, 2).unwrap();
+        t.set(3, F::from(5u64)).unwrap();
+        let before = (t.root(), t.size(), t.unflushed().len());
+        assert!(t
+            .set_many(&[(1, F::from(1u64)), (16, F::from(2u64))])
+            .is_err());
+        assert_eq!(before, (t.root(), t.size(), t.unflushed().len()));
     }
 
     proptest! {

@@ -20,6 +20,7 @@ use crate::error::{ProtocolError, Result};
 use crate::field::{fe_cmp, fe_is_zero, fe_to_bytes, F};
 use crate::merkle::{subtree_height, MerklePath, SparseTree, SubtreeWitness};
 use crate::poseidon::{hash, Domain};
+use crate::tree_store::{StoreRef, TreeId, Unflushed};
 use ark_ff::{BigInteger, PrimeField};
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
@@ -214,14 +215,18 @@ pub fn apply_chunk(root: F, values: &[Option<F>], w: &ChunkInsertionWitness) -> 
     w.subtree.apply(Domain::NullifierTreeNode, root, &leaves)
 }
 
-/// The nullifier set.
+/// The nullifier set. Over a [`crate::tree_store::TreeStore`], only what was written since the
+/// last flush is held in memory.
 #[derive(Clone, Debug)]
 pub struct NullifierTree {
     tree: SparseTree,
+    /// Leaves by index (over a store: the unflushed ones).
     leaves: HashMap<u64, IndexedLeaf>,
-    /// value (big-endian bytes, so byte order = numeric order) -> leaf index
+    /// value (big-endian bytes, so byte order = numeric order) -> leaf index (over a store: the
+    /// unflushed ones)
     sorted: BTreeMap<[u8; 32], u64>,
     cursor: u64,
+    store: Option<StoreRef>,
 }
 
 impl NullifierTree {
@@ -233,19 +238,48 @@ impl NullifierTree {
     /// A tree holding only the sentinel leaf at 0, inserting from `cursor` (slots `1..cursor`
     /// stay empty; chunked trees start at the first chunk boundary).
     pub fn with_cursor(depth: usize, cursor: u64) -> Result<Self> {
-        let mut tree = SparseTree::new(Domain::NullifierTreeNode, depth)?;
-        let sentinel = IndexedLeaf::default();
-        tree.set(0, sentinel.hash())?;
-        let mut sorted = BTreeMap::new();
-        sorted.insert(fe_to_bytes(&sentinel.value), 0);
-        let mut leaves = HashMap::new();
-        leaves.insert(0, sentinel);
-        Ok(Self {
-            tree,
-            leaves,
-            sorted,
+        let mut t = Self {
+            tree: SparseTree::new(Domain::NullifierTreeNode, depth)?,
+            leaves: HashMap::new(),
+            sorted: BTreeMap::new(),
             cursor: cursor.max(1),
-        })
+            store: None,
+        };
+        t.plant_sentinel()?;
+        Ok(t)
+    }
+
+    fn plant_sentinel(&mut self) -> Result<()> {
+        let sentinel = IndexedLeaf::default();
+        self.write(0, sentinel)?;
+        self.sorted.insert(fe_to_bytes(&sentinel.value), 0);
+        Ok(())
+    }
+
+    /// The tree as `store` holds it, inserting from `cursor`; an empty store (`genesis`) gets
+    /// the sentinel leaf, unflushed.
+    pub fn on_store(depth: usize, store: StoreRef, cursor: u64, genesis: bool) -> Result<Self> {
+        let mut t = Self {
+            tree: SparseTree::on_store(
+                Domain::NullifierTreeNode,
+                depth,
+                store.clone(),
+                TreeId::Nullifiers,
+                cursor,
+            )?,
+            leaves: HashMap::new(),
+            sorted: BTreeMap::new(),
+            cursor: cursor.max(1),
+            store: Some(store),
+        };
+        if genesis {
+            t.plant_sentinel()?;
+        } else if !t.leaf(0)?.is_some_and(|l| fe_is_zero(&l.value)) {
+            return Err(ProtocolError::Storage(
+                "the stored nullifier tree has no sentinel leaf".into(),
+            ));
+        }
+        Ok(t)
     }
 
     /// Current root.
@@ -264,24 +298,51 @@ impl NullifierTree {
     }
 
     /// True when `v` is in the set.
-    pub fn contains(&self, v: &F) -> bool {
-        !fe_is_zero(v) && self.sorted.contains_key(&fe_to_bytes(v))
+    pub fn contains(&self, v: &F) -> Result<bool> {
+        if fe_is_zero(v) {
+            return Ok(false);
+        }
+        let b = fe_to_bytes(v);
+        if self.sorted.contains_key(&b) {
+            return Ok(true);
+        }
+        match &self.store {
+            Some(s) => Ok(s.0.nullifier_index(&b)?.is_some()),
+            None => Ok(false),
+        }
     }
 
     /// Leaf at `index` (`None` for an empty slot).
-    pub fn leaf(&self, index: u64) -> Option<IndexedLeaf> {
-        self.leaves.get(&index).copied()
+    pub fn leaf(&self, index: u64) -> Result<Option<IndexedLeaf>> {
+        if let Some(l) = self.leaves.get(&index) {
+            return Ok(Some(*l));
+        }
+        match &self.store {
+            Some(s) => s.0.nullifier_leaf(index),
+            None => Ok(None),
+        }
+    }
+
+    fn stored_leaf(&self, index: u64) -> Result<IndexedLeaf> {
+        self.leaf(index)?
+            .ok_or(ProtocolError::BadNonMembership("the low leaf is missing"))
     }
 
     fn low_index(&self, v: &F) -> Result<u64> {
-        if fe_is_zero(v) || self.contains(v) {
+        if fe_is_zero(v) || self.contains(v)? {
             return Err(ProtocolError::NullifierSpent);
         }
-        self.sorted
-            .range(..fe_to_bytes(v))
-            .next_back()
-            .map(|(_, i)| *i)
-            .ok_or(ProtocolError::BadNonMembership("no low leaf"))
+        let b = fe_to_bytes(v);
+        let here = self.sorted.range(..b).next_back().map(|(k, i)| (*k, *i));
+        let stored = match &self.store {
+            Some(s) => s.0.nullifier_below(&b)?,
+            None => None,
+        };
+        match (here, stored) {
+            (Some(a), Some(c)) => Ok(if a.0 > c.0 { a.1 } else { c.1 }),
+            (Some((_, i)), None) | (None, Some((_, i))) => Ok(i),
+            (None, None) => Err(ProtocolError::BadNonMembership("no low leaf")),
+        }
     }
 
     fn write(&mut self, index: u64, leaf: IndexedLeaf) -> Result<()> {
@@ -290,11 +351,31 @@ impl NullifierTree {
         Ok(())
     }
 
+    /// What was written since the last flush (nodes, leaves and values; everything, without a
+    /// store), with no note-tree nodes.
+    pub fn unflushed(&self) -> Unflushed {
+        Unflushed {
+            note_nodes: Vec::new(),
+            nullifier_nodes: self.tree.unflushed(),
+            nullifier_leaves: self.leaves.iter().map(|(i, l)| (*i, *l)).collect(),
+            nullifier_values: self.sorted.iter().map(|(v, i)| (*v, *i)).collect(),
+        }
+    }
+
+    /// Forgets what was written since the last flush, which the caller has written to the
+    /// store. Refused without a store.
+    pub fn mark_flushed(&mut self) -> Result<()> {
+        self.tree.mark_flushed()?;
+        self.leaves = HashMap::new();
+        self.sorted = BTreeMap::new();
+        Ok(())
+    }
+
     /// Non-membership witness for an absent value.
     pub fn non_membership(&self, v: &F) -> Result<NonMembershipWitness> {
         let i = self.low_index(v)?;
         Ok(NonMembershipWitness {
-            low_leaf: self.leaves[&i],
+            low_leaf: self.stored_leaf(i)?,
             low_path: self.tree.path(i)?,
         })
     }
@@ -388,7 +469,7 @@ impl NullifierTree {
                     }
                 }
                 None => {
-                    let leaf = self.leaves[&low_index];
+                    let leaf = self.stored_leaf(low_index)?;
                     let path = self.tree.path(low_index)?;
                     self.write(
                         low_index,
@@ -415,11 +496,14 @@ impl NullifierTree {
             lows.push(Some(low));
         }
         let path = self.tree.path_at(height, start >> (2 * height))?;
-        for (k, leaf) in new.iter().enumerate() {
-            if let Some(leaf) = leaf {
-                self.write(start + k as u64, *leaf)?;
-            }
-        }
+        let written: Vec<(u64, IndexedLeaf)> = new
+            .iter()
+            .enumerate()
+            .filter_map(|(k, leaf)| leaf.map(|l| (start + k as u64, l)))
+            .collect();
+        let hashes: Vec<(u64, F)> = written.iter().map(|(i, l)| (*i, l.hash())).collect();
+        self.tree.set_many(&hashes)?;
+        self.leaves.extend(written);
         self.cursor = start + n as u64;
         Ok(ChunkInsertionWitness {
             lows,
@@ -443,12 +527,15 @@ mod tests {
         let mut idx = 0u64;
         let mut count = 1;
         loop {
-            let leaf = t.leaf(idx).unwrap();
+            let leaf = t.leaf(idx).unwrap().unwrap();
             if leaf.next_value == F::from(0u64) {
                 break;
             }
             assert_eq!(fe_cmp(&leaf.value, &leaf.next_value), Ordering::Less);
-            assert_eq!(t.leaf(leaf.next_index).unwrap().value, leaf.next_value);
+            assert_eq!(
+                t.leaf(leaf.next_index).unwrap().unwrap().value,
+                leaf.next_value
+            );
             idx = leaf.next_index;
             count += 1;
         }
@@ -484,10 +571,10 @@ mod tests {
                 present.push(v);
             }
             for v in &present {
-                prop_assert!(t.contains(v));
+                prop_assert!(t.contains(v).unwrap());
                 prop_assert!(t.non_membership(v).is_err());
                 for i in 0..t.size() {
-                    if let Some(leaf) = t.leaf(i) {
+                    if let Some(leaf) = t.leaf(i).unwrap() {
                         prop_assert!(!low_leaf_covers(&leaf, v));
                     }
                 }

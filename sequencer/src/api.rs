@@ -550,6 +550,7 @@ pub struct NotesQuery {
     responses(
         (status = 200, description = "Notes and the next position to ask for", body = NotesPage),
         (status = 400, description = "Bad query", body = ApiError),
+        (status = 503, description = "Storage", body = ApiError),
     ))]
 async fn notes(
     State(s): State<AppState>,
@@ -570,7 +571,10 @@ async fn notes(
             "from is at least 0 and limit is 0 to 1000",
         );
     }
-    let notes = s.node.notes(from as u64, limit as usize);
+    let notes = match s.node.notes(from as u64, limit as usize) {
+        Ok(n) => n,
+        Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, "storage", e),
+    };
     let next = notes.last().map(|n| n.position + 1);
     Json(NotesPage { notes, next }).into_response()
 }
@@ -616,7 +620,10 @@ async fn batch(State(s): State<AppState>, Path(n): Path<String>) -> Response {
     };
     match s.node.batch(n) {
         Ok(Some(b)) => {
-            let notes = s.node.batch_notes(n);
+            let notes = match s.node.batch_notes(n) {
+                Ok(n) => n,
+                Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, "storage", e),
+            };
             let entries: Vec<_> = b
                 .payments
                 .iter()

@@ -2,14 +2,17 @@
 //!
 //! The node a payment service runs: it takes shielded payments over HTTP, keeps them durably in
 //! a RocksDB mempool, batches and proves them in parallel chunks, and commits each batch to the
-//! base ledger. The ledger's log is the source of truth: the node's only local durable state is
-//! the mempool, and every index (spent nullifiers, invoice tags, notes, payment status) is
-//! rebuilt from the ledger when the node starts.
+//! base ledger. The ledger's log is the source of truth. Besides the mempool, the node keeps its
+//! indexes (the trees, spent nullifiers, invoice tags, notes, payment status) on disk with a
+//! checkpoint of the ledger batch they reflect ([`index`]); at start it replays only the
+//! batches after the checkpoint, and rebuilds from genesis when the checkpoint does not match
+//! the ledger.
 #![deny(missing_docs)]
 
 pub mod api;
 pub mod batcher;
 pub mod config;
+pub mod index;
 pub mod ingest;
 pub mod metrics;
 pub mod node;

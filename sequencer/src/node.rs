@@ -1,6 +1,7 @@
 //! The node: ingest, indexes, batching and commits.
 
 use crate::config::NodeConfig;
+use crate::index::{Checkpoint, IndexDb, Overlay};
 use crate::metrics::{BuildInfo, Metrics};
 use crate::store::Mempool;
 use crate::NodeError;
@@ -19,6 +20,7 @@ use zkpay_protocol::batch::RollupState;
 use zkpay_protocol::field::fe_to_bytes;
 use zkpay_protocol::note::{AssetId, Root};
 use zkpay_protocol::payment::PublicAccount;
+use zkpay_protocol::tree_store::StoreRef;
 use zkpay_prover::{BatchProver, KeyStore, Params, PaymentProver, SetupMode};
 use zkpay_verifier::batch::ChainState;
 use zkpay_verifier::{decode_proof, encode_proof, Verifier};
@@ -56,14 +58,19 @@ struct Pending {
     bytes: usize,
 }
 
+/// Batches applied at start-up between two flushes of the index.
+const REPLAY_FLUSH_EVERY: u64 = 64;
+
 #[derive(Default)]
 struct Indexes {
+    /// The trees, over the index database (only what is not yet flushed is in memory).
     state: Option<RollupState>,
     head: Option<LedgerHead>,
     recent_roots: Vec<Root>,
-    committed: HashMap<[u8; 32], u64>,
+    /// Index entries of committed batches not yet flushed to the index database.
+    overlay: Overlay,
+    /// Invoice tags taken by pending payments.
     invoices: HashMap<[u8; 32], [u8; 32]>,
-    notes: Vec<NoteEntry>,
     pending: BTreeMap<u64, Pending>,
     /// Bytes of the pending payments, as stored.
     pending_bytes: usize,
@@ -128,6 +135,10 @@ pub struct Node {
     payment_verifier: Verifier,
     batch_prover: BatchProver,
     mempool: Mempool,
+    /// The indexes on disk.
+    index: Arc<IndexDb>,
+    /// Ledger batches replayed at start-up (after the index's checkpoint).
+    replayed_at_start: std::sync::atomic::AtomicU64,
     inner: Mutex<Indexes>,
     /// Public account credited with fees.
     operator: PublicAccount,
@@ -219,26 +230,6 @@ impl Indexes {
     }
 }
 
-fn index_batch(ix: &mut Indexes, b: &CommittedBatch, slots: usize, start_cursor: u64) {
-    for (i, p) in b.payments.iter().enumerate() {
-        let id = p.id();
-        ix.committed.insert(id, b.number);
-        if let Some(tag) = p.public.invoice() {
-            ix.invoices.insert(fe_to_bytes(&tag), id);
-        }
-        let chunk = (i / slots) as u64;
-        let slot = (i % slots) as u64;
-        for o in 0..2 {
-            ix.notes.push(NoteEntry {
-                position: start_cursor + chunk * 2 * slots as u64 + 2 * slot + o as u64,
-                commitment: p.public.commitments[o],
-                ciphertext: p.ext.ciphertexts[o].clone(),
-                batch: b.number,
-            });
-        }
-    }
-}
-
 impl Node {
     /// Opens the node: keys, ledger, mempool; rebuilds every index from the ledger and
     /// reconciles the mempool with it (payments committed before a crash are dropped from it).
@@ -280,6 +271,7 @@ impl Node {
         batch_prover: BatchProver,
     ) -> Result<Arc<Self>, NodeError> {
         let mempool = Mempool::open(&config.data_dir.join("mempool"))?;
+        let index = IndexDb::open(&config.data_dir.join("index"))?;
         let operator = match config.operator {
             Some(a) => a,
             None => operator_key(&config.data_dir)?.account(),
@@ -312,6 +304,8 @@ impl Node {
             payment_verifier,
             batch_prover,
             mempool,
+            index,
+            replayed_at_start: std::sync::atomic::AtomicU64::new(0),
             inner: Mutex::new(Indexes::default()),
             metrics: Arc::new(metrics),
             batch_lock: Mutex::new(()),
@@ -342,14 +336,89 @@ impl Node {
         self.operator
     }
 
+    /// The index's state if its checkpoint is one of this ledger's batches (same hash, same
+    /// roots and cursors), else `None` (the index must be rebuilt from genesis).
+    fn checkpointed_state(
+        &self,
+        head: &LedgerHead,
+    ) -> Result<Option<(RollupState, u64)>, NodeError> {
+        let params = self.config.profile.params();
+        let Some(cp) = self.index.checkpoint()? else {
+            return Ok(None);
+        };
+        let mismatch = |why: String| {
+            tracing::warn!(
+                checkpoint = cp.batch,
+                "{why}: rebuilding the index from genesis"
+            );
+            Ok(None)
+        };
+        if !cp.fits(params) {
+            return mismatch("the index was built for another rollup shape".into());
+        }
+        if cp.batch > head.number {
+            return mismatch(format!(
+                "the index is at batch {} but the ledger at {}",
+                cp.batch, head.number
+            ));
+        }
+        let Some(b) = self.ledger.batch(cp.batch)? else {
+            return mismatch(format!("the ledger lacks batch {}", cp.batch));
+        };
+        if hex::encode(b.hash) != cp.hash {
+            return mismatch(format!("batch {} differs from the ledger's", cp.batch));
+        }
+        let state = RollupState::on_store(
+            params,
+            StoreRef(self.index.clone()),
+            Some((cp.note_size, cp.nullifier_cursor)),
+        )?;
+        if ChainState::of(&state) != b.state {
+            return mismatch(format!(
+                "the index's trees are not the ledger's state after batch {}",
+                cp.batch
+            ));
+        }
+        Ok(Some((state, cp.batch)))
+    }
+
+    /// Writes what the indexes applied since the last flush, with a checkpoint at `head`.
+    fn flush_index(&self, ix: &mut Indexes, head: &LedgerHead) -> Result<(), NodeError> {
+        let params = self.config.profile.params();
+        let state = ix
+            .state
+            .as_mut()
+            .ok_or_else(|| NodeError::Storage("state".into()))?;
+        let cp = Checkpoint::new(
+            params,
+            head.number,
+            &head.hash,
+            state.notes.size(),
+            state.nullifiers.size(),
+        );
+        self.index.flush(&state.unflushed(), &ix.overlay, &cp)?;
+        state.mark_flushed()?;
+        ix.overlay = Overlay::default();
+        Ok(())
+    }
+
     fn rebuild(&self) -> Result<(), NodeError> {
         let params = self.config.profile.params();
         let head = self.ledger.head()?;
+        let (state, from) = match self.checkpointed_state(&head)? {
+            Some(s) => s,
+            None => {
+                self.index.wipe()?;
+                let store = StoreRef(self.index.clone());
+                (RollupState::on_store(params, store, None)?, 0)
+            }
+        };
         let mut ix = Indexes {
-            state: Some(RollupState::new(params)?),
+            state: Some(state),
             ..Default::default()
         };
-        for n in 1..=head.number {
+        let started = Instant::now();
+        for n in from + 1..=head.number {
             let b = self
                 .ledger
                 .batch(n)?
@@ -366,8 +435,24 @@ impl Node {
                     "replaying batch {n} does not reproduce the ledger's state"
                 )));
             }
-            index_batch(&mut ix, &b, params.slots, start);
+            ix.overlay.add_batch(&b, params.slots, start);
+            if n % REPLAY_FLUSH_EVERY == 0 || n == head.number {
+                let at = LedgerHead {
+                    number: n,
+                    hash: b.hash,
+                    state: b.state,
+                };
+                self.flush_index(&mut ix, &at)?;
+            }
         }
+        let replayed = head.number - from;
+        self.replayed_at_start.store(replayed, Ordering::Relaxed);
+        tracing::info!(
+            checkpoint = from,
+            replayed,
+            seconds = started.elapsed().as_secs_f64(),
+            "indexes loaded"
+        );
         ix.recent_roots = self.ledger.recent_roots()?;
         ix.head = Some(head);
         ix.failed = self.mempool.failures()?.into_iter().collect();
@@ -375,7 +460,7 @@ impl Node {
         for (seq, sub) in self.mempool.load()? {
             let id = sub.id();
             ix.next_seq = ix.next_seq.max(seq + 1);
-            if ix.committed.contains_key(&id) {
+            if self.committed_in(&ix, &id)?.is_some() {
                 stale.push(seq);
                 continue;
             }
@@ -394,6 +479,32 @@ impl Node {
             .set(head.number.min(i64::MAX as u64) as i64);
         *self.lock()? = ix;
         Ok(())
+    }
+
+    /// Ledger batches the last start replayed after the index's checkpoint (all of them when
+    /// the index was built from genesis).
+    pub fn replayed_at_start(&self) -> u64 {
+        self.replayed_at_start.load(Ordering::Relaxed)
+    }
+
+    /// The batch that committed payment `id`, from the overlay or the index database.
+    fn committed_in(&self, ix: &Indexes, id: &[u8; 32]) -> Result<Option<u64>, NodeError> {
+        match ix.overlay.payments.get(id) {
+            Some(b) => Ok(Some(*b)),
+            None => self.index.payment_batch(id),
+        }
+    }
+
+    /// The payment that paid invoice tag `tag`: pending, committed and unflushed, or committed.
+    fn invoice_payment(&self, ix: &Indexes, tag: &[u8; 32]) -> Result<Option<[u8; 32]>, NodeError> {
+        if let Some(id) = ix
+            .invoices
+            .get(tag)
+            .or_else(|| ix.overlay.invoices.get(tag))
+        {
+            return Ok(Some(*id));
+        }
+        self.index.invoice(tag)
     }
 
     /// Cheap, state-free checks (no cryptography beyond decoding).
@@ -454,7 +565,13 @@ impl Node {
         id: &[u8; 32],
     ) -> Result<(), Rejection> {
         let conflict = |c, m: &str| Rejection::Conflict(c, m.to_string());
-        if ix.pending_ids.contains_key(id) || ix.committed.contains_key(id) {
+        let unavailable = |e: String| Rejection::Unavailable("storage", format!("node index: {e}"));
+        if ix.pending_ids.contains_key(id)
+            || self
+                .committed_in(ix, id)
+                .map_err(|e| unavailable(e.to_string()))?
+                .is_some()
+        {
             return Err(conflict("duplicate", "payment already accepted"));
         }
         if ix.pending.len() >= self.config.mempool_max_payments
@@ -477,7 +594,14 @@ impl Node {
         }
         let state = ix.state.as_ref();
         for nf in &sub.public.nullifiers {
-            if state.is_some_and(|s| s.nullifiers.contains(&nf.0)) {
+            let spent = match state {
+                Some(s) => s
+                    .nullifiers
+                    .contains(&nf.0)
+                    .map_err(|e| unavailable(e.to_string()))?,
+                None => false,
+            };
+            if spent {
                 return Err(conflict("nullifier_spent", "nullifier already spent"));
             }
             if ix.pending_nf.contains_key(&nf.to_bytes()) {
@@ -485,7 +609,11 @@ impl Node {
             }
         }
         if let Some(tag) = sub.public.invoice() {
-            if ix.invoices.contains_key(&fe_to_bytes(&tag)) {
+            if self
+                .invoice_payment(ix, &fe_to_bytes(&tag))
+                .map_err(|e| unavailable(e.to_string()))?
+                .is_some()
+            {
                 return Err(conflict("invoice_paid", "invoice already paid"));
             }
         }
@@ -667,13 +795,38 @@ impl Node {
         if !self.storage_failing() {
             return true;
         }
-        let ok = self.mempool.probe().is_ok();
+        let ok = self.mempool.probe().is_ok() && self.index_caught_up();
         if ok {
             tracing::info!("storage works again: accepting payments");
             self.storage_failing.store(false, Ordering::Relaxed);
             self.metrics.storage_healthy.set(1);
         }
         ok
+    }
+
+    /// Flushes the indexes if an earlier flush failed; whether nothing is left unflushed.
+    fn index_caught_up(&self) -> bool {
+        let Ok(mut ix) = self.lock() else {
+            return false;
+        };
+        if ix.overlay.is_empty() {
+            return true;
+        }
+        let Some(head) = ix.head else {
+            return false;
+        };
+        let Some(at) = ix
+            .overlay
+            .batches
+            .keys()
+            .next_back()
+            .copied()
+            .filter(|n| *n == head.number)
+        else {
+            return false;
+        };
+        let _ = at;
+        self.flush_index(&mut ix, &head).is_ok()
     }
 
     /// Test hook: make every mempool write fail (as on a full disk) while `on`.
@@ -685,8 +838,13 @@ impl Node {
     /// Status of a payment.
     pub fn status(&self, id: &[u8; 32]) -> Option<PaymentStatus> {
         let ix = self.lock().ok()?;
-        if let Some(b) = ix.committed.get(id) {
-            return Some(PaymentStatus::Committed { batch: *b });
+        match self.committed_in(&ix, id) {
+            Ok(Some(batch)) => return Some(PaymentStatus::Committed { batch }),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "payment status: index unreadable");
+                return None;
+            }
         }
         if let Some(seq) = ix.pending_ids.get(id) {
             return Some(match ix.pending.get(seq) {
@@ -704,7 +862,7 @@ impl Node {
         let id = self
             .lock()
             .ok()
-            .and_then(|ix| ix.invoices.get(tag).copied());
+            .and_then(|ix| self.invoice_payment(&ix, tag).ok().flatten());
         match id {
             None => InvoiceStatus {
                 paid: false,
@@ -722,25 +880,45 @@ impl Node {
         }
     }
 
-    /// Notes from position `from`, at most `limit`.
-    pub fn notes(&self, from: u64, limit: usize) -> Vec<NoteEntry> {
-        self.lock()
-            .map(|ix| {
-                let start = ix.notes.partition_point(|n| n.position < from);
-                ix.notes[start..].iter().take(limit).cloned().collect()
-            })
-            .unwrap_or_default()
+    /// Notes from position `from`, at most `limit` (flushed ones first: they precede every
+    /// unflushed one).
+    pub fn notes(&self, from: u64, limit: usize) -> Result<Vec<NoteEntry>, NodeError> {
+        let ix = self.lock()?;
+        let mut out = self.index.notes_from(from, limit, |_| true)?;
+        let more = limit.saturating_sub(out.len());
+        out.extend(
+            ix.overlay
+                .notes
+                .range(from..)
+                .take(more)
+                .map(|(_, n)| n.clone()),
+        );
+        Ok(out)
     }
 
     /// The notes a committed batch created, in position order.
-    pub fn batch_notes(&self, batch: u64) -> Vec<NoteEntry> {
-        self.lock()
-            .map(|ix| {
-                let start = ix.notes.partition_point(|n| n.batch < batch);
-                let end = ix.notes.partition_point(|n| n.batch <= batch);
-                ix.notes[start..end].to_vec()
-            })
-            .unwrap_or_default()
+    pub fn batch_notes(&self, batch: u64) -> Result<Vec<NoteEntry>, NodeError> {
+        let ix = self.lock()?;
+        let start = match ix.overlay.batches.get(&batch) {
+            Some(s) => Some(*s),
+            None => self.index.batch_start(batch)?,
+        };
+        let Some(start) = start else {
+            return Ok(Vec::new());
+        };
+        // the batch's notes are the run of notes from its start that carry its number
+        let mut out = self
+            .index
+            .notes_from(start, usize::MAX, |n| n.batch == batch)?;
+        out.extend(
+            ix.overlay
+                .notes
+                .range(start..)
+                .map(|(_, n)| n)
+                .take_while(|n| n.batch == batch)
+                .cloned(),
+        );
+        Ok(out)
     }
 
     /// The committed head and recent roots.
@@ -1008,17 +1186,24 @@ impl Node {
                 .inc_by(submission.payments.len() as u64);
             self.metrics.batch_committed(committed.number);
             crash_point("after_ledger_commit");
-            index_batch(
-                &mut ix,
-                &committed,
-                self.config.profile.params().slots,
-                start_cursor,
-            );
+            ix.overlay
+                .add_batch(&committed, self.config.profile.params().slots, start_cursor);
+            // the committed invoice tags are in the index now
             for (seq, sub) in &taken {
-                ix.release(*seq, sub, false);
+                ix.release(*seq, sub, true);
             }
             ix.committing = None;
             ix.state = Some(state);
+            let at = LedgerHead {
+                number: committed.number,
+                hash: committed.hash,
+                state: committed.state,
+            };
+            if let Err(e) = self.flush_index(&mut ix, &at) {
+                // still applied in memory; the next flush writes it, or the next start replays it
+                self.set_storage_failing();
+                tracing::error!(error = %e, "index write failed: no longer acknowledging payments");
+            }
             ix.head = Some(self.ledger.head()?);
             ix.recent_roots = self.ledger.recent_roots()?;
             drop(ix);

@@ -512,7 +512,106 @@ async fn restart_keeps_acknowledged_payments() {
     let node = open(dir.path());
     assert_eq!(node.mempool_len(), 0);
     assert_eq!(node.head().unwrap().0.number, 2);
-    assert_eq!(node.notes(0, 100).len(), 4);
+    assert_eq!(node.notes(0, 100).unwrap().len(), 4);
+}
+
+/// Start-up reads the index's checkpoint and replays only the batches after it; an index that
+/// does not match the ledger (another history, a ledger behind it) is rebuilt from genesis, and
+/// every answer stays the ledger's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_up_reads_the_index_checkpoint_and_rebuilds_a_foreign_one() {
+    use zkpay_sequencer::index::{Checkpoint, IndexDb, Overlay};
+    use zkpay_sequencer::node::PaymentStatus;
+    let dir = tempfile::tempdir().unwrap();
+    let bob = zkpay_protocol::keys::SpendingKey::from_bytes([8; 32]);
+    let key = F::from(4242u64);
+    let (dep, paid);
+    {
+        let node = open(dir.path());
+        assert_eq!(node.replayed_at_start(), 0);
+        let prover = prover(dir.path());
+        let mut alice = Wallet::new(7, "alice");
+        node.ledger().faucet(&alice.account, &usd(), 1_000).unwrap();
+        let note;
+        (dep, note) = deposit(&node, &prover, &mut alice, 30);
+        node.submit(dep.clone()).unwrap();
+        assert_eq!(node.run_batch_once().unwrap(), Some(1));
+        paid = pay(&node, &prover, &mut alice, &note, &bob, 20, 1, Some(key));
+        node.submit(paid.clone()).unwrap();
+        assert_eq!(node.run_batch_once().unwrap(), Some(2));
+    }
+    let tag = paid.public.invoice().unwrap();
+    let answers = |node: &Node| {
+        assert!(matches!(
+            node.status(&dep.id()),
+            Some(PaymentStatus::Committed { batch: 1 })
+        ));
+        assert!(matches!(
+            node.status(&paid.id()),
+            Some(PaymentStatus::Committed { batch: 2 })
+        ));
+        assert!(node.invoice(&zkpay_protocol::field::fe_to_bytes(&tag)).paid);
+        assert_eq!(node.submit(paid.clone()).unwrap_err().code(), "duplicate");
+        let notes = node.notes(0, 100).unwrap();
+        assert_eq!(notes.len(), 4);
+        assert_eq!(node.batch_notes(2).unwrap(), notes[2..].to_vec());
+        assert_eq!(node.head().unwrap().0.number, 2);
+        notes
+    };
+    // from the checkpoint: nothing replayed
+    let node = open(dir.path());
+    assert_eq!(node.replayed_at_start(), 0);
+    let notes = answers(&node);
+    drop(node);
+    // without the index: rebuilt from the ledger
+    std::fs::remove_dir_all(dir.path().join("index")).unwrap();
+    let node = open(dir.path());
+    assert_eq!(node.replayed_at_start(), 2);
+    assert_eq!(answers(&node), notes);
+    drop(node);
+    // a checkpoint naming batch 2 with another hash (another history): rebuilt
+    let params = zkpay_sequencer::Profile::Test.params();
+    {
+        let db = IndexDb::open(&dir.path().join("index")).unwrap();
+        let cp = db.checkpoint().unwrap().unwrap();
+        let forged = Checkpoint::new(params, 2, &[9; 32], cp.note_size, cp.nullifier_cursor);
+        db.flush(&Default::default(), &Overlay::default(), &forged)
+            .unwrap();
+    }
+    let node = open(dir.path());
+    assert_eq!(node.replayed_at_start(), 2);
+    answers(&node);
+    drop(node);
+    // a checkpoint at batch 1 whose trees are those after batch 2: rebuilt
+    let b1 = open_ledger_batch_hash(dir.path(), 1);
+    {
+        let db = IndexDb::open(&dir.path().join("index")).unwrap();
+        let cp = db.checkpoint().unwrap().unwrap();
+        let stale = Checkpoint::new(params, 1, &b1, cp.note_size, cp.nullifier_cursor);
+        db.flush(&Default::default(), &Overlay::default(), &stale)
+            .unwrap();
+    }
+    let node = open(dir.path());
+    assert_eq!(node.replayed_at_start(), 2);
+    answers(&node);
+    drop(node);
+    // the ledger behind the index (a fresh ledger): the index is rebuilt, the old payments
+    // are unknown again
+    std::fs::remove_dir_all(dir.path().join("ledger")).unwrap();
+    let node = open(dir.path());
+    assert_eq!(node.replayed_at_start(), 0);
+    assert_eq!(node.head().unwrap().0.number, 0);
+    assert!(node.status(&paid.id()).is_none());
+    assert!(node.notes(0, 100).unwrap().is_empty());
+    assert!(!node.invoice(&zkpay_protocol::field::fe_to_bytes(&tag)).paid);
+}
+
+/// The hash of committed batch `n` in the embedded ledger of data directory `dir`.
+fn open_ledger_batch_hash(dir: &std::path::Path, n: u64) -> [u8; 32] {
+    let node = open(dir);
+    let h = node.batch(n).unwrap().unwrap().hash;
+    drop(node);
+    h
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -195,6 +195,7 @@ pub fn deposit_with(
 pub fn tree(node: &Node) -> NoteTree {
     tree_of(
         node.notes(0, 10_000)
+            .unwrap()
             .iter()
             .map(|n| (n.position, n.commitment.0)),
     )

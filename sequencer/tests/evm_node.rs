@@ -312,7 +312,7 @@ fn node_commits_to_the_rollup_contract_and_rebuilds_from_its_events() {
 
     // a node with a fresh data directory rebuilds everything from the contract's events
     let head = node.head().unwrap();
-    let notes = node.notes(0, 1000);
+    let notes = node.notes(0, 1000).unwrap();
     drop(node);
     let fresh = tempfile::tempdir().unwrap();
     let store2 = KeyStore::new(fresh.path());
@@ -327,7 +327,7 @@ fn node_commits_to_the_rollup_contract_and_rebuilds_from_its_events() {
     )
     .unwrap();
     assert_eq!(node2.head().unwrap(), head);
-    assert_eq!(node2.notes(0, 1000), notes);
+    assert_eq!(node2.notes(0, 1000).unwrap(), notes);
     assert_eq!(committed(&node2, &inv.id()), 2);
     drop(anvil);
 }
