@@ -814,5 +814,28 @@ async fn rollup_contract_settles_payments_and_refuses_attacks() {
     // a rebuild up to an earlier block stops there
     let first = w.rollup.committed_batches(Some(1)).await.unwrap();
     assert!(first.is_empty());
+    // reading on from a batch held (what a node's sync does) gives the same later batches,
+    // read from that batch's block on
+    let all = w.rollup.committed_batches_after(None, None).await.unwrap();
+    let (b7, block7) = &all[6];
+    let later = w
+        .rollup
+        .committed_batches_after(Some((b7, *block7)), None)
+        .await
+        .unwrap();
+    assert_eq!(later.len(), 3);
+    assert_eq!(
+        later.iter().map(|(b, _)| b.clone()).collect::<Vec<_>>(),
+        rebuilt[7..].to_vec()
+    );
+    assert!(later.windows(2).all(|w| w[0].1 <= w[1].1) && later[0].1 >= *block7);
+    // ... and refuses to chain them onto a batch they do not follow
+    let mut other = b7.clone();
+    other.state.note_cursor += 1;
+    assert!(w
+        .rollup
+        .committed_batches_after(Some((&other, *block7)), None)
+        .await
+        .is_err());
     drop(anvil);
 }

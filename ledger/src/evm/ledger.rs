@@ -25,7 +25,7 @@ use zkpay_protocol::address::Network;
 use zkpay_protocol::batch::ChunkParams;
 use zkpay_protocol::note::{AssetId, Root};
 use zkpay_protocol::payment::PublicAccount;
-use zkpay_verifier::batch::verify_batch;
+use zkpay_verifier::batch::{verify_batch, ChainState};
 use zkpay_verifier::{decode_proof, Verifier, VerifierError};
 
 /// How an [`EvmLedger`] reaches its contract.
@@ -49,6 +49,8 @@ pub struct EvmLedgerConfig {
 struct Log {
     genesis: LedgerHead,
     batches: Vec<CommittedBatch>,
+    /// The block holding the last batch's event (0 without batches).
+    last_block: u64,
 }
 
 impl Log {
@@ -182,6 +184,7 @@ impl EvmLedger {
             log: Mutex::new(Log {
                 genesis: crate::genesis_head(config.network, config.params)?,
                 batches: vec![],
+                last_block: 0,
             }),
             config,
             write_lock: Mutex::new(()),
@@ -242,70 +245,117 @@ impl EvmLedger {
             .map_err(storage)
     }
 
-    /// Reads the confirmed log again from the contract's events (batches buried under
-    /// `confirmations - 1` blocks), verifying every batch it did not hold already: its chunks
-    /// chain from the state before it and every payment and chunk proof verifies under the
-    /// pinned keys.
+    /// Brings the confirmed log up to the chain (batches buried under `confirmations - 1`
+    /// blocks): reads the events after the last batch held, from its block on, and verifies
+    /// each new batch (its chunks chain from the state before it and every payment and chunk
+    /// proof verifies under the pinned keys). If the new events do not chain onto the log (a
+    /// reorganisation deeper than the confirmation depth), the whole log is read again from
+    /// genesis and verified where it differs.
     pub fn sync(&self) -> Result<(), LedgerError> {
+        let (after, last_block) = {
+            let log = lock(&self.log)?;
+            (log.batches.last().cloned(), log.last_block)
+        };
+        match self.read_after(after.map(|b| (b, last_block))) {
+            Ok(new) => {
+                let mut log = lock(&self.log)?;
+                self.append_verified(&mut log, new, true)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the chain's new batches do not follow the log: reading it again from genesis");
+                let all = self.read_after(None)?;
+                let mut log = lock(&self.log)?;
+                self.append_verified(&mut log, all, false)
+            }
+        }
+    }
+
+    /// The confirmed batches after `after` (with its event's block), each with its block.
+    fn read_after(
+        &self,
+        after: Option<(CommittedBatch, u64)>,
+    ) -> Result<Vec<(CommittedBatch, u64)>, LedgerError> {
         let (r, p, depth) = (
             self.rollup.clone(),
             self.provider.clone(),
             self.config.confirmations.max(1) - 1,
         );
+        let state = match &after {
+            Some((b, _)) => b.state,
+            None => lock(&self.log)?.genesis.state,
+        };
         let batches = self.run(async move {
             let latest = p
                 .get_block_number()
                 .await
                 .map_err(|e| EvmError::Chain(e.to_string()))?;
-            r.committed_batches(Some(latest.saturating_sub(depth)))
-                .await
-        })?;
-        let mut log = lock(&self.log)?;
-        // what the log already holds and the chain still says is kept without verifying again
-        let kept = log
-            .batches
-            .iter()
-            .zip(&batches)
-            .take_while(|(a, b)| a.hash == b.hash)
-            .count();
-        let mut state = match kept.checked_sub(1) {
-            Some(i) => batches[i].state,
-            None => log.genesis.state,
-        };
-        for b in &batches[kept..] {
-            let bad = |why: String| {
-                LedgerError::Storage(format!(
-                    "batch {} from the chain does not verify: {why}",
-                    b.number
-                ))
-            };
-            let decode = |proof: &[u8]| decode_proof(proof).map_err(|e| bad(e.to_string()));
-            let payments = b
-                .payments
-                .iter()
-                .map(|p| Ok((p.public.clone(), decode(&p.proof)?)))
-                .collect::<Result<Vec<_>, LedgerError>>()?;
-            let chunks = b
-                .chunks
-                .iter()
-                .map(|c| Ok((c.public, decode(&c.proof)?)))
-                .collect::<Result<Vec<_>, LedgerError>>()?;
-            let after = verify_batch(
-                &self.chunk_verifier,
-                &self.payment_verifier,
-                self.config.params.slots,
-                state,
-                &payments,
-                &chunks,
-                &mut rand::rngs::OsRng,
+            r.committed_batches_after(
+                after.as_ref().map(|(b, block)| (b, *block)),
+                Some(latest.saturating_sub(depth)),
             )
-            .map_err(|e| bad(e.to_string()))?;
-            if after != b.state {
-                return Err(bad("its state is not what its chunks give".into()));
-            }
-            state = after;
+            .await
+        })?;
+        let mut state = state;
+        for (b, _) in &batches {
+            state = self.verified(state, b)?;
         }
-        log.batches = batches;
+        Ok(batches)
+    }
+
+    /// The state after `b`, which must verify from `state`.
+    fn verified(&self, state: ChainState, b: &CommittedBatch) -> Result<ChainState, LedgerError> {
+        let bad = |why: String| {
+            LedgerError::Storage(format!(
+                "batch {} from the chain does not verify: {why}",
+                b.number
+            ))
+        };
+        let decode = |proof: &[u8]| decode_proof(proof).map_err(|e| bad(e.to_string()));
+        let payments = b
+            .payments
+            .iter()
+            .map(|p| Ok((p.public.clone(), decode(&p.proof)?)))
+            .collect::<Result<Vec<_>, LedgerError>>()?;
+        let chunks = b
+            .chunks
+            .iter()
+            .map(|c| Ok((c.public, decode(&c.proof)?)))
+            .collect::<Result<Vec<_>, LedgerError>>()?;
+        let after = verify_batch(
+            &self.chunk_verifier,
+            &self.payment_verifier,
+            self.config.params.slots,
+            state,
+            &payments,
+            &chunks,
+            &mut rand::rngs::OsRng,
+        )
+        .map_err(|e| bad(e.to_string()))?;
+        if after != b.state {
+            return Err(bad("its state is not what its chunks give".into()));
+        }
+        Ok(after)
+    }
+
+    /// Puts verified batches in the log: after its last batch (`extend`), or in place of the
+    /// whole log.
+    fn append_verified(
+        &self,
+        log: &mut Log,
+        batches: Vec<(CommittedBatch, u64)>,
+        extend: bool,
+    ) -> Result<(), LedgerError> {
+        if !extend {
+            log.batches.clear();
+            log.last_block = 0;
+        }
+        // a concurrent sync may have appended some of these already
+        for (b, block) in batches {
+            if b.number == log.batches.len() as u64 + 1 {
+                log.last_block = block;
+                log.batches.push(b);
+            }
+        }
         Ok(())
     }
 

@@ -438,19 +438,44 @@ impl Rollup {
         &self,
         to: Option<u64>,
     ) -> Result<Vec<CommittedBatch>, EvmError> {
-        let mut filter = self.contract.BatchCommitted_filter().from_block(0);
+        Ok(self
+            .committed_batches_after(None, to)
+            .await?
+            .into_iter()
+            .map(|(b, _)| b)
+            .collect())
+    }
+
+    /// The batches committed after `after` (a batch already held and the block its event is
+    /// in; genesis when `None`), up to block `to`, each with its event's block: events are read
+    /// from that block on only, and chained from `after` as [`Self::committed_batches`] chains
+    /// them from genesis.
+    pub async fn committed_batches_after(
+        &self,
+        after: Option<(&CommittedBatch, u64)>,
+        to: Option<u64>,
+    ) -> Result<Vec<(CommittedBatch, u64)>, EvmError> {
+        let from_block = after.map(|(_, block)| block).unwrap_or(0);
+        let mut filter = self.contract.BatchCommitted_filter().from_block(from_block);
         if let Some(to) = to {
             filter = filter.to_block(to);
         }
         let events = filter.query().await.map_err(chain)?;
-        let head = crate::genesis_head(self.network, self.params)
-            .map_err(|e| EvmError::Contract(e.to_string()))?;
-        let mut parent = head.hash;
-        let mut state = head.state;
+        let (mut parent, mut state, done) = match after {
+            Some((b, _)) => (b.hash, b.state, b.number),
+            None => {
+                let head = crate::genesis_head(self.network, self.params)
+                    .map_err(|e| EvmError::Contract(e.to_string()))?;
+                (head.hash, head.state, 0)
+            }
+        };
         let mut out = Vec::with_capacity(events.len());
-        for (ev, _log) in events {
+        for (ev, log) in events {
             let number = u64::try_from(ev.number).unwrap_or(u64::MAX);
-            let expected = out.len() as u64 + 1;
+            if number <= done {
+                continue; // in the first block read, at or before `after`
+            }
+            let expected = done + out.len() as u64 + 1;
             if number != expected
                 || ev.noteStart != U256::from(state.note_cursor)
                 || ev.nullifierStart != U256::from(state.nullifier_cursor)
@@ -460,6 +485,9 @@ impl Rollup {
                     expected - 1
                 )));
             }
+            let block = log
+                .block_number
+                .ok_or_else(|| EvmError::Chain("an event without a block number".into()))?;
             let payments = ev
                 .payments
                 .iter()
@@ -486,14 +514,17 @@ impl Rollup {
             state.note_cursor += grow * chunks.len() as u64;
             state.nullifier_cursor += grow * chunks.len() as u64;
             let hash = batch_hash_of(number, &parent, &payments, &chunks, &state);
-            out.push(CommittedBatch {
-                number,
-                parent,
-                hash,
-                payments,
-                chunks,
-                state,
-            });
+            out.push((
+                CommittedBatch {
+                    number,
+                    parent,
+                    hash,
+                    payments,
+                    chunks,
+                    state,
+                },
+                block,
+            ));
             parent = hash;
         }
         Ok(out)
