@@ -1,7 +1,7 @@
 //! Wallet-file opening (`zkpay-wallet`'s `store` and the state decoder), without Argon2 so that
 //! a million executions are cheap:
-//! - any bytes as a wallet file: the strict parser never panics; what it accepts does not
-//!   decrypt under a fixed key unless sealed under it;
+//! - any bytes as a wallet file: the strict parser never panics, nor does decrypting what it
+//!   accepts;
 //! - any bytes as a decrypted state: the state decoder never panics;
 //! - a file sealing fuzzed plaintext under a fuzzed key round-trips, and a copy with one byte
 //!   changed (header, nonce or ciphertext) is refused.

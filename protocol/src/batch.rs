@@ -368,10 +368,11 @@ impl RollupState {
         let mut next = self.clone();
         let mut out = Vec::new();
         for (i, chunk) in payments.chunks(self.params.slots).enumerate() {
-            out.push(
-                next.apply_chunk(chunk)
-                    .map_err(|e| ProtocolError::Batch(format!("chunk {i}: {e}")))?,
-            );
+            out.push(next.apply_chunk(chunk).map_err(|e| match e {
+                // the store beneath the trees failed: not the payments' fault
+                ProtocolError::Storage(_) => e,
+                e => ProtocolError::Batch(format!("chunk {i}: {e}")),
+            })?);
         }
         *self = next;
         Ok(out)

@@ -513,6 +513,7 @@ fn parse_id(s: &str) -> Option<[u8; 32]> {
         (status = 200, description = "Status", body = PaymentStatusResponse),
         (status = 400, description = "Bad id", body = ApiError),
         (status = 404, description = "Unknown payment", body = ApiError),
+        (status = 503, description = "Storage", body = ApiError),
     ))]
 async fn payment_status(State(s): State<AppState>, Path(id): Path<String>) -> Response {
     let Some(id) = parse_id(&id) else {
@@ -523,12 +524,13 @@ async fn payment_status(State(s): State<AppState>, Path(id): Path<String>) -> Re
         );
     };
     match s.node.status(&id) {
-        Some(st) => Json(PaymentStatusResponse {
+        Ok(Some(st)) => Json(PaymentStatusResponse {
             id: hex::encode(id),
             payment: st,
         })
         .into_response(),
-        None => error(StatusCode::NOT_FOUND, "unknown_payment", "no such payment"),
+        Ok(None) => error(StatusCode::NOT_FOUND, "unknown_payment", "no such payment"),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, "storage", e),
     }
 }
 
@@ -657,10 +659,14 @@ async fn batch(State(s): State<AppState>, Path(n): Path<String>) -> Response {
     responses(
         (status = 200, description = "Invoice; `paid` is true once the paying batch is committed", body = InvoiceStatus),
         (status = 400, description = "Bad tag", body = ApiError),
+        (status = 503, description = "Storage", body = ApiError),
     ))]
 async fn invoice(State(s): State<AppState>, Path(tag): Path<String>) -> Response {
     match fe_from_hex(&tag) {
-        Ok(t) => Json(s.node.invoice(&fe_to_bytes(&t))).into_response(),
+        Ok(t) => match s.node.invoice(&fe_to_bytes(&t)) {
+            Ok(st) => Json(st).into_response(),
+            Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, "storage", e),
+        },
         Err(e) => error(StatusCode::BAD_REQUEST, "bad_tag", e),
     }
 }

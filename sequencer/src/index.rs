@@ -119,12 +119,15 @@ pub struct Overlay {
     pub notes: BTreeMap<u64, NoteEntry>,
     /// Batch → note cursor before it.
     pub batches: BTreeMap<u64, u64>,
+    /// The last batch added: its number and hash (what a flush checkpoints).
+    pub last: Option<(u64, [u8; 32])>,
 }
 
 impl Overlay {
     /// Records committed batch `b`'s payments, invoice tags and notes; its notes start at note
     /// cursor `start` and fill chunks of `slots` payments (two notes each).
     pub fn add_batch(&mut self, b: &CommittedBatch, slots: usize, start: u64) {
+        self.last = Some((b.number, b.hash));
         self.batches.insert(b.number, start);
         for (i, p) in b.payments.iter().enumerate() {
             let id = p.id();
@@ -157,7 +160,7 @@ impl Overlay {
 
     /// Whether nothing is waiting to be flushed.
     pub fn is_empty(&self) -> bool {
-        self.payments.is_empty() && self.notes.is_empty() && self.batches.is_empty()
+        self.last.is_none()
     }
 }
 

@@ -337,14 +337,20 @@ impl Node {
     }
 
     /// The index's state if its checkpoint is one of this ledger's batches (same hash, same
-    /// roots and cursors), else `None` (the index must be rebuilt from genesis).
+    /// roots and cursors), else `None` (the index must be rebuilt from genesis). A checkpoint
+    /// or tree record that cannot be read counts as a mismatch.
     fn checkpointed_state(
         &self,
         head: &LedgerHead,
     ) -> Result<Option<(RollupState, u64)>, NodeError> {
         let params = self.config.profile.params();
-        let Some(cp) = self.index.checkpoint()? else {
-            return Ok(None);
+        let cp = match self.index.checkpoint() {
+            Ok(Some(cp)) => cp,
+            Ok(None) => return Ok(None),
+            Err(e) => {
+                tracing::warn!(error = %e, "the index's checkpoint is unreadable: rebuilding the index from genesis");
+                return Ok(None);
+            }
         };
         let mismatch = |why: String| {
             tracing::warn!(
@@ -368,11 +374,14 @@ impl Node {
         if hex::encode(b.hash) != cp.hash {
             return mismatch(format!("batch {} differs from the ledger's", cp.batch));
         }
-        let state = RollupState::on_store(
+        let state = match RollupState::on_store(
             params,
             StoreRef(self.index.clone()),
             Some((cp.note_size, cp.nullifier_cursor)),
-        )?;
+        ) {
+            Ok(s) => s,
+            Err(e) => return mismatch(format!("the index's trees are unreadable ({e})")),
+        };
         if ChainState::of(&state) != b.state {
             return mismatch(format!(
                 "the index's trees are not the ledger's state after batch {}",
@@ -382,8 +391,12 @@ impl Node {
         Ok(Some((state, cp.batch)))
     }
 
-    /// Writes what the indexes applied since the last flush, with a checkpoint at `head`.
-    fn flush_index(&self, ix: &mut Indexes, head: &LedgerHead) -> Result<(), NodeError> {
+    /// Writes what the indexes applied since the last flush, with a checkpoint at the last
+    /// batch applied (nothing to do when none was).
+    fn flush_index(&self, ix: &mut Indexes) -> Result<(), NodeError> {
+        let Some((number, hash)) = ix.overlay.last else {
+            return Ok(());
+        };
         let params = self.config.profile.params();
         let state = ix
             .state
@@ -391,8 +404,8 @@ impl Node {
             .ok_or_else(|| NodeError::Storage("state".into()))?;
         let cp = Checkpoint::new(
             params,
-            head.number,
-            &head.hash,
+            number,
+            &hash,
             state.notes.size(),
             state.nullifiers.size(),
         );
@@ -402,22 +415,18 @@ impl Node {
         Ok(())
     }
 
-    fn rebuild(&self) -> Result<(), NodeError> {
+    /// The indexes brought from the checkpoint `from` (0: genesis) up to the ledger's `head`.
+    fn replay(
+        &self,
+        state: RollupState,
+        from: u64,
+        head: &LedgerHead,
+    ) -> Result<Indexes, NodeError> {
         let params = self.config.profile.params();
-        let head = self.ledger.head()?;
-        let (state, from) = match self.checkpointed_state(&head)? {
-            Some(s) => s,
-            None => {
-                self.index.wipe()?;
-                let store = StoreRef(self.index.clone());
-                (RollupState::on_store(params, store, None)?, 0)
-            }
-        };
         let mut ix = Indexes {
             state: Some(state),
             ..Default::default()
         };
-        let started = Instant::now();
         for n in from + 1..=head.number {
             let b = self
                 .ledger
@@ -437,14 +446,35 @@ impl Node {
             }
             ix.overlay.add_batch(&b, params.slots, start);
             if n % REPLAY_FLUSH_EVERY == 0 || n == head.number {
-                let at = LedgerHead {
-                    number: n,
-                    hash: b.hash,
-                    state: b.state,
-                };
-                self.flush_index(&mut ix, &at)?;
+                self.flush_index(&mut ix)?;
             }
         }
+        Ok(ix)
+    }
+
+    fn rebuild(&self) -> Result<(), NodeError> {
+        let params = self.config.profile.params();
+        let head = self.ledger.head()?;
+        let genesis = || -> Result<RollupState, NodeError> {
+            self.index.wipe()?;
+            Ok(RollupState::on_store(
+                params,
+                StoreRef(self.index.clone()),
+                None,
+            )?)
+        };
+        let started = Instant::now();
+        let (mut ix, from) = match self.checkpointed_state(&head)? {
+            Some((state, from)) => match self.replay(state, from, &head) {
+                Ok(ix) => (ix, from),
+                Err(e) => {
+                    // the index's records beneath the checked roots are damaged
+                    tracing::warn!(error = %e, checkpoint = from, "replaying from the index's checkpoint failed: rebuilding the index from genesis");
+                    (self.replay(genesis()?, 0, &head)?, 0)
+                }
+            },
+            None => (self.replay(genesis()?, 0, &head)?, 0),
+        };
         let replayed = head.number - from;
         self.replayed_at_start.store(replayed, Ordering::Relaxed);
         tracing::info!(
@@ -806,27 +836,10 @@ impl Node {
 
     /// Flushes the indexes if an earlier flush failed; whether nothing is left unflushed.
     fn index_caught_up(&self) -> bool {
-        let Ok(mut ix) = self.lock() else {
-            return false;
-        };
-        if ix.overlay.is_empty() {
-            return true;
+        match self.lock() {
+            Ok(mut ix) => self.flush_index(&mut ix).is_ok(),
+            Err(_) => false,
         }
-        let Some(head) = ix.head else {
-            return false;
-        };
-        let Some(at) = ix
-            .overlay
-            .batches
-            .keys()
-            .next_back()
-            .copied()
-            .filter(|n| *n == head.number)
-        else {
-            return false;
-        };
-        let _ = at;
-        self.flush_index(&mut ix, &head).is_ok()
     }
 
     /// Test hook: make every mempool write fail (as on a full disk) while `on`.
@@ -835,90 +848,116 @@ impl Node {
         self.mempool.inject_fault(on);
     }
 
-    /// Status of a payment.
-    pub fn status(&self, id: &[u8; 32]) -> Option<PaymentStatus> {
-        let ix = self.lock().ok()?;
-        match self.committed_in(&ix, id) {
-            Ok(Some(batch)) => return Some(PaymentStatus::Committed { batch }),
-            Ok(None) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "payment status: index unreadable");
-                return None;
-            }
-        }
-        if let Some(seq) = ix.pending_ids.get(id) {
-            return Some(match ix.pending.get(seq) {
+    /// Status of a payment: committed, pending or batched, failed (with the reason), or `None`
+    /// when unknown. The index is read outside the node's lock; an unreadable index is an
+    /// error, never an answer.
+    pub fn status(&self, id: &[u8; 32]) -> Result<Option<PaymentStatus>, NodeError> {
+        let (unflushed, pending, failed) = {
+            let ix = self.lock()?;
+            let pending = ix.pending_ids.get(id).map(|seq| match ix.pending.get(seq) {
                 Some(p) if p.batched => PaymentStatus::Batched,
                 _ => PaymentStatus::Pending,
             });
+            (
+                ix.overlay.payments.get(id).copied(),
+                pending,
+                ix.failed.get(id).cloned(),
+            )
+        };
+        if let Some(batch) = unflushed {
+            return Ok(Some(PaymentStatus::Committed { batch }));
         }
-        ix.failed
-            .get(id)
-            .map(|r| PaymentStatus::Failed { reason: r.clone() })
+        if pending.is_some() {
+            return Ok(pending);
+        }
+        if let Some(batch) = self.index.payment_batch(id)? {
+            return Ok(Some(PaymentStatus::Committed { batch }));
+        }
+        Ok(failed.map(|reason| PaymentStatus::Failed { reason }))
     }
 
-    /// Status of an invoice tag.
-    pub fn invoice(&self, tag: &[u8; 32]) -> InvoiceStatus {
-        let id = self
-            .lock()
-            .ok()
-            .and_then(|ix| self.invoice_payment(&ix, tag).ok().flatten());
-        match id {
+    /// Status of an invoice tag (an unreadable index is an error).
+    pub fn invoice(&self, tag: &[u8; 32]) -> Result<InvoiceStatus, NodeError> {
+        let held = {
+            let ix = self.lock()?;
+            ix.invoices
+                .get(tag)
+                .or_else(|| ix.overlay.invoices.get(tag))
+                .copied()
+        };
+        let id = match held {
+            Some(id) => Some(id),
+            None => self.index.invoice(tag)?,
+        };
+        Ok(match id {
             None => InvoiceStatus {
                 paid: false,
                 payment: None,
                 status: None,
             },
             Some(id) => {
-                let status = self.status(&id);
+                let status = self.status(&id)?;
                 InvoiceStatus {
                     paid: matches!(status, Some(PaymentStatus::Committed { .. })),
                     payment: Some(hex::encode(id)),
                     status,
                 }
             }
-        }
+        })
     }
 
-    /// Notes from position `from`, at most `limit` (flushed ones first: they precede every
-    /// unflushed one).
+    /// Notes from position `from`, at most `limit`, in position order. The unflushed ones are
+    /// copied under the node's lock and the index is read after it (a note flushed in between
+    /// is read twice and kept once, never missed).
     pub fn notes(&self, from: u64, limit: usize) -> Result<Vec<NoteEntry>, NodeError> {
-        let ix = self.lock()?;
-        let mut out = self.index.notes_from(from, limit, |_| true)?;
-        let more = limit.saturating_sub(out.len());
-        out.extend(
-            ix.overlay
-                .notes
-                .range(from..)
-                .take(more)
-                .map(|(_, n)| n.clone()),
-        );
-        Ok(out)
+        let unflushed: Vec<NoteEntry> = self
+            .lock()?
+            .overlay
+            .notes
+            .range(from..)
+            .take(limit)
+            .map(|(_, n)| n.clone())
+            .collect();
+        let mut all: BTreeMap<u64, NoteEntry> = self
+            .index
+            .notes_from(from, limit, |_| true)?
+            .into_iter()
+            .map(|n| (n.position, n))
+            .collect();
+        all.extend(unflushed.into_iter().map(|n| (n.position, n)));
+        Ok(all.into_values().take(limit).collect())
     }
 
-    /// The notes a committed batch created, in position order.
+    /// The notes a committed batch created, in position order (read as [`Self::notes`]).
     pub fn batch_notes(&self, batch: u64) -> Result<Vec<NoteEntry>, NodeError> {
-        let ix = self.lock()?;
-        let start = match ix.overlay.batches.get(&batch) {
-            Some(s) => Some(*s),
+        let (start, unflushed) = {
+            let ix = self.lock()?;
+            let start = ix.overlay.batches.get(&batch).copied();
+            let notes: Vec<NoteEntry> = ix
+                .overlay
+                .notes
+                .values()
+                .filter(|n| n.batch == batch)
+                .cloned()
+                .collect();
+            (start, notes)
+        };
+        let start = match start {
+            Some(s) => Some(s),
             None => self.index.batch_start(batch)?,
         };
         let Some(start) = start else {
             return Ok(Vec::new());
         };
         // the batch's notes are the run of notes from its start that carry its number
-        let mut out = self
+        let mut all: BTreeMap<u64, NoteEntry> = self
             .index
-            .notes_from(start, usize::MAX, |n| n.batch == batch)?;
-        out.extend(
-            ix.overlay
-                .notes
-                .range(start..)
-                .map(|(_, n)| n)
-                .take_while(|n| n.batch == batch)
-                .cloned(),
-        );
-        Ok(out)
+            .notes_from(start, usize::MAX, |n| n.batch == batch)?
+            .into_iter()
+            .map(|n| (n.position, n))
+            .collect();
+        all.extend(unflushed.into_iter().map(|n| (n.position, n)));
+        Ok(all.into_values().collect())
     }
 
     /// The committed head and recent roots.
@@ -1077,6 +1116,12 @@ impl Node {
             let publics: Vec<_> = payments.iter().map(|s| s.public.clone()).collect();
             let chunks = match state.apply_batch(&publics) {
                 Ok(c) => c,
+                Err(zkpay_protocol::ProtocolError::Storage(e)) => {
+                    // the index could not be read: the payments stay pending
+                    self.set_storage_failing();
+                    self.unmark_batched(&taken);
+                    return Err(NodeError::Storage(format!("index: {e}")));
+                }
                 Err(e) => {
                     self.metrics.batches_failed.inc();
                     tracing::error!(error = %e, "batch cannot be applied");
@@ -1194,12 +1239,7 @@ impl Node {
             }
             ix.committing = None;
             ix.state = Some(state);
-            let at = LedgerHead {
-                number: committed.number,
-                hash: committed.hash,
-                state: committed.state,
-            };
-            if let Err(e) = self.flush_index(&mut ix, &at) {
+            if let Err(e) = self.flush_index(&mut ix) {
                 // still applied in memory; the next flush writes it, or the next start replays it
                 self.set_storage_failing();
                 tracing::error!(error = %e, "index write failed: no longer acknowledging payments");

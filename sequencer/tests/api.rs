@@ -501,7 +501,7 @@ async fn restart_keeps_acknowledged_payments() {
     let node = open(dir.path());
     assert_eq!(node.mempool_len(), 1);
     assert!(matches!(
-        node.status(&dep.id()),
+        node.status(&dep.id()).unwrap(),
         Some(zkpay_sequencer::node::PaymentStatus::Committed { batch: 1 })
     ));
     // fault 5: replay before and after restart
@@ -543,14 +543,18 @@ async fn start_up_reads_the_index_checkpoint_and_rebuilds_a_foreign_one() {
     let tag = paid.public.invoice().unwrap();
     let answers = |node: &Node| {
         assert!(matches!(
-            node.status(&dep.id()),
+            node.status(&dep.id()).unwrap(),
             Some(PaymentStatus::Committed { batch: 1 })
         ));
         assert!(matches!(
-            node.status(&paid.id()),
+            node.status(&paid.id()).unwrap(),
             Some(PaymentStatus::Committed { batch: 2 })
         ));
-        assert!(node.invoice(&zkpay_protocol::field::fe_to_bytes(&tag)).paid);
+        assert!(
+            node.invoice(&zkpay_protocol::field::fe_to_bytes(&tag))
+                .unwrap()
+                .paid
+        );
         assert_eq!(node.submit(paid.clone()).unwrap_err().code(), "duplicate");
         let notes = node.notes(0, 100).unwrap();
         assert_eq!(notes.len(), 4);
@@ -595,15 +599,32 @@ async fn start_up_reads_the_index_checkpoint_and_rebuilds_a_foreign_one() {
     assert_eq!(node.replayed_at_start(), 2);
     answers(&node);
     drop(node);
+    // an unreadable checkpoint record: rebuilt
+    {
+        let path = dir.path().join("index");
+        let cfs = rocksdb::DB::list_cf(&rocksdb::Options::default(), &path).unwrap();
+        let db = rocksdb::DB::open_cf(&rocksdb::Options::default(), &path, &cfs).unwrap();
+        db.put_cf(db.cf_handle("meta").unwrap(), b"checkpoint", b"{")
+            .unwrap();
+    }
+    let node = open(dir.path());
+    assert_eq!(node.replayed_at_start(), 2);
+    answers(&node);
+    drop(node);
     // the ledger behind the index (a fresh ledger): the index is rebuilt, the old payments
     // are unknown again
     std::fs::remove_dir_all(dir.path().join("ledger")).unwrap();
     let node = open(dir.path());
     assert_eq!(node.replayed_at_start(), 0);
     assert_eq!(node.head().unwrap().0.number, 0);
-    assert!(node.status(&paid.id()).is_none());
+    assert!(node.status(&paid.id()).unwrap().is_none());
     assert!(node.notes(0, 100).unwrap().is_empty());
-    assert!(!node.invoice(&zkpay_protocol::field::fe_to_bytes(&tag)).paid);
+    assert!(
+        !node
+            .invoice(&zkpay_protocol::field::fe_to_bytes(&tag))
+            .unwrap()
+            .paid
+    );
 }
 
 /// The hash of committed batch `n` in the embedded ledger of data directory `dir`.
@@ -749,7 +770,7 @@ async fn storage_failure_stops_acknowledging() {
     );
     // nothing acknowledged, nothing reserved
     assert_eq!(node.mempool_len(), 0);
-    assert!(node.status(&a.id()).is_none());
+    assert!(node.status(&a.id()).unwrap().is_none());
     let (s, v) = call(&app, get("/health")).await;
     assert_eq!(
         (s, v["storage"].as_str()),

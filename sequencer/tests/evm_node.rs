@@ -116,7 +116,7 @@ fn withdraw(
 }
 
 fn committed(node: &Node, id: &[u8; 32]) -> u64 {
-    match node.status(id) {
+    match node.status(id).unwrap() {
         Some(PaymentStatus::Committed { batch }) => batch,
         other => panic!("expected committed, got {other:?}"),
     }
@@ -602,7 +602,7 @@ fn the_node_leads_its_batches_with_payments_queued_on_the_contract() {
     let b2 = node.ledger().batch(2).unwrap().unwrap();
     assert_eq!(b2.payments, vec![out.clone()]);
     assert_eq!(committed(&node, &out.id()), 2);
-    match node.status(&conflict.id()) {
+    match node.status(&conflict.id()).unwrap() {
         Some(PaymentStatus::Failed { reason }) => {
             assert!(reason.contains("forced inclusion"), "{reason}")
         }

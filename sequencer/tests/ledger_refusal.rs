@@ -78,7 +78,7 @@ fn refused_batch_is_reported_not_dropped() {
     node.submit(dep.clone()).unwrap();
 
     assert_eq!(node.run_batch_once().unwrap(), None);
-    match node.status(&dep.id()) {
+    match node.status(&dep.id()).unwrap() {
         Some(PaymentStatus::Failed { reason }) => assert!(reason.contains("refused"), "{reason}"),
         other => panic!("expected failed, got {other:?}"),
     }
@@ -92,7 +92,7 @@ fn refused_batch_is_reported_not_dropped() {
     node.submit(dep.clone()).unwrap();
     assert_eq!(node.run_batch_once().unwrap(), Some(1));
     assert!(matches!(
-        node.status(&dep.id()),
+        node.status(&dep.id()).unwrap(),
         Some(PaymentStatus::Committed { batch: 1 })
     ));
 
@@ -102,7 +102,10 @@ fn refused_batch_is_reported_not_dropped() {
     let (dep2, _) = deposit(&node, &payer, &mut alice, 30);
     node.submit(dep2.clone()).unwrap();
     assert!(node.run_batch_once().is_err());
-    assert_eq!(node.status(&dep2.id()), Some(PaymentStatus::Pending));
+    assert_eq!(
+        node.status(&dep2.id()).unwrap(),
+        Some(PaymentStatus::Pending)
+    );
     assert_eq!(node.mempool_len(), 1);
     assert_eq!(node.ledger().head().unwrap().number, 1);
     ledger.broken.store(false, Ordering::SeqCst);

@@ -130,7 +130,7 @@ fn an_overdraft_is_refused_at_ingest_and_honest_payments_commit() {
     assert_eq!(node.run_batch_once().unwrap(), Some(1));
     for p in [&a1, &b1] {
         assert_eq!(
-            node.status(&p.id()),
+            node.status(&p.id()).unwrap(),
             Some(PaymentStatus::Committed { batch: 1 })
         );
     }
@@ -235,14 +235,14 @@ fn a_refused_payment_fails_alone_and_its_reason_persists() {
     }
     assert_eq!(node.run_batch_once().unwrap(), Some(1));
     assert_eq!(
-        node.status(&a1.id()),
+        node.status(&a1.id()).unwrap(),
         Some(PaymentStatus::Committed { batch: 1 })
     );
     assert_eq!(
-        node.status(&b1.id()),
+        node.status(&b1.id()).unwrap(),
         Some(PaymentStatus::Committed { batch: 1 })
     );
-    let reason = match node.status(&a2.id()) {
+    let reason = match node.status(&a2.id()).unwrap() {
         Some(PaymentStatus::Failed { reason }) => reason,
         other => panic!("expected failed, got {other:?}"),
     };
@@ -256,7 +256,7 @@ fn a_refused_payment_fails_alone_and_its_reason_persists() {
     drop(ledger);
     let (node, _ledger, _) = stale_node(dir.path());
     assert_eq!(
-        node.status(&a2.id()),
+        node.status(&a2.id()).unwrap(),
         Some(PaymentStatus::Failed { reason }),
         "the failure and its reason survive a restart"
     );
@@ -316,11 +316,11 @@ fn a_batch_refused_for_one_payment_is_proven_again_without_it() {
     assert_eq!(node.run_batch_once().unwrap(), Some(1));
     for i in [0, 2] {
         assert_eq!(
-            node.status(&subs[i].id()),
+            node.status(&subs[i].id()).unwrap(),
             Some(PaymentStatus::Committed { batch: 1 })
         );
     }
-    match node.status(&subs[1].id()) {
+    match node.status(&subs[1].id()).unwrap() {
         Some(PaymentStatus::Failed { reason }) => {
             assert!(reason.contains("refused by the test ledger"), "{reason}");
             assert!(
@@ -336,14 +336,20 @@ fn a_batch_refused_for_one_payment_is_proven_again_without_it() {
     assert_eq!(node.reserved_debits(&ws[1].account, &usd()), 0);
     // a failed payment may be sent again; its old failure is forgotten once accepted
     assert_eq!(code(node.submit(subs[1].clone())), "accepted");
-    assert_eq!(node.status(&subs[1].id()), Some(PaymentStatus::Pending));
+    assert_eq!(
+        node.status(&subs[1].id()).unwrap(),
+        Some(PaymentStatus::Pending)
+    );
     drop(node);
     drop(ledger);
     let (node, _, _) = stale_node(dir.path());
-    assert_eq!(node.status(&subs[1].id()), Some(PaymentStatus::Pending));
+    assert_eq!(
+        node.status(&subs[1].id()).unwrap(),
+        Some(PaymentStatus::Pending)
+    );
     assert_eq!(node.run_batch_once().unwrap(), Some(2));
     assert_eq!(
-        node.status(&subs[1].id()),
+        node.status(&subs[1].id()).unwrap(),
         Some(PaymentStatus::Committed { batch: 2 })
     );
 }
@@ -422,12 +428,16 @@ fn invoices_cannot_be_squatted_underpaid_or_guessed() {
     assert_eq!(code(node.submit(swapped)), "proof_invalid");
     // the squat is a payment of another tag: the invoice stays unpaid ...
     assert_eq!(code(node.submit(squat)), "accepted");
-    assert!(!node.invoice(&fe_to_bytes(&expected)).paid);
-    assert!(node.invoice(&fe_to_bytes(&expected)).payment.is_none());
+    assert!(!node.invoice(&fe_to_bytes(&expected)).unwrap().paid);
+    assert!(node
+        .invoice(&fe_to_bytes(&expected))
+        .unwrap()
+        .payment
+        .is_none());
     // ... and the real customer can still pay it
     assert_eq!(code(node.submit(honest.clone())), "accepted");
     node.run_batch_once().unwrap();
-    let st = node.invoice(&fe_to_bytes(&expected));
+    let st = node.invoice(&fe_to_bytes(&expected)).unwrap();
     assert!(st.paid);
     assert_eq!(st.payment, Some(hex::encode(honest.id())));
 

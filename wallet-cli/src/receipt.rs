@@ -373,7 +373,7 @@ pub fn verify(r: &Receipt, ledger: &dyn CommittedBatches) -> Result<Verified, Wa
     let amount = format_in(&r.asset, r.note.value);
     let statement = format!(
         "payment {} committed in batch {} created a note of {} for {}{}, at position {} under the committed root of batch {}. It does not show who paid.",
-        &r.payment[..16.min(r.payment.len())],
+        r.payment.get(..16).unwrap_or(&r.payment),
         r.batch,
         amount,
         r.merchant,
