@@ -380,13 +380,14 @@ impl RollupState {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::note::{AssetId, Commitment, Nullifier};
     use ark_ff::UniformRand;
     use rand::SeedableRng;
 
-    fn random_payment(rng: &mut rand_chacha::ChaCha20Rng, root: F) -> PaymentPublic {
+    /// A payment of random nullifiers and commitments against `root` (also for the store tests).
+    pub(crate) fn random_payment(rng: &mut rand_chacha::ChaCha20Rng, root: F) -> PaymentPublic {
         PaymentPublic {
             note_root: Root(root),
             nullifiers: [Nullifier(F::rand(rng)), Nullifier(F::rand(rng))],

@@ -64,9 +64,7 @@ pub struct Unflushed {
 mod tests {
     use super::*;
     use crate::batch::{ChunkParams, RollupState};
-    use crate::field::fe_to_bytes;
-    use crate::note::{AssetId, Commitment, Nullifier, Root};
-    use crate::payment::PaymentPublic;
+    use crate::note::Nullifier;
     use crate::ProtocolError;
     use ark_ff::UniformRand;
     use proptest::prelude::*;
@@ -141,18 +139,7 @@ mod tests {
         }
     }
 
-    fn payment(rng: &mut rand_chacha::ChaCha20Rng, root: F) -> PaymentPublic {
-        PaymentPublic {
-            note_root: Root(root),
-            nullifiers: [Nullifier(F::rand(rng)), Nullifier(F::rand(rng))],
-            commitments: [Commitment(F::rand(rng)), Commitment(F::rand(rng))],
-            asset: AssetId(F::from(1u64)),
-            public_value: 0,
-            fee: 1,
-            ext_data_hash: F::rand(rng),
-            invoice_tag: F::from(0u64),
-        }
-    }
+    use crate::batch::tests::random_payment as payment;
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(12))]
@@ -219,7 +206,6 @@ mod tests {
                 store.values.lock().unwrap().len(),
                 1 + 2 * batches.iter().sum::<usize>()
             );
-            let _ = fe_to_bytes(&F::from(0u64));
         }
     }
 
