@@ -237,7 +237,8 @@ pub struct History {
     pub payments: u64,
     /// Committed batches.
     pub batches: u64,
-    /// Seconds to build it (now, or when it was first built and cached).
+    /// Seconds to build it (now, or when it was first built and cached; for a build that was
+    /// interrupted and resumed, the last part only).
     pub build_s: f64,
     /// Bytes of the ledger's files.
     pub ledger_bytes: u64,
@@ -256,18 +257,61 @@ pub fn history(dir: &Path, payments: u64, batch: usize, profile: Profile) -> Res
                 return Ok(h);
             }
         }
+        // a finished history of another length: start again
+        std::fs::remove_dir_all(dir)?;
     }
-    let _ = std::fs::remove_dir_all(dir);
+    // without the marker, a directory holding a ledger is an interrupted build of this
+    // history (batch `n` is the same whoever builds it): it is resumed
     std::fs::create_dir_all(dir)?;
     let params = profile.params();
     let network = Network::Dev;
     let ledger = SyntheticLedger::open(&dir.join("ledger"), network, params)?;
     let index = IndexDb::open(&dir.join("node").join("index"))?;
-    let mut state = RollupState::on_store(params, StoreRef(index.clone()), None)?;
+    let checkpoint = index.checkpoint()?;
+    let mut state = RollupState::on_store(
+        params,
+        StoreRef(index.clone()),
+        checkpoint
+            .as_ref()
+            .map(|cp| (cp.note_size, cp.nullifier_cursor)),
+    )?;
     let started = Instant::now();
     let batches = payments.div_ceil(batch as u64);
     let mut head = ledger.head()?;
-    for n in 1..=batches {
+    if head.number > batches {
+        bail!(
+            "{} holds {} batches, more than this history's {batches}",
+            dir.display(),
+            head.number
+        );
+    }
+    // the index may be a batch or more behind the ledger (interrupted between the two writes)
+    let indexed = checkpoint.map(|cp| cp.batch).unwrap_or(0);
+    for n in indexed + 1..=head.number {
+        let b = ledger
+            .batch(n)?
+            .with_context(|| format!("the ledger lacks batch {n}"))?;
+        let publics: Vec<_> = b.payments.iter().map(|p| p.public.clone()).collect();
+        let start = state.notes.size();
+        state.apply_batch(&publics)?;
+        if b.state != ChainState::of(&state) {
+            bail!("resuming at batch {n}: the index's trees are not the ledger's");
+        }
+        if n < batches {
+            let mut overlay = Overlay::default();
+            overlay.add_batch(&b, params.slots, start);
+            let cp = Checkpoint::new(
+                params,
+                n,
+                &b.hash,
+                state.notes.size(),
+                state.nullifiers.size(),
+            );
+            index.flush(&state.unflushed(), &overlay, &cp)?;
+            state.mark_flushed()?;
+        }
+    }
+    for n in head.number + 1..=batches {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(n);
         let count = (payments - (n - 1) * batch as u64).min(batch as u64) as usize;
         let root = Root(state.notes.root());
@@ -511,6 +555,29 @@ mod tests {
             .unwrap();
         assert_eq!(a, b);
         assert_eq!(a.unwrap().batch, 3);
+        // an interrupted build (no marker, the index a batch behind) is resumed, and gives the
+        // same history as one built at once
+        let part = work.path().join("part");
+        history(&part, 16, 8, test).unwrap();
+        std::fs::remove_file(part.join("history.json")).unwrap();
+        let resumed = history(&part, 20, 8, test).unwrap();
+        assert_eq!((resumed.payments, resumed.batches), (20, 3));
+        let hash = |d: &Path| {
+            SyntheticLedger::open(&d.join("ledger"), Network::Dev, test.params())
+                .unwrap()
+                .head()
+                .unwrap()
+        };
+        let whole = work.path().join("whole");
+        history(&whole, 20, 8, test).unwrap();
+        assert_eq!(hash(&part), hash(&whole));
+        let ip = IndexDb::open(&part.join("node").join("index"))
+            .unwrap()
+            .checkpoint();
+        let iw = IndexDb::open(&whole.join("node").join("index"))
+            .unwrap()
+            .checkpoint();
+        assert_eq!(ip.unwrap(), iw.unwrap());
         let l = SyntheticLedger::open(&ledger, Network::Dev, test.params()).unwrap();
         let head = l.head().unwrap();
         let refused = l.commit(&BatchSubmission {
