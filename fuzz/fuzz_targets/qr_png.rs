@@ -13,7 +13,9 @@ fuzz_target!(|data: &[u8]| {
     let h = data
         .iter()
         .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(*b)));
-    if h % 64 == 0 && data.len() > 1 {
+    // payloads up to 512 bytes (the wallet's requests are shorter): a code for a kilobyte
+    // takes most of a second to render and decode, which a loaded machine turns into timeouts
+    if h % 64 == 0 && (2..=513).contains(&data.len()) {
         let payload = String::from_utf8_lossy(&data[1..]);
         if let Ok(png) = render_png(&payload) {
             assert_eq!(decode_image(&png).unwrap(), payload);
