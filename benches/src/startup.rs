@@ -244,6 +244,29 @@ pub struct History {
     pub ledger_bytes: u64,
 }
 
+/// Writes batch `b` (applied to `state`, its notes from `start`) to the node's index as the
+/// node does: its entries, the trees' unflushed writes and a checkpoint at `b`.
+fn index_batch(
+    index: &IndexDb,
+    state: &mut RollupState,
+    b: &CommittedBatch,
+    start: u64,
+    params: ChunkParams,
+) -> Result<()> {
+    let mut overlay = Overlay::default();
+    overlay.add_batch(b, params.slots, start);
+    let cp = Checkpoint::new(
+        params,
+        b.number,
+        &b.hash,
+        state.notes.size(),
+        state.nullifiers.size(),
+    );
+    index.flush(&state.unflushed(), &overlay, &cp)?;
+    state.mark_flushed()?;
+    Ok(())
+}
+
 /// Builds (or reuses, when `dir` already holds it) a ledger of `payments` synthetic payments
 /// in batches of `batch` for `profile` (`dir/ledger`), and the node's index of every batch but
 /// the last (`dir/node/index`, written with the node's own [`Overlay::add_batch`] and
@@ -298,17 +321,7 @@ pub fn history(dir: &Path, payments: u64, batch: usize, profile: Profile) -> Res
             bail!("resuming at batch {n}: the index's trees are not the ledger's");
         }
         if n < batches {
-            let mut overlay = Overlay::default();
-            overlay.add_batch(&b, params.slots, start);
-            let cp = Checkpoint::new(
-                params,
-                n,
-                &b.hash,
-                state.notes.size(),
-                state.nullifiers.size(),
-            );
-            index.flush(&state.unflushed(), &overlay, &cp)?;
-            state.mark_flushed()?;
+            index_batch(&index, &mut state, &b, start, params)?;
         }
     }
     for n in head.number + 1..=batches {
@@ -340,17 +353,7 @@ pub fn history(dir: &Path, payments: u64, batch: usize, profile: Profile) -> Res
         }
         head = ledger.head()?;
         if n < batches {
-            let mut overlay = Overlay::default();
-            overlay.add_batch(&committed, params.slots, start);
-            let cp = Checkpoint::new(
-                params,
-                n,
-                &committed.hash,
-                state.notes.size(),
-                state.nullifiers.size(),
-            );
-            index.flush(&state.unflushed(), &overlay, &cp)?;
-            state.mark_flushed()?;
+            index_batch(&index, &mut state, &committed, start, params)?;
         }
         if n % 256 == 0 {
             eprintln!(
