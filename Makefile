@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: demo demo-evm test bootstrap bootstrap-test fmt clippy unit hooks-absent deps-light contracts contracts-check fuzz-smoke fuzz bench report node
+.PHONY: demo demo-evm test bootstrap bootstrap-test fmt clippy unit hooks-absent deps-light contracts contracts-check fuzz-smoke fuzz bench report node prune-test
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -20,7 +20,7 @@ demo-evm: bootstrap
 	$(CARGO) build --workspace --bins
 	$(TARGET_DIR)/debug/zkpay-demo --ledger evm
 
-test: bootstrap fmt clippy deps-light contracts-check unit hooks-absent fuzz-smoke bootstrap-test
+test: bootstrap fmt clippy deps-light contracts-check unit hooks-absent fuzz-smoke bootstrap-test prune-test
 
 fmt:
 	$(CARGO) fmt --all -- --check
@@ -76,6 +76,10 @@ fuzz:
 # The detection logic of scripts/bootstrap.sh, on fake directory trees.
 bootstrap-test:
 	@scripts/test-bootstrap.sh
+
+# scripts/prune-target.sh (CI's cache trimming) on fake target directories.
+prune-test:
+	@scripts/test-prune-target.sh
 
 bench:
 	$(CARGO) bench --workspace --bench primitives --bench payment --bench batch --bench ingest

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Tests scripts/prune-target.sh on a fake cargo target directory: old builds of a crate that
+# nothing reads go; the newest builds, and old variants that builds still read, stay.
+set -uo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+passed=0
+failed=0
+
+t="$work/target"
+deps="$t/debug/deps"
+fuzz="$t/fuzz/x86_64-unknown-linux-gnu/release/deps"
+mkdir -p "$deps" "$fuzz" "$t/debug/incremental/zkpay_node-abc" "$t/debug/build/keep-me"
+# file PATH DAYS_SINCE_BUILT DAYS_SINCE_READ
+file() {
+  : >"$1"
+  touch -m -d "@$(($(date +%s) - $2 * 86400))" "$1"
+  touch -a -d "@$(($(date +%s) - $3 * 86400))" "$1"
+}
+# Five builds of a workspace library, nothing reading the three oldest for a week.
+file "$deps/libzkpay_node-0000000000000001.rlib" 10 9
+file "$deps/libzkpay_node-0000000000000002.rlib" 9 8
+file "$deps/libzkpay_node-0000000000000003.rlib" 8 7
+file "$deps/libzkpay_node-0000000000000004.rlib" 2 2
+file "$deps/libzkpay_node-0000000000000005.rlib" 0 0
+# Its dep-info files share the hash but not the name: counted on their own.
+file "$deps/zkpay_node-0000000000000001.d" 10 10
+file "$deps/zkpay_node-0000000000000005.d" 0 0
+# A test binary (no extension), four builds.
+file "$deps/api-00000000000000aa" 20 20
+file "$deps/api-00000000000000bb" 5 5
+file "$deps/api-00000000000000cc" 4 4
+file "$deps/api-00000000000000dd" 1 1
+# A third-party crate in five feature sets, all built long ago and all read by today's build.
+for h in 1 2 3 4 5; do file "$deps/libhashbrown-10000000000000$h$h.rlib" 30 0; done
+# The fuzz build's deps: four builds of one target, the oldest unread.
+file "$fuzz/qr_svg-0000000000000001" 6 6
+file "$fuzz/qr_svg-0000000000000002" 3 0
+file "$fuzz/qr_svg-0000000000000003" 2 2
+file "$fuzz/qr_svg-0000000000000004" 1 1
+
+out="$(CARGO_TARGET_DIR="$t" "$here/prune-target.sh" 2>&1)"
+rc=$?
+
+check() { # check NAME CONDITION...
+  local name="$1"; shift
+  if "$@"; then passed=$((passed + 1)); echo "ok   $name"
+  else failed=$((failed + 1)); echo "FAIL $name"; fi
+}
+gone() { [ ! -e "$1" ]; }
+kept() { [ -e "$1" ]; }
+check "exits 0 and reports" [ "$rc" = 0 ]
+check "reports the count" grep -q 'removed 4 stale artefacts' <<<"$out"
+check "oldest unread library build goes" gone "$deps/libzkpay_node-0000000000000001.rlib"
+check "second oldest unread library build goes" gone "$deps/libzkpay_node-0000000000000002.rlib"
+check "third newest library build stays" kept "$deps/libzkpay_node-0000000000000003.rlib"
+check "newest library builds stay" kept "$deps/libzkpay_node-0000000000000004.rlib"
+check "newest library build stays" kept "$deps/libzkpay_node-0000000000000005.rlib"
+check "dep-info under the keep count stays" kept "$deps/zkpay_node-0000000000000001.d"
+check "oldest test binary goes" gone "$deps/api-00000000000000aa"
+check "newer test binaries stay" kept "$deps/api-00000000000000bb"
+check "newest test binary stays" kept "$deps/api-00000000000000dd"
+for h in 1 2 3 4 5; do
+  check "third-party variant $h, read today, stays" kept "$deps/libhashbrown-10000000000000$h$h.rlib"
+done
+check "fuzz deps: oldest unread build goes" gone "$fuzz/qr_svg-0000000000000001"
+check "fuzz deps: newer builds stay" kept "$fuzz/qr_svg-0000000000000002"
+check "incremental state goes" gone "$t/debug/incremental"
+check "build scripts' output stays" kept "$t/debug/build/keep-me"
+
+# A cache left alone for a month: its last build read every variant of a third-party crate a
+# month ago, and the prune today keeps them all; only what that build did not read goes.
+t2="$work/idle"
+d2="$t2/debug/deps"
+mkdir -p "$d2"
+for h in 1 2 3 4 5; do file "$d2/libark_ff-20000000000000$h$h.rlib" 60 30; done
+for h in 1 2 3 4 5; do file "$d2/libzkpay_wallet-30000000000000$h$h.rlib" $((40 - h)) $((40 - h)); done
+file "$d2/libzkpay_wallet-3000000000000066.rlib" 30 30
+"$here/prune-target.sh" "$t2" >/dev/null 2>&1
+for h in 1 2 3 4 5; do
+  check "idle cache: variant $h read by the last build stays" kept "$d2/libark_ff-20000000000000$h$h.rlib"
+done
+check "idle cache: the newest wallet build stays" kept "$d2/libzkpay_wallet-3000000000000066.rlib"
+check "idle cache: wallet builds the last build did not read go" \
+  gone "$d2/libzkpay_wallet-3000000000000011.rlib"
+check "idle cache: ... all three of them" \
+  bash -c '[ ! -e "$1/libzkpay_wallet-3000000000000022.rlib" ] && [ ! -e "$1/libzkpay_wallet-3000000000000033.rlib" ]' _ "$d2"
+
+# Bad settings are refused, and a missing directory is not an error.
+ZKPAY_PRUNE_KEEP=x "$here/prune-target.sh" "$t" >/dev/null 2>&1
+check "a non-numeric keep count is refused" [ "$?" = 2 ]
+ZKPAY_PRUNE_DAYS=-1 "$here/prune-target.sh" "$t" >/dev/null 2>&1
+check "a negative day count is refused" [ "$?" = 2 ]
+"$here/prune-target.sh" "$work/absent" >/dev/null 2>&1
+check "a missing target directory is not an error" [ "$?" = 0 ]
+
+echo "prune-target-test: $passed passed, $failed failed"
+[ "$failed" = 0 ]
