@@ -66,8 +66,10 @@ contracts-check:
 	node tools/evm/compile.mjs --check
 
 # A short run of every cargo-fuzz target (fuzz/): 20,000 executions each, or 30 s for the slow
-# image decoders; `make fuzz` runs each a million times.
+# image decoders; `make fuzz` runs each a million times. First the unit tests of the helpers the
+# targets share (fuzz/src).
 fuzz-smoke:
+	cd fuzz && $(CARGO) test --lib
 	@FUZZ_MAX_SECONDS=30 scripts/fuzz.sh 20000
 
 fuzz:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Tests scripts/prune-target.sh on a fake cargo target directory: old builds of a crate that
-# nothing reads go; the newest builds, and old variants that builds still read, stay.
+# Tests scripts/prune-target.sh on a fake cargo target directory: old builds of a workspace crate
+# that nothing reads go; the newest builds, old variants that builds still read, and every
+# third-party artefact stay.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 work="$(mktemp -d)"
@@ -32,14 +33,20 @@ file "$deps/api-00000000000000aa" 20 20
 file "$deps/api-00000000000000bb" 5 5
 file "$deps/api-00000000000000cc" 4 4
 file "$deps/api-00000000000000dd" 1 1
-# A third-party crate in five feature sets, all built long ago and all read by today's build.
-for h in 1 2 3 4 5; do file "$deps/libhashbrown-10000000000000$h$h.rlib" 30 0; done
+# A workspace crate in five feature sets, all built long ago and all read by today's build.
+for h in 1 2 3 4 5; do file "$deps/libzkpay_ledger-10000000000000$h$h.rlib" 30 0; done
+# A third-party build dependency in five versions, none read for a month (only a rebuild of the
+# build script that uses it reads it).
+for h in 1 2 3 4 5; do file "$deps/libcc-40000000000000$h$h.rlib" 40 40; done
 # The fuzz build's deps: four builds of one target, the oldest unread.
 file "$fuzz/qr_svg-0000000000000001" 6 6
 file "$fuzz/qr_svg-0000000000000002" 3 0
 file "$fuzz/qr_svg-0000000000000003" 2 2
 file "$fuzz/qr_svg-0000000000000004" 1 1
 
+names="zkpay_node zkpay_ledger zkpay_wallet api qr_svg"
+export ZKPAY_PRUNE_NAMES="$names"
+dry="$(ZKPAY_PRUNE_DRY_RUN=1 CARGO_TARGET_DIR="$t" "$here/prune-target.sh" 2>&1)"
 out="$(CARGO_TARGET_DIR="$t" "$here/prune-target.sh" 2>&1)"
 rc=$?
 
@@ -50,6 +57,8 @@ check() { # check NAME CONDITION...
 }
 gone() { [ ! -e "$1" ]; }
 kept() { [ -e "$1" ]; }
+check "a dry run lists what would go" grep -q 'would remove 4 stale artefacts' <<<"$dry"
+check "a dry run lists the files" grep -q 'api-00000000000000aa' <<<"$dry"
 check "exits 0 and reports" [ "$rc" = 0 ]
 check "reports the count" grep -q 'removed 4 stale artefacts' <<<"$out"
 check "oldest unread library build goes" gone "$deps/libzkpay_node-0000000000000001.rlib"
@@ -62,7 +71,8 @@ check "oldest test binary goes" gone "$deps/api-00000000000000aa"
 check "newer test binaries stay" kept "$deps/api-00000000000000bb"
 check "newest test binary stays" kept "$deps/api-00000000000000dd"
 for h in 1 2 3 4 5; do
-  check "third-party variant $h, read today, stays" kept "$deps/libhashbrown-10000000000000$h$h.rlib"
+  check "feature variant $h, read today, stays" kept "$deps/libzkpay_ledger-10000000000000$h$h.rlib"
+  check "third-party build dependency $h, unread, stays" kept "$deps/libcc-40000000000000$h$h.rlib"
 done
 check "fuzz deps: oldest unread build goes" gone "$fuzz/qr_svg-0000000000000001"
 check "fuzz deps: newer builds stay" kept "$fuzz/qr_svg-0000000000000002"
@@ -74,18 +84,31 @@ check "build scripts' output stays" kept "$t/debug/build/keep-me"
 t2="$work/idle"
 d2="$t2/debug/deps"
 mkdir -p "$d2"
-for h in 1 2 3 4 5; do file "$d2/libark_ff-20000000000000$h$h.rlib" 60 30; done
+for h in 1 2 3 4 5; do file "$d2/libzkpay_node-20000000000000$h$h.rlib" 60 30; done
 for h in 1 2 3 4 5; do file "$d2/libzkpay_wallet-30000000000000$h$h.rlib" $((40 - h)) $((40 - h)); done
 file "$d2/libzkpay_wallet-3000000000000066.rlib" 30 30
 "$here/prune-target.sh" "$t2" >/dev/null 2>&1
 for h in 1 2 3 4 5; do
-  check "idle cache: variant $h read by the last build stays" kept "$d2/libark_ff-20000000000000$h$h.rlib"
+  check "idle cache: variant $h read by the last build stays" kept "$d2/libzkpay_node-20000000000000$h$h.rlib"
 done
 check "idle cache: the newest wallet build stays" kept "$d2/libzkpay_wallet-3000000000000066.rlib"
 check "idle cache: wallet builds the last build did not read go" \
   gone "$d2/libzkpay_wallet-3000000000000011.rlib"
 check "idle cache: ... all three of them" \
   bash -c '[ ! -e "$1/libzkpay_wallet-3000000000000022.rlib" ] && [ ! -e "$1/libzkpay_wallet-3000000000000033.rlib" ]' _ "$d2"
+
+# The workspace's names from `cargo metadata` (no ZKPAY_PRUNE_NAMES): the real manifests.
+t3="$work/metadata"
+mkdir -p "$t3/debug/deps"
+for h in 1 2 3 4 5; do file "$t3/debug/deps/libzkpay_protocol-50000000000000$h$h.rlib" $((10 - h)) $((10 - h)); done
+for h in 1 2 3 4 5; do file "$t3/debug/deps/qr_png-60000000000000$h$h" $((10 - h)) $((10 - h)); done
+file "$t3/debug/deps/libserde-7000000000000011.rlib" 20 20
+for h in 2 3 4 5; do file "$t3/debug/deps/libserde-70000000000000$h$h.rlib" 1 1; done
+out3="$(env -u ZKPAY_PRUNE_NAMES "$here/prune-target.sh" "$t3" 2>&1)"
+check "metadata: a workspace crate's old builds go" gone "$t3/debug/deps/libzkpay_protocol-5000000000000011.rlib"
+check "metadata: a fuzz target's old builds go" gone "$t3/debug/deps/qr_png-6000000000000011"
+check "metadata: a third-party crate stays" kept "$t3/debug/deps/libserde-7000000000000011.rlib"
+check "metadata: reports 4" grep -q 'removed 4 stale' <<<"$out3"
 
 # Bad settings are refused, and a missing directory is not an error.
 ZKPAY_PRUNE_KEEP=x "$here/prune-target.sh" "$t" >/dev/null 2>&1

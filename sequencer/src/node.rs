@@ -76,7 +76,6 @@ struct Indexes {
     pending_bytes: usize,
     pending_ids: HashMap<[u8; 32], u64>,
     pending_nf: HashMap<[u8; 32], [u8; 32]>,
-    failed: HashMap<[u8; 32], String>,
     next_seq: u64,
     /// Public-account debits of pending payments (deposits), reserved against the committed
     /// balance.
@@ -157,6 +156,15 @@ impl std::fmt::Debug for Node {
 }
 
 impl Indexes {
+    /// The payment that holds invoice tag `tag` in memory: pending, or committed and not yet
+    /// flushed to the index database.
+    fn held_invoice(&self, tag: &[u8; 32]) -> Option<[u8; 32]> {
+        self.invoices
+            .get(tag)
+            .or_else(|| self.overlay.invoices.get(tag))
+            .copied()
+    }
+
     /// Marks a payment's id, nullifiers and invoice tag as taken by a pending payment.
     fn reserve(&mut self, seq: u64, id: [u8; 32], sub: &PaymentSubmission) {
         for nf in &sub.public.nullifiers {
@@ -485,7 +493,6 @@ impl Node {
         );
         ix.recent_roots = self.ledger.recent_roots()?;
         ix.head = Some(head);
-        ix.failed = self.mempool.failures()?.into_iter().collect();
         let mut stale = Vec::new();
         for (seq, sub) in self.mempool.load()? {
             let id = sub.id();
@@ -527,14 +534,10 @@ impl Node {
 
     /// The payment that paid invoice tag `tag`: pending, committed and unflushed, or committed.
     fn invoice_payment(&self, ix: &Indexes, tag: &[u8; 32]) -> Result<Option<[u8; 32]>, NodeError> {
-        if let Some(id) = ix
-            .invoices
-            .get(tag)
-            .or_else(|| ix.overlay.invoices.get(tag))
-        {
-            return Ok(Some(*id));
+        match ix.held_invoice(tag) {
+            Some(id) => Ok(Some(id)),
+            None => self.index.invoice(tag),
         }
-        self.index.invoice(tag)
     }
 
     /// Cheap, state-free checks (no cryptography beyond decoding).
@@ -796,10 +799,8 @@ impl Node {
             ix.release(seq, &sub, true);
             return Err(unavailable(e));
         }
+        // accepted again after failing: the mempool write removed the old reason's record
         let mut ix = self.lock().map_err(unavailable)?;
-        // accepted again after failing: the old reason no longer applies (the mempool write
-        // removed its record too)
-        ix.failed.remove(&id);
         ix.add_pending(seq, sub);
         drop(ix);
         tracing::debug!(payment = %hex::encode(id), "payment accepted");
@@ -852,17 +853,13 @@ impl Node {
     /// when unknown. The index is read outside the node's lock; an unreadable index is an
     /// error, never an answer.
     pub fn status(&self, id: &[u8; 32]) -> Result<Option<PaymentStatus>, NodeError> {
-        let (unflushed, pending, failed) = {
+        let (unflushed, pending) = {
             let ix = self.lock()?;
             let pending = ix.pending_ids.get(id).map(|seq| match ix.pending.get(seq) {
                 Some(p) if p.batched => PaymentStatus::Batched,
                 _ => PaymentStatus::Pending,
             });
-            (
-                ix.overlay.payments.get(id).copied(),
-                pending,
-                ix.failed.get(id).cloned(),
-            )
+            (ix.overlay.payments.get(id).copied(), pending)
         };
         if let Some(batch) = unflushed {
             return Ok(Some(PaymentStatus::Committed { batch }));
@@ -873,18 +870,15 @@ impl Node {
         if let Some(batch) = self.index.payment_batch(id)? {
             return Ok(Some(PaymentStatus::Committed { batch }));
         }
-        Ok(failed.map(|reason| PaymentStatus::Failed { reason }))
+        Ok(self
+            .mempool
+            .failure(id)?
+            .map(|reason| PaymentStatus::Failed { reason }))
     }
 
     /// Status of an invoice tag (an unreadable index is an error).
     pub fn invoice(&self, tag: &[u8; 32]) -> Result<InvoiceStatus, NodeError> {
-        let held = {
-            let ix = self.lock()?;
-            ix.invoices
-                .get(tag)
-                .or_else(|| ix.overlay.invoices.get(tag))
-                .copied()
-        };
+        let held = self.lock()?.held_invoice(tag);
         let id = match held {
             Some(id) => Some(id),
             None => self.index.invoice(tag)?,
@@ -1291,17 +1285,8 @@ impl Node {
         if items.is_empty() {
             return Ok(());
         }
-        {
-            let mut ix = self.lock()?;
-            for ((seq, sub), reason) in items {
-                ix.release(*seq, sub, true);
-                ix.failed.insert(sub.id(), reason.clone());
-            }
-        }
-        for ((_, sub), reason) in items {
-            tracing::warn!(payment = %hex::encode(sub.id()), reason = %reason, "payment failed");
-        }
-        self.metrics.fail_payments(cause, items.len() as u64);
+        // The reasons are on disk before the reservations go, so that a status asked in
+        // between reads "pending", never "unknown".
         let seqs: Vec<u64> = items.iter().map(|((s, _), _)| *s).collect();
         let failures: Vec<([u8; 32], String)> = items
             .iter()
@@ -1312,6 +1297,16 @@ impl Node {
             self.set_storage_failing();
             tracing::error!(error = %e, "mempool write failed: no longer acknowledging payments");
         }
+        {
+            let mut ix = self.lock()?;
+            for ((seq, sub), _) in items {
+                ix.release(*seq, sub, true);
+            }
+        }
+        for ((_, sub), reason) in items {
+            tracing::warn!(payment = %hex::encode(sub.id()), reason = %reason, "payment failed");
+        }
+        self.metrics.fail_payments(cause, items.len() as u64);
         r
     }
 

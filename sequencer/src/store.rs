@@ -100,23 +100,16 @@ impl Mempool {
         self.write(wb)
     }
 
-    /// Every recorded failure: payment id and reason.
-    pub fn failures(&self) -> Result<Vec<([u8; 32], String)>, NodeError> {
-        let mut out = Vec::new();
+    /// Why payment `id` failed, if a failure is recorded (read from disk: failures are kept
+    /// for the whole history, so they are not held in memory).
+    pub fn failure(&self, id: &[u8; 32]) -> Result<Option<String>, NodeError> {
         let db = self.db.db()?;
-        for item in db.prefix_iterator(b"f/") {
-            let (k, v) = item?;
-            if !k.starts_with(b"f/") {
-                break;
-            }
-            let id: [u8; 32] = k[2..]
-                .try_into()
-                .map_err(|_| NodeError::Storage("corrupt failure record key".into()))?;
-            let reason = String::from_utf8(v.to_vec())
-                .map_err(|_| NodeError::Storage("corrupt failure record".into()))?;
-            out.push((id, reason));
+        match db.get(failure_key(id))? {
+            None => Ok(None),
+            Some(v) => String::from_utf8(v)
+                .map(Some)
+                .map_err(|_| NodeError::Storage("corrupt failure record".into())),
         }
-        Ok(out)
     }
 
     /// Every stored payment, in sequence order.
@@ -135,5 +128,37 @@ impl Mempool {
             out.push((u64::from_be_bytes(s), p));
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A failure's reason is read back from disk, after a reopen too; an unknown payment has
+    /// none; a record that is not UTF-8 is a storage error, never a reason.
+    #[test]
+    fn failures_are_read_from_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = ([1u8; 32], [2u8; 32]);
+        {
+            let m = Mempool::open(dir.path()).unwrap();
+            assert_eq!(m.failure(&a).unwrap(), None);
+            m.fail(&[], &[(a, "root not recent".into())]).unwrap();
+            assert_eq!(m.failure(&a).unwrap().as_deref(), Some("root not recent"));
+            assert_eq!(m.failure(&b).unwrap(), None);
+        }
+        let m = Mempool::open(dir.path()).unwrap();
+        assert_eq!(m.failure(&a).unwrap().as_deref(), Some("root not recent"));
+        m.db.db()
+            .unwrap()
+            .put(failure_key(&b), [0xff, 0xfe])
+            .unwrap();
+        assert!(matches!(m.failure(&b), Err(NodeError::Storage(_))));
+        // an injected fault refuses the write, and nothing is recorded
+        m.inject_fault(true);
+        assert!(m.fail(&[], &[([3u8; 32], "x".into())]).is_err());
+        m.inject_fault(false);
+        assert_eq!(m.failure(&[3u8; 32]).unwrap(), None);
     }
 }
