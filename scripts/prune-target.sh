@@ -25,7 +25,8 @@
 #        (default 2);
 #        ZKPAY_PRUNE_NAMES="a b" names the workspace's targets instead of `cargo metadata`;
 #        ZKPAY_PRUNE_DRY_RUN=1 lists what would go and deletes nothing.
-set -euo pipefail
+set -uo pipefail
+export LC_ALL=C
 
 here="$(cd "$(dirname "$0")" && pwd)"
 dir="${1:-${CARGO_TARGET_DIR:-target}}"
@@ -38,6 +39,8 @@ for n in "$keep" "$days"; do
     esac
 done
 [ -d "$dir" ] || exit 0
+# a symlinked target directory is pruned where it points
+dir="$(cd "$dir" && pwd -P)" || exit 0
 
 # The workspace's target names as they appear in deps/ (dashes as underscores).
 if [ -n "${ZKPAY_PRUNE_NAMES:-}" ]; then
@@ -60,7 +63,10 @@ if [ -z "${names// /}" ]; then
     exit 0
 fi
 
-before=$(du -sk "$dir" | cut -f1)
+# Pruning only saves disk: nothing below stops the caller (a file another cargo deletes
+# mid-walk, one that cannot be read): what fails is skipped, and the script exits 0.
+size_mb() { du -sk "$1" 2>/dev/null | awk '{ print int($1 / 1024) }'; }
+before=$(size_mb "$dir")
 removed=0
 # Every profile directory that holds a deps/ folder: debug, release, and the fuzz builds'
 # <target triple>/release.
@@ -68,21 +74,23 @@ while IFS= read -r -d '' deps; do
     profile=$(dirname "$deps")
     [ "$dry" = 1 ] || rm -rf "$profile/incremental"
     # The last build's time: the newest access time of anything in deps/.
-    last=$(find "$deps" -maxdepth 1 -type f -printf '%A@\n' | sort -n | tail -n 1)
+    last=$(find "$deps" -maxdepth 1 -type f -printf '%A@\n' 2>/dev/null | sort -n | tail -n 1)
     last=${last%.*}
     [ -n "$last" ] || continue
     unused_before=$((last - days * 86400))
     # name<TAB>mtime<TAB>atime<TAB>path, one line per file; the name is the file name with the
     # cargo hash (a dash and 16 hex digits) taken out, so that `libfoo-0123456789abcdef.rlib` and
-    # its older builds share the name `libfoo.rlib`; its target is that name without `lib` and
-    # the extension (`foo`), which must be one of the workspace's.
-    stale=$(find "$deps" -maxdepth 1 -type f -printf '%f\t%T@\t%A@\t%p\n' |
+    # its older builds share the name `libfoo.rlib`; its target is that name without the
+    # extension and, for a library, without `lib` (`foo`), which must be one of the workspace's.
+    stale=$(find "$deps" -maxdepth 1 -type f -printf '%f\t%T@\t%A@\t%p\n' 2>/dev/null |
         sed -E 's/^([^\t]*)-[0-9a-f]{16}([^\t]*)\t/\1\2\t/' |
         sort -t $'\t' -k1,1 -k2,2nr |
         awk -F '\t' -v keep="$keep" -v unused="$unused_before" -v names="$names" '
             BEGIN { n = split(names, list, " "); for (i = 1; i <= n; i++) ours[list[i]] = 1 }
             {
-                target = $1; sub(/^lib/, "", target); sub(/\..*$/, "", target)
+                target = $1
+                if (target ~ /\.(rlib|rmeta|so|a)$/) sub(/^lib/, "", target)
+                sub(/\..*$/, "", target)
                 if (!(target in ours)) next
                 if ($1 == last) k++; else { last = $1; k = 1 }
                 if (k > keep && $3 < unused) print $4
@@ -93,12 +101,13 @@ while IFS= read -r -d '' deps; do
         if [ "$dry" = 1 ]; then
             printf '%s\n' "$stale"
         else
-            printf '%s\n' "$stale" | tr '\n' '\0' | xargs -0 rm -f
+            printf '%s\n' "$stale" | tr '\n' '\0' | xargs -0 rm -f 2>/dev/null
         fi
     fi
 done < <(find "$dir" -maxdepth 4 -type d -name deps -print0)
 
-after=$(du -sk "$dir" | cut -f1)
+after=$(size_mb "$dir")
 verb=removed
 [ "$dry" = 1 ] && verb="would remove"
-echo "prune-target: $dir: $verb $removed stale artefacts, $((before / 1024)) MB -> $((after / 1024)) MB"
+echo "prune-target: $dir: $verb $removed stale artefacts, ${before:-?} MB -> ${after:-?} MB"
+exit 0

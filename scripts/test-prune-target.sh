@@ -46,7 +46,11 @@ file "$fuzz/qr_svg-0000000000000004" 1 1
 
 names="zkpay_node zkpay_ledger zkpay_wallet api qr_svg"
 export ZKPAY_PRUNE_NAMES="$names"
+# a file past the keep count that the last build read a day before it: stays
+file "$deps/api-00000000000000ee" 30 1
 dry="$(ZKPAY_PRUNE_DRY_RUN=1 CARGO_TARGET_DIR="$t" "$here/prune-target.sh" 2>&1)"
+dry_kept=no
+[ -e "$deps/libzkpay_node-0000000000000001.rlib" ] && [ -e "$deps/api-00000000000000aa" ] && dry_kept=yes
 out="$(CARGO_TARGET_DIR="$t" "$here/prune-target.sh" 2>&1)"
 rc=$?
 
@@ -59,6 +63,7 @@ gone() { [ ! -e "$1" ]; }
 kept() { [ -e "$1" ]; }
 check "a dry run lists what would go" grep -q 'would remove 4 stale artefacts' <<<"$dry"
 check "a dry run lists the files" grep -q 'api-00000000000000aa' <<<"$dry"
+check "a dry run deletes nothing" [ "$dry_kept" = yes ]
 check "exits 0 and reports" [ "$rc" = 0 ]
 check "reports the count" grep -q 'removed 4 stale artefacts' <<<"$out"
 check "oldest unread library build goes" gone "$deps/libzkpay_node-0000000000000001.rlib"
@@ -70,6 +75,7 @@ check "dep-info under the keep count stays" kept "$deps/zkpay_node-0000000000000
 check "oldest test binary goes" gone "$deps/api-00000000000000aa"
 check "newer test binaries stay" kept "$deps/api-00000000000000bb"
 check "newest test binary stays" kept "$deps/api-00000000000000dd"
+check "an old build read a day before the last build stays" kept "$deps/api-00000000000000ee"
 for h in 1 2 3 4 5; do
   check "feature variant $h, read today, stays" kept "$deps/libzkpay_ledger-10000000000000$h$h.rlib"
   check "third-party build dependency $h, unread, stays" kept "$deps/libcc-40000000000000$h$h.rlib"
@@ -109,6 +115,26 @@ check "metadata: a workspace crate's old builds go" gone "$t3/debug/deps/libzkpa
 check "metadata: a fuzz target's old builds go" gone "$t3/debug/deps/qr_png-6000000000000011"
 check "metadata: a third-party crate stays" kept "$t3/debug/deps/libserde-7000000000000011.rlib"
 check "metadata: reports 4" grep -q 'removed 4 stale' <<<"$out3"
+
+# A symlinked target directory is pruned where it points; an empty deps/ is not an error.
+t4="$work/real"
+mkdir -p "$t4/debug/deps" "$t4/release/deps"
+for h in 1 2 3 4; do file "$t4/debug/deps/libzkpay_node-80000000000000$h$h.rlib" $((10 - h)) $((10 - h)); done
+ln -s "$t4" "$work/link"
+out4="$("$here/prune-target.sh" "$work/link" 2>&1)"
+check "symlinked target: pruned where it points" gone "$t4/debug/deps/libzkpay_node-8000000000000011.rlib"
+check "symlinked target and an empty deps/: exits 0" grep -q 'removed 1 stale' <<<"$out4"
+
+# When the workspace's names cannot be listed (cargo metadata fails), nothing is pruned and the
+# caller (CI) goes on.
+mkdir -p "$work/bin"
+printf '#!/bin/sh\nexit 101\n' >"$work/bin/cargo"
+chmod +x "$work/bin/cargo"
+file "$t4/debug/deps/libzkpay_node-8000000000000099.rlib" 30 30
+for h in 5 6 7; do file "$t4/debug/deps/libzkpay_node-80000000000000$h$h.rlib" 0 0; done
+PATH="$work/bin:$PATH" env -u ZKPAY_PRUNE_NAMES "$here/prune-target.sh" "$t4" >/dev/null 2>&1
+check "failing cargo metadata: exits 0" [ "$?" = 0 ]
+check "failing cargo metadata: nothing pruned" kept "$t4/debug/deps/libzkpay_node-8000000000000099.rlib"
 
 # Bad settings are refused, and a missing directory is not an error.
 ZKPAY_PRUNE_KEEP=x "$here/prune-target.sh" "$t" >/dev/null 2>&1

@@ -76,6 +76,10 @@ struct Indexes {
     pending_bytes: usize,
     pending_ids: HashMap<[u8; 32], u64>,
     pending_nf: HashMap<[u8; 32], [u8; 32]>,
+    /// Failures whose record could not be written (storage failing): payment id → sequence
+    /// number and reason, written out by [`Node::probe_storage`] once storage works again.
+    /// Every other failure is read from the mempool database.
+    unwritten_failures: HashMap<[u8; 32], (u64, String)>,
     next_seq: u64,
     /// Public-account debits of pending payments (deposits), reserved against the committed
     /// balance.
@@ -799,7 +803,8 @@ impl Node {
             ix.release(seq, &sub, true);
             return Err(unavailable(e));
         }
-        // accepted again after failing: the mempool write removed the old reason's record
+        // accepted again after failing: the old reason's record stays, but the status reads
+        // pending and committed first, and a new failure overwrites it
         let mut ix = self.lock().map_err(unavailable)?;
         ix.add_pending(seq, sub);
         drop(ix);
@@ -826,13 +831,39 @@ impl Node {
         if !self.storage_failing() {
             return true;
         }
-        let ok = self.mempool.probe().is_ok() && self.index_caught_up();
+        let ok = self.mempool.probe().is_ok()
+            && self.failures_written().is_ok()
+            && self.index_caught_up();
         if ok {
             tracing::info!("storage works again: accepting payments");
             self.storage_failing.store(false, Ordering::Relaxed);
             self.metrics.storage_healthy.set(1);
         }
         ok
+    }
+
+    /// Writes the failures whose record an earlier write could not store.
+    fn failures_written(&self) -> Result<(), NodeError> {
+        let unwritten: Vec<(u64, [u8; 32], String)> = self
+            .lock()?
+            .unwritten_failures
+            .iter()
+            .map(|(id, (seq, reason))| (*seq, *id, reason.clone()))
+            .collect();
+        if unwritten.is_empty() {
+            return Ok(());
+        }
+        let seqs: Vec<u64> = unwritten.iter().map(|(seq, _, _)| *seq).collect();
+        let failures: Vec<([u8; 32], String)> = unwritten
+            .iter()
+            .map(|(_, id, reason)| (*id, reason.clone()))
+            .collect();
+        self.mempool.fail(&seqs, &failures)?;
+        let mut ix = self.lock()?;
+        for (_, id, _) in &unwritten {
+            ix.unwritten_failures.remove(id);
+        }
+        Ok(())
     }
 
     /// Flushes the indexes if an earlier flush failed; whether nothing is left unflushed.
@@ -853,13 +884,17 @@ impl Node {
     /// when unknown. The index is read outside the node's lock; an unreadable index is an
     /// error, never an answer.
     pub fn status(&self, id: &[u8; 32]) -> Result<Option<PaymentStatus>, NodeError> {
-        let (unflushed, pending) = {
+        let (unflushed, pending, unwritten) = {
             let ix = self.lock()?;
             let pending = ix.pending_ids.get(id).map(|seq| match ix.pending.get(seq) {
                 Some(p) if p.batched => PaymentStatus::Batched,
                 _ => PaymentStatus::Pending,
             });
-            (ix.overlay.payments.get(id).copied(), pending)
+            (
+                ix.overlay.payments.get(id).copied(),
+                pending,
+                ix.unwritten_failures.get(id).map(|(_, r)| r.clone()),
+            )
         };
         if let Some(batch) = unflushed {
             return Ok(Some(PaymentStatus::Committed { batch }));
@@ -869,6 +904,9 @@ impl Node {
         }
         if let Some(batch) = self.index.payment_batch(id)? {
             return Ok(Some(PaymentStatus::Committed { batch }));
+        }
+        if let Some(reason) = unwritten {
+            return Ok(Some(PaymentStatus::Failed { reason }));
         }
         Ok(self
             .mempool
@@ -1299,8 +1337,13 @@ impl Node {
         }
         {
             let mut ix = self.lock()?;
-            for ((seq, sub), _) in items {
+            for ((seq, sub), reason) in items {
                 ix.release(*seq, sub, true);
+                if r.is_err() {
+                    // kept until storage works again, so that the status still names it
+                    ix.unwritten_failures
+                        .insert(sub.id(), (*seq, reason.clone()));
+                }
             }
         }
         for ((_, sub), reason) in items {

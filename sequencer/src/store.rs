@@ -46,13 +46,14 @@ impl Mempool {
         })
     }
 
-    /// Durably stores a payment under `seq` (and forgets an earlier failure of the same
-    /// payment, which is being tried again).
+    /// Durably stores a payment under `seq`. An earlier failure of the same payment keeps its
+    /// record: the node's status reads pending and committed payments first, and a new failure
+    /// overwrites it (deleting it here would let a status read racing the new acceptance
+    /// answer "unknown").
     pub fn put(&self, seq: u64, p: &PaymentSubmission) -> Result<(), NodeError> {
         let v = serde_json::to_vec(p).map_err(|e| NodeError::Storage(e.to_string()))?;
         let mut wb = WriteBatch::default();
         wb.put(key(seq), v);
-        wb.delete(failure_key(&p.id()));
         self.write(wb)
     }
 

@@ -262,6 +262,56 @@ fn a_refused_payment_fails_alone_and_its_reason_persists() {
     );
 }
 
+/// A payment fails while the mempool cannot be written (a full disk): its status still names
+/// the failure and its reason, and once storage works again the record is written, so that it
+/// survives a restart too.
+#[test]
+fn a_failure_whose_record_cannot_be_written_is_reported_and_written_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let (node, ledger, prover) = stale_node(dir.path());
+    let mut alice = Wallet::new(7, "alice");
+    node.ledger().faucet(&alice.account, &usd(), 5_000).unwrap();
+    ledger.extra.store(10_000, Ordering::SeqCst);
+    let (a1, _) = deposit(&node, &prover, &mut alice, 3_000);
+    let (a2, _) = deposit(&node, &prover, &mut alice, 3_000);
+    for p in [&a1, &a2] {
+        assert_eq!(code(node.submit(p.clone())), "accepted");
+    }
+    node.inject_storage_fault(true);
+    // the batch may stop on the mempool write; whatever it did, a2 has failed
+    let _ = node.run_batch_once();
+    let reason = match node.status(&a2.id()).unwrap() {
+        Some(PaymentStatus::Failed { reason }) => reason,
+        other => panic!("expected failed while the disk is full, got {other:?}"),
+    };
+    assert!(reason.contains("insufficient public balance"), "{reason}");
+    assert!(node.storage_failing());
+    assert!(!node.probe_storage(), "the fault still holds");
+    node.inject_storage_fault(false);
+    assert!(node.probe_storage());
+    assert_eq!(
+        node.status(&a2.id()).unwrap(),
+        Some(PaymentStatus::Failed {
+            reason: reason.clone()
+        })
+    );
+    while node.status(&a1.id()).unwrap() != Some(PaymentStatus::Committed { batch: 1 }) {
+        assert!(node.run_batch_once().unwrap().is_some(), "a1 is committed");
+    }
+    drop(node);
+    drop(ledger);
+    let (node, _ledger, _) = stale_node(dir.path());
+    assert_eq!(
+        node.status(&a2.id()).unwrap(),
+        Some(PaymentStatus::Failed { reason }),
+        "the record written after the fault survives a restart"
+    );
+    assert_eq!(
+        node.status(&a1.id()).unwrap(),
+        Some(PaymentStatus::Committed { batch: 1 })
+    );
+}
+
 /// While a batch is being committed, ingest keeps running and counts the batch's debits once:
 /// after the ledger has applied them and before the node's indexes have, a deposit of exactly
 /// the rest of the balance is accepted and one unit more is refused.
