@@ -113,19 +113,46 @@ fn decode_gray(gray: &image::GrayImage) -> Result<String, WalletError> {
             (v * 255 / span) as u8
         });
     let grids = prepared.detect_grids();
-    match grids.len() {
-        0 => Err(WalletError::Qr("no QR code found".into())),
-        1 => {
-            let (_, text) = grids[0]
-                .decode()
-                .map_err(|e| WalletError::Qr(format!("QR code unreadable: {e}")))?;
-            Ok(text)
+    if grids.is_empty() {
+        return Err(WalletError::Qr("no QR code found".into()));
+    }
+    if grids.len() > MAX_GRIDS {
+        return Err(WalletError::Qr(format!(
+            "{} QR-like patterns in the image; show exactly one code",
+            grids.len()
+        )));
+    }
+    // The detector can also find a grid that is not a code: three finder-like patterns among a
+    // large code's data modules (found by fuzzing: a 385-byte request rendered by
+    // `render_png` read as "2 QR codes"). Such a grid does not decode (its error correction
+    // fails), so what counts is the codes that decode: exactly one text, however many times
+    // it was found.
+    let mut texts: Vec<String> = Vec::new();
+    let mut unreadable = None;
+    for grid in &grids {
+        match grid.decode() {
+            Ok((_, text)) if !texts.contains(&text) => texts.push(text),
+            Ok(_) => {}
+            Err(e) => unreadable = Some(e),
         }
-        n => Err(WalletError::Qr(format!(
-            "{n} QR codes in the image; show exactly one"
+    }
+    match (texts.pop(), texts.len()) {
+        (Some(text), 0) => Ok(text),
+        (None, _) => Err(WalletError::Qr(format!(
+            "QR code unreadable: {}",
+            unreadable.map_or_else(|| "no data".to_string(), |e| e.to_string())
+        ))),
+        (Some(_), n) => Err(WalletError::Qr(format!(
+            "{} QR codes in the image; show exactly one",
+            n + 1
         ))),
     }
 }
+
+/// Most candidate grids [`decode_image`] tries to decode: a photograph of one code has one, a
+/// code with finder-like data patterns two; an image with more is refused before decoding
+/// any, which bounds the work an image can cause (16 codes tiled give 8 grids).
+const MAX_GRIDS: usize = 4;
 
 /// Most rectangles a QR code's SVG can hold: one per module of a version-40 code with its
 /// quiet zone.
@@ -278,6 +305,27 @@ mod tests {
         assert_eq!(decode_image(&png(&faint)).unwrap(), URI);
     }
 
+    /// Found by fuzzing (`qr_png`, now a seed there): the code `render_png` draws for this
+    /// 385-byte request holds finder-like patterns among its data modules, the detector finds
+    /// a second grid, and the decoder used to answer "2 QR codes in the image".
+    #[test]
+    fn a_code_whose_data_looks_like_a_second_code_reads() {
+        let input = include_bytes!("../../fuzz/seeds/qr_png/regression-two-grids-in-one-code");
+        let payload = String::from_utf8_lossy(&input[1..]).into_owned();
+        let png = render_png(&payload).unwrap();
+        let g = gray(&png);
+        let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(
+            g.width() as usize,
+            g.height() as usize,
+            |x, y| g.get_pixel(x as u32, y as u32).0[0],
+        );
+        assert!(
+            prepared.detect_grids().len() >= 2,
+            "the detector finds a second grid"
+        );
+        assert_eq!(decode_image(&png).unwrap(), payload);
+    }
+
     #[test]
     fn no_code_two_codes_truncated_and_huge_images_fail_cleanly() {
         let blank = image::GrayImage::from_pixel(300, 300, image::Luma([255]));
@@ -301,6 +349,20 @@ mod tests {
         image::imageops::overlay(&mut two, &b, i64::from(a.width()), 0);
         let e = decode_image(&png(&two)).unwrap_err().to_string();
         assert!(e.contains("2 QR codes"), "{e}");
+        // the same code twice is one request: nothing is ambiguous
+        let mut same = image::GrayImage::from_pixel(2 * a.width(), a.height(), image::Luma([255]));
+        image::imageops::overlay(&mut same, &a, 0, 0);
+        image::imageops::overlay(&mut same, &a, i64::from(a.width()), 0);
+        assert_eq!(decode_image(&png(&same)).unwrap(), URI);
+        // more candidate grids than MAX_GRIDS (16 copies give 8): refused before any is decoded
+        let mut many =
+            image::GrayImage::from_pixel(4 * a.width(), 4 * a.height(), image::Luma([255]));
+        for i in 0..16u32 {
+            let (x, y) = (i % 4 * a.width(), i / 4 * a.height());
+            image::imageops::overlay(&mut many, &a, i64::from(x), i64::from(y));
+        }
+        let e = decode_image(&png(&many)).unwrap_err().to_string();
+        assert!(e.contains("QR-like patterns in the image"), "{e}");
         // truncated PNG
         let full = render_png(URI).unwrap();
         assert!(decode_image(&full[..full.len() / 2])
