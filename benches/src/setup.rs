@@ -100,7 +100,7 @@ fn measure(
     std::fs::write(&z0, init.to_bytes())?;
     // contribute: read the last key, contribute, write the next, as a contributor does
     let t = Instant::now();
-    let z = Zkey::from_bytes(&std::fs::read(&z0)?)?;
+    let z = Zkey::from_bytes_for_contribution(&std::fs::read(&z0)?)?;
     let (next, _) = phase2::contribute(&z, "bench", Some("bench".into()))?;
     let z1 = work.join(format!("{name}_1.zkey"));
     std::fs::write(&z1, next.to_bytes())?;

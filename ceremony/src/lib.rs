@@ -12,6 +12,7 @@
 pub mod circuit;
 pub mod phase2;
 pub mod ptau;
+pub mod scalar_mul;
 pub mod snarkrng;
 pub mod testing;
 pub mod zkey;

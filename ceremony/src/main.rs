@@ -163,6 +163,13 @@ fn read_zkey(path: &Path) -> Result<Zkey> {
     Zkey::from_bytes(&bytes).with_context(|| path.display().to_string())
 }
 
+/// A key to contribute to: its B2 section, which a contribution copies, is not subgroup-checked
+/// (`verify` checks it).
+fn read_zkey_to_contribute(path: &Path) -> Result<Zkey> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Zkey::from_bytes_for_contribution(&bytes).with_context(|| path.display().to_string())
+}
+
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
@@ -279,7 +286,7 @@ fn main() -> Result<()> {
             name,
             entropy,
         } => {
-            let z = read_zkey(&input)?;
+            let z = read_zkey_to_contribute(&input)?;
             let entropy = zeroize::Zeroizing::new(match entropy {
                 Some(e) => e,
                 None if std::io::stdin().is_terminal() => {
@@ -307,7 +314,7 @@ fn main() -> Result<()> {
             exp,
             name,
         } => {
-            let z = read_zkey(&input)?;
+            let z = read_zkey_to_contribute(&input)?;
             let v = hex::decode(value.trim()).context("the beacon value must be hex")?;
             let (next, hash) = phase2::beacon(&z, &v, exp, name)?;
             write_file(&output, &next.to_bytes())?;

@@ -6,11 +6,14 @@
 //! `zkey_verify_frominit.js`), so that a ceremony can mix both tools; see `docs/ceremony.md`.
 
 use crate::ptau::Ptau;
+use crate::scalar_mul;
 use crate::snarkrng::{beacon_rng, hash_to_g2, ChaCha};
 use crate::zkey::{g1_u, g2_u, Coef, Contribution, Source, Zkey};
 use crate::{CeremonyError, Result};
-use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
+use ark_bn254::{g1, g2, Bn254, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::pairing::Pairing;
+use ark_ec::scalar_mul::glv::GLVConfig;
+use ark_ec::short_weierstrass::{Affine, Projective};
 use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
 use ark_ff::{Field, One, Zero};
 use ark_groth16::{ProvingKey, VerifyingKey};
@@ -40,45 +43,29 @@ fn inconsistent(why: impl Into<String>) -> CeremonyError {
     CeremonyError::Inconsistent(why.into())
 }
 
-/// Σ coefficient·base over (base index, coefficient) terms, serially: it runs inside a
-/// parallel loop over the wires, and a nested parallel MSM there piles G2 stack frames onto
-/// rayon's workers until they overflow.
-fn combine<G: CurveGroup<ScalarField = Fr>>(bases: &[G::Affine], terms: &[(usize, Fr)]) -> G {
-    let mut acc = G::zero();
-    for (i, c) in terms {
-        let b = bases[*i];
-        if c.is_one() {
-            acc += b;
-        } else if (-*c).is_one() {
-            acc -= b;
-        } else {
-            acc += b * c;
-        }
-    }
-    acc
-}
-
-/// [`combine`] for every wire: the wires of few terms in parallel, the wires of many terms
-/// (the constant one, for example) one after another, each with a parallel MSM.
-fn combine_all<G: CurveGroup<ScalarField = Fr>>(
-    bases: &[G::Affine],
+/// Σ coefficient·base over (base index, coefficient) terms for every wire: the wires of few
+/// terms in parallel, each a serial [`scalar_mul::lincomb`] (a nested parallel MSM there piles
+/// G2 stack frames onto rayon's workers until they overflow), the wires of many terms (the
+/// constant one, for example) one after another, each with a parallel MSM.
+fn combine_all<C: GLVConfig<ScalarField = Fr>>(
+    bases: &[Affine<C>],
     terms: &[Vec<(usize, Fr)>],
-) -> Vec<G> {
-    const MANY: usize = 64;
-    let mut out: Vec<G> = terms
+) -> Vec<Projective<C>> {
+    const MANY: usize = 512;
+    let mut out: Vec<Projective<C>> = terms
         .par_iter()
         .map(|t| {
             if t.len() > MANY {
-                G::zero()
+                Projective::zero()
             } else {
-                combine::<G>(bases, t)
+                scalar_mul::lincomb(bases, t)
             }
         })
         .collect();
     for (o, t) in out.iter_mut().zip(terms) {
         if t.len() > MANY {
-            let (b, s): (Vec<G::Affine>, Vec<Fr>) = t.iter().map(|(i, c)| (bases[*i], *c)).unzip();
-            *o = G::msm_unchecked(&b, &s);
+            let (b, s): (Vec<Affine<C>>, Vec<Fr>) = t.iter().map(|(i, c)| (bases[*i], *c)).unzip();
+            *o = Projective::msm_unchecked(&b, &s);
         }
     }
     out
@@ -204,12 +191,9 @@ pub fn new_zkey(r1cs: &R1cs, ptau: &Ptau) -> Result<Zkey> {
     // (β·A + α·B + C) combination (for IC and L): (which bases, constraint, coefficient).
     let mut a_terms: Vec<Vec<(usize, Fr)>> = vec![Vec::new(); vars];
     let mut b_terms: Vec<Vec<(usize, Fr)>> = vec![Vec::new(); vars];
-    // per wire: terms over beta_g1 (A), alpha_g1 (B), tau_g1 (C)
-    let mut k_terms: [Vec<Vec<(usize, Fr)>>; 3] = [
-        vec![Vec::new(); vars],
-        vec![Vec::new(); vars],
-        vec![Vec::new(); vars],
-    ];
+    // per wire: terms over beta_g1 (A), alpha_g1 (B) and tau_g1 (C), laid side by side: the
+    // term of constraint c in matrix k has base index k·n + c
+    let mut k_terms: Vec<Vec<(usize, Fr)>> = vec![Vec::new(); vars];
     let mut coefs = Vec::new();
     let wire = |s: u32| -> Result<usize> {
         let s = s as usize;
@@ -223,7 +207,7 @@ pub fn new_zkey(r1cs: &R1cs, ptau: &Ptau) -> Result<Zkey> {
             for (s, v) in lin {
                 let s = wire(*s)?;
                 terms[s].push((c, *v));
-                k_terms[matrix as usize][s].push((c, *v));
+                k_terms[s].push((matrix as usize * n + c, *v));
                 coefs.push(Coef {
                     matrix,
                     constraint: c as u32,
@@ -234,12 +218,12 @@ pub fn new_zkey(r1cs: &R1cs, ptau: &Ptau) -> Result<Zkey> {
         }
         for (s, v) in lc {
             let s = wire(*s)?;
-            k_terms[2][s].push((c, *v));
+            k_terms[s].push((2 * n + c, *v));
         }
     }
     for s in 0..=public {
         a_terms[s].push((m + s, Fr::one()));
-        k_terms[0][s].push((m + s, Fr::one()));
+        k_terms[s].push((m + s, Fr::one()));
         coefs.push(Coef {
             matrix: 0,
             constraint: (m + s) as u32,
@@ -247,18 +231,16 @@ pub fn new_zkey(r1cs: &R1cs, ptau: &Ptau) -> Result<Zkey> {
             value: Fr::one(),
         });
     }
-    let a = affine_all(combine_all::<G1Projective>(&b.tau_g1, &a_terms));
-    let b1 = affine_all(combine_all::<G1Projective>(&b.tau_g1, &b_terms));
-    let b2 = affine_all(combine_all::<G2Projective>(&b.tau_g2, &b_terms));
-    let [ka, kb, kc] = k_terms;
-    let k = affine_all(
-        combine_all::<G1Projective>(&b.beta_g1, &ka)
-            .into_iter()
-            .zip(combine_all::<G1Projective>(&b.alpha_g1, &kb))
-            .zip(combine_all::<G1Projective>(&b.tau_g1, &kc))
-            .map(|((x, y), z)| x + y + z)
-            .collect(),
-    );
+    let a = affine_all(combine_all::<g1::Config>(&b.tau_g1, &a_terms));
+    let b1 = affine_all(combine_all::<g1::Config>(&b.tau_g1, &b_terms));
+    let b2 = affine_all(combine_all::<g2::Config>(&b.tau_g2, &b_terms));
+    drop((a_terms, b_terms));
+    // β·A + α·B + C as one combination per wire over the three bases side by side, so that
+    // its terms share one doubling chain
+    let k_bases = [&b.beta_g1, &b.alpha_g1, &b.tau_g1]
+        .map(|v| v.as_slice())
+        .concat();
+    let k = affine_all(combine_all::<g1::Config>(&k_bases, &k_terms));
     let ic = k[..=public].to_vec();
     let l = k[public + 1..].to_vec();
     let h: Vec<G1Affine> = b.tau_g1_2n.iter().skip(1).step_by(2).copied().collect();
@@ -354,9 +336,8 @@ fn apply(zkey: &Zkey, rng: &mut ChaCha, source: Source, name: Option<String>) ->
     let mut inv = x
         .inverse()
         .ok_or_else(|| inconsistent("a contribution of 0"))?;
-    let scale = |ps: &[G1Affine]| affine_all(ps.par_iter().map(|p| *p * inv).collect());
-    out.l = scale(&zkey.l);
-    out.h = scale(&zkey.h);
+    out.l = scalar_mul::scale_all::<g1::Config>(&zkey.l, inv);
+    out.h = scalar_mul::scale_all::<g1::Config>(&zkey.h, inv);
     x.zeroize();
     inv.zeroize();
     out.contributions.push(Contribution {

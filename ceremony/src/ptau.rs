@@ -142,6 +142,13 @@ pub(crate) fn g1_at(b: &[u8]) -> Result<G1Affine> {
 }
 
 pub(crate) fn g2_at(b: &[u8]) -> Result<G2Affine> {
+    g2_at_checked(b, true)
+}
+
+/// [`g2_at`], the subgroup check (a scalar multiplication) only when `subgroup` is set: a
+/// point read without it is canonical and on the curve, and must not reach a computation
+/// before it is checked.
+pub(crate) fn g2_at_checked(b: &[u8], subgroup: bool) -> Result<G2Affine> {
     if b.iter().all(|&x| x == 0) {
         return Ok(G2Affine::zero());
     }
@@ -151,7 +158,7 @@ pub(crate) fn g2_at(b: &[u8]) -> Result<G2Affine> {
     if !p.is_on_curve() {
         return Err(malformed("a G2 point is not on the curve"));
     }
-    if !p.is_in_correct_subgroup_assuming_on_curve() {
+    if subgroup && !p.is_in_correct_subgroup_assuming_on_curve() {
         return Err(malformed("a G2 point is not in the prime-order subgroup"));
     }
     Ok(p)

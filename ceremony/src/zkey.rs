@@ -22,7 +22,7 @@
 //! contribution, 1 a beacon) and parameters (length u32, then tagged fields in increasing tag
 //! order: 1 name, 2 the beacon's iteration exponent, 3 the beacon value).
 
-use crate::ptau::{bn254_q_le, g1_at, g2_at, G1_BYTES, G2_BYTES};
+use crate::ptau::{bn254_q_le, g1_at, g2_at, g2_at_checked, G1_BYTES, G2_BYTES};
 use crate::snarkrng::fq_be;
 use crate::{CeremonyError, Result};
 use ark_bn254::{Fq, Fr, G1Affine, G2Affine};
@@ -305,7 +305,7 @@ fn points_g1(b: &[u8], n: usize, what: &str) -> Result<Vec<G1Affine>> {
         .collect()
 }
 
-fn points_g2(b: &[u8], n: usize, what: &str) -> Result<Vec<G2Affine>> {
+fn points_g2(b: &[u8], n: usize, what: &str, subgroup: bool) -> Result<Vec<G2Affine>> {
     if b.len() != n * G2_BYTES {
         return Err(malformed(format!(
             "{what} has {} bytes, {n} points need {}",
@@ -314,7 +314,7 @@ fn points_g2(b: &[u8], n: usize, what: &str) -> Result<Vec<G2Affine>> {
         )));
     }
     b.par_chunks_exact(G2_BYTES)
-        .map(|c| g2_at(c).map_err(as_zkey))
+        .map(|c| g2_at_checked(c, subgroup).map_err(as_zkey))
         .collect()
 }
 
@@ -344,6 +344,20 @@ impl Zkey {
     /// Reads a `.zkey`: the container, a Groth16 header for BN254, every section of the size
     /// the header implies, every point canonical, on the curve and in its group.
     pub fn from_bytes(b: &[u8]) -> Result<Self> {
+        Self::read(b, true)
+    }
+
+    /// [`Zkey::from_bytes`] for a contributor, who rewrites δ, L and H and copies the other
+    /// sections unchanged: the B2 query's G2 points (section 7) are checked canonical and on
+    /// the curve but not in the subgroup, a scalar multiplication each and most of the time
+    /// a contribution takes. (BN254's G1 is the whole curve: its points need no such check.)
+    /// Such a key must not be proved with; [`crate::phase2::verify`] (which reads the key with
+    /// [`Zkey::from_bytes`] and compares B2 with the circuit's) is what accepts a ceremony.
+    pub fn from_bytes_for_contribution(b: &[u8]) -> Result<Self> {
+        Self::read(b, false)
+    }
+
+    fn read(b: &[u8], b2_subgroup: bool) -> Result<Self> {
         let mut r = Reader { b, pos: 0 };
         if r.take(4).map_err(|_| malformed("empty"))? != b"zkey" {
             return Err(malformed("no zkey magic (not a .zkey file)"));
@@ -440,7 +454,7 @@ impl Zkey {
         }
         let a = points_g1(s(5)?, vars, "A (section 5)")?;
         let b1 = points_g1(s(6)?, vars, "B1 (section 6)")?;
-        let b2 = points_g2(s(7)?, vars, "B2 (section 7)")?;
+        let b2 = points_g2(s(7)?, vars, "B2 (section 7)", b2_subgroup)?;
         let l = points_g1(s(8)?, vars - public - 1, "L (section 8)")?;
         let hq = points_g1(s(9)?, domain_size as usize, "H (section 9)")?;
         let mut m = Reader { b: s(10)?, pos: 0 };

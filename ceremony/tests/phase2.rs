@@ -436,6 +436,55 @@ fn malformed_zkey_files_are_refused() {
     let a0 = find(&b, &zkpay_ceremony::zkey::g1_lem(&good.a[1]));
     b[a0 + 5] ^= 1;
     assert!(err(&b).contains("not on the curve"), "{}", err(&b));
+    // what a contributor reads too
+    assert!(Zkey::from_bytes_for_contribution(&b)
+        .unwrap_err()
+        .to_string()
+        .contains("not on the curve"));
+    assert!(Zkey::from_bytes_for_contribution(&bytes[..bytes.len() - 1]).is_err());
+}
+
+/// A point on the G2 curve outside the prime-order subgroup (G2's cofactor is ~2^254).
+fn g2_outside_subgroup() -> ark_bn254::G2Affine {
+    (1u64..)
+        .filter_map(|x| {
+            ark_bn254::G2Affine::get_point_from_x_unchecked(
+                ark_bn254::Fq2::new(x.into(), 1u64.into()),
+                true,
+            )
+        })
+        .find(|p| p.is_on_curve() && !p.is_in_correct_subgroup_assuming_on_curve())
+        .expect("such points are almost all of the curve")
+}
+
+/// A contributor reads the B2 query (which a contribution copies) without its subgroup check, the
+/// slowest part of reading a key; the check is then `verify`'s, which reads the key in full.
+#[test]
+fn a_b2_point_outside_the_subgroup_passes_a_contribution_and_fails_verification() {
+    let (_, good) = keys();
+    let mut bytes = good.to_bytes();
+    // a wire without B terms has the point at infinity (zero bytes, found anywhere): take one
+    // with terms
+    let i = (0..good.b2.len())
+        .find(|&i| !ark_ec::AffineRepr::is_zero(&good.b2[i]))
+        .expect("a nonzero B2 point");
+    let at = find(&bytes, &zkpay_ceremony::zkey::g2_lem(&good.b2[i]));
+    let bad = g2_outside_subgroup();
+    bytes[at..at + 128].copy_from_slice(&zkpay_ceremony::zkey::g2_lem(&bad));
+    let err = Zkey::from_bytes(&bytes).unwrap_err().to_string();
+    assert!(err.contains("prime-order subgroup"), "{err}");
+    let read = Zkey::from_bytes_for_contribution(&bytes).expect("read to contribute");
+    assert_eq!(read.b2[i], bad);
+    let (next, _) = phase2::contribute(&read, "three", None).unwrap();
+    let err = Zkey::from_bytes(&next.to_bytes()).unwrap_err().to_string();
+    assert!(err.contains("prime-order subgroup"), "{err}");
+    // and, read past that, verification finds B2 is not the circuit's
+    refused(&next, "the B2 section");
+    // an honest key reads the same both ways
+    assert_eq!(
+        &Zkey::from_bytes_for_contribution(&good.to_bytes()).unwrap(),
+        good
+    );
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> usize {

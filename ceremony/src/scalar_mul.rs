@@ -1,0 +1,384 @@
+//! Scalar multiplication for the ceremony's many small linear combinations and its rescaling of
+//! whole sections by one scalar.
+//!
+//! arkworks multiplies an affine point by plain double-and-add over all 254 bits (its GLV
+//! method is wired only into BN254's projective G1 multiplication, and never into G2). Here:
+//!
+//! - **GLV:** both BN254 groups have an endomorphism φ(P) = λ·P, so a scalar k splits into two
+//!   halves of about 128 bits, k = k₁ + λ·k₂, and k·P = k₁·P + k₂·φ(P): half the doublings.
+//! - **Width-4 NAF:** each half becomes signed odd digits (|d| ≤ 7), at least three zeros
+//!   between two of them: about one addition per 5 bits, from a table of P, 3P, 5P, 7P (and φ
+//!   of each, one field multiplication apiece).
+//! - **Straus:** the terms of one combination Σ cᵢ·Pᵢ share a single doubling chain, so a
+//!   term costs its additions only.
+//! - **Affine tables, normalised together:** one field inversion for all the tables of a call,
+//!   so that the additions are mixed (affine + projective).
+//!
+//! Coefficients ±1 (most of a circuit's wiring) cost one addition. Every result equals
+//! arkworks' own multiplication exactly (the tests compare them point for point).
+
+use ark_ec::scalar_mul::glv::GLVConfig;
+use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
+use ark_ec::AffineRepr;
+use ark_ff::{AdditiveGroup, Field, One, PrimeField, Zero};
+use rayon::prelude::*;
+use zeroize::Zeroize;
+
+/// NAF window: digits are odd and below 2^(W−1) in absolute value.
+const W: u32 = 4;
+/// Table entries per point: P, 3P, …, (2^(W−1) − 1)·P.
+const TABLE: usize = 1 << (W - 2);
+/// Points rescaled per table normalisation in [`scale_all`].
+const SCALE_CHUNK: usize = 256;
+
+/// The signed width-[`W`] non-adjacent form of the non-negative integer in `limbs` (little
+/// endian), least significant digit first: Σ dᵢ·2^i, each dᵢ zero or odd with |dᵢ| < 2^(W−1).
+fn wnaf(limbs: &[u64]) -> Vec<i8> {
+    let mut k: Vec<u64> = limbs.to_vec();
+    k.push(0); // room for the carry of a negative digit
+    let mut out = Vec::with_capacity(64 * limbs.len() + 1);
+    let mask = (1u64 << W) - 1;
+    while k.iter().any(|&l| l != 0) {
+        let mut d = 0i64;
+        if k[0] & 1 == 1 {
+            let m = (k[0] & mask) as i64;
+            d = if m >= 1 << (W - 1) { m - (1 << W) } else { m };
+            // k −= d, which clears the low W bits
+            if d >= 0 {
+                sub_small(&mut k, d as u64);
+            } else {
+                add_small(&mut k, d.unsigned_abs());
+            }
+        }
+        out.push(d as i8);
+        shr1(&mut k);
+    }
+    k.zeroize();
+    out
+}
+
+fn sub_small(k: &mut [u64], v: u64) {
+    let mut borrow = v;
+    for l in k.iter_mut() {
+        let (x, b) = l.overflowing_sub(borrow);
+        *l = x;
+        borrow = u64::from(b);
+        if borrow == 0 {
+            break;
+        }
+    }
+}
+
+fn add_small(k: &mut [u64], v: u64) {
+    let mut carry = v;
+    for l in k.iter_mut() {
+        let (x, c) = l.overflowing_add(carry);
+        *l = x;
+        carry = u64::from(c);
+        if carry == 0 {
+            break;
+        }
+    }
+}
+
+fn shr1(k: &mut [u64]) {
+    let mut high = 0u64;
+    for l in k.iter_mut().rev() {
+        let next = *l << 63;
+        *l = (*l >> 1) | high;
+        high = next;
+    }
+}
+
+/// A scalar split by GLV, each half in wNAF: k·P = Σ over the halves of ±(digits)·(P or φ(P)).
+/// The digits are a function of the scalar, so they are wiped when dropped (the contribution's
+/// secret δ⁻¹ is split this way).
+struct Split {
+    /// (digits, negate, applies to φ(P) rather than P)
+    halves: Vec<(Vec<i8>, bool, bool)>,
+}
+
+impl Split {
+    fn new<C: GLVConfig>(k: C::ScalarField) -> Self {
+        let ((pos1, k1), (pos2, k2)) = C::scalar_decomposition(k);
+        let mut halves = Vec::with_capacity(2);
+        for (pos, half, endo) in [(pos1, k1, false), (pos2, k2, true)] {
+            if half.is_zero() {
+                continue;
+            }
+            let mut b = half.into_bigint();
+            halves.push((wnaf(b.as_ref()), !pos, endo));
+            b.as_mut().zeroize();
+        }
+        Self { halves }
+    }
+
+    fn len(&self) -> usize {
+        self.halves.iter().map(|h| h.0.len()).max().unwrap_or(0)
+    }
+}
+
+impl Drop for Split {
+    fn drop(&mut self) {
+        for h in &mut self.halves {
+            h.0.zeroize();
+        }
+    }
+}
+
+/// The odd multiples P, 3P, …, of every point, and φ of each, in affine form ([`TABLE`] per
+/// point, in the order of `points`), normalised with one inversion.
+fn tables<C: GLVConfig>(points: &[Affine<C>]) -> (Vec<Affine<C>>, Vec<Affine<C>>) {
+    let mut proj = Vec::with_capacity(points.len() * TABLE);
+    for p in points {
+        let p = p.into_group();
+        let twice = p.double();
+        let mut m = p;
+        proj.push(m);
+        for _ in 1..TABLE {
+            m += twice;
+            proj.push(m);
+        }
+    }
+    let plain = normalize(&proj);
+    let endo = plain.iter().map(C::endomorphism_affine).collect();
+    (plain, endo)
+}
+
+/// Affine forms with one inversion (Montgomery's trick), serially: arkworks'
+/// `normalize_batch` runs parallel loops, and these calls already run inside one.
+fn normalize<C: SWCurveConfig>(v: &[Projective<C>]) -> Vec<Affine<C>> {
+    // products of the nonzero z up to each point
+    let mut before = Vec::with_capacity(v.len());
+    let mut acc = C::BaseField::one();
+    for p in v {
+        before.push(acc);
+        if !p.is_zero() {
+            acc *= p.z;
+        }
+    }
+    // acc is a product of nonzero elements (or 1): it has an inverse
+    let mut inv = acc.inverse().unwrap_or_default();
+    let mut out = vec![Affine::<C>::identity(); v.len()];
+    for (i, p) in v.iter().enumerate().rev() {
+        if p.is_zero() {
+            continue;
+        }
+        let z_inv = inv * before[i];
+        inv *= p.z;
+        let z2 = z_inv.square();
+        out[i] = Affine::new_unchecked(p.x * z2, p.y * z2 * z_inv);
+    }
+    out
+}
+
+/// Σ over `items` (table index, split scalar) on a shared doubling chain.
+fn straus<C: GLVConfig>(
+    items: &[(usize, &Split)],
+    plain: &[Affine<C>],
+    endo: &[Affine<C>],
+) -> Projective<C> {
+    let len = items.iter().map(|(_, s)| s.len()).max().unwrap_or(0);
+    let mut acc = Projective::<C>::zero();
+    for i in (0..len).rev() {
+        acc.double_in_place();
+        for (t, s) in items {
+            for (digits, neg, on_endo) in &s.halves {
+                let d = match digits.get(i) {
+                    Some(&d) if d != 0 => d,
+                    _ => continue,
+                };
+                let table = if *on_endo { endo } else { plain };
+                let q = table[t * TABLE + usize::from(d.unsigned_abs() >> 1)];
+                if (d < 0) != *neg {
+                    acc -= q;
+                } else {
+                    acc += q;
+                }
+            }
+        }
+    }
+    acc
+}
+
+/// Σ cᵢ·bases[i] over `terms` (base index, coefficient), serially: the ceremony runs many of
+/// these in parallel, one per wire. Panics if an index is out of `bases` (callers build the
+/// terms from the bases they pass).
+pub fn lincomb<C: GLVConfig>(
+    bases: &[Affine<C>],
+    terms: &[(usize, C::ScalarField)],
+) -> Projective<C> {
+    let mut unit = Projective::<C>::zero();
+    let mut points = Vec::new();
+    let mut splits = Vec::new();
+    for (i, c) in terms {
+        let p = bases[*i];
+        if p.is_zero() || c.is_zero() {
+            continue;
+        }
+        if c.is_one() {
+            unit += p;
+        } else if (-*c).is_one() {
+            unit -= p;
+        } else {
+            points.push(p);
+            splits.push(Split::new::<C>(*c));
+        }
+    }
+    if points.is_empty() {
+        return unit;
+    }
+    let (plain, endo) = tables(&points);
+    let items: Vec<(usize, &Split)> = splits.iter().enumerate().collect();
+    unit + straus(&items, &plain, &endo)
+}
+
+/// s·P for every point, in parallel, in affine form.
+pub fn scale_all<C: GLVConfig>(points: &[Affine<C>], s: C::ScalarField) -> Vec<Affine<C>> {
+    let split = Split::new::<C>(s);
+    points
+        .par_chunks(SCALE_CHUNK)
+        .flat_map_iter(|chunk| {
+            let (plain, endo) = tables(chunk);
+            let out: Vec<Projective<C>> = (0..chunk.len())
+                .map(|t| {
+                    if chunk[t].is_zero() {
+                        Projective::zero()
+                    } else {
+                        straus(&[(t, &split)], &plain, &endo)
+                    }
+                })
+                .collect();
+            normalize(&out)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ark_bn254::{Fr, G1Affine, G2Affine};
+    use ark_ec::CurveGroup;
+    use ark_ff::{BigInt, BigInteger, UniformRand};
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+
+    /// 0, 1, −1, 2, small, 2^64 − 1, 2^128 ± 1, λ-sized, (r − 1)/2, r − 2 and random scalars.
+    fn scalars(rng: &mut ChaCha20Rng) -> Vec<Fr> {
+        let mut v = vec![
+            Fr::zero(),
+            Fr::one(),
+            -Fr::one(),
+            Fr::from(2u64),
+            Fr::from(7u64),
+            Fr::from(8u64),
+            -Fr::from(15u64),
+            Fr::from(u64::MAX),
+            Fr::from(u128::MAX),
+            Fr::from(u128::MAX) + Fr::from(2u64),
+            <ark_bn254::g1::Config as GLVConfig>::LAMBDA,
+            -<ark_bn254::g1::Config as GLVConfig>::LAMBDA,
+            Fr::from(2u64).inverse().expect("2 is invertible"),
+            -Fr::from(2u64),
+        ];
+        for _ in 0..24 {
+            v.push(Fr::rand(rng));
+        }
+        v
+    }
+
+    #[test]
+    fn wnaf_digits_rebuild_the_number_and_stay_sparse() {
+        let mut rng = ChaCha20Rng::seed_from_u64(1);
+        let mut cases: Vec<BigInt<4>> = vec![
+            BigInt::new([0; 4]),
+            BigInt::from(1u64),
+            BigInt::from(7u64),
+            BigInt::from(u64::MAX),
+            BigInt::new([u64::MAX; 4]),
+            Fr::MODULUS,
+        ];
+        for _ in 0..64 {
+            cases.push(Fr::rand(&mut rng).into_bigint());
+        }
+        for k in cases {
+            let digits = wnaf(k.as_ref());
+            // Σ dᵢ·2^i, compared modulo r (k = 2^256 − 1 exceeds r)
+            let mut back = Fr::zero();
+            for &d in digits.iter().rev() {
+                back.double_in_place();
+                back += if d < 0 {
+                    -Fr::from(u64::from(d.unsigned_abs()))
+                } else {
+                    Fr::from(d as u64)
+                };
+            }
+            assert_eq!(back, Fr::from_le_bytes_mod_order(&k.to_bytes_le()), "{k}");
+            for (i, &d) in digits.iter().enumerate() {
+                assert!(
+                    d == 0 || (d % 2 != 0 && d.unsigned_abs() < 1 << (W - 1)),
+                    "{d}"
+                );
+                if d != 0 {
+                    // W − 1 zeros follow every nonzero digit
+                    for e in digits.iter().skip(i + 1).take(W as usize - 1) {
+                        assert_eq!(*e, 0);
+                    }
+                }
+            }
+            assert!(digits.len() <= k.num_bits() as usize + 1);
+        }
+    }
+
+    fn check_group<C: GLVConfig<ScalarField = Fr>>(gen: Affine<C>, seed: u64) {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let mut bases: Vec<Affine<C>> = (0..6)
+            .map(|_| (gen * Fr::rand(&mut rng)).into_affine())
+            .collect();
+        bases.push(Affine::<C>::zero());
+        bases.push(gen);
+        let ks = scalars(&mut rng);
+        // one term at a time, every base and scalar
+        for (i, b) in bases.iter().enumerate() {
+            for k in &ks {
+                assert_eq!(lincomb(&bases, &[(i, *k)]), *b * k, "{i} {k}");
+            }
+        }
+        // whole combinations: repeated bases, a base and its negation, every kind of scalar
+        let mut terms: Vec<(usize, Fr)> = ks
+            .iter()
+            .enumerate()
+            .map(|(j, k)| (j % bases.len(), *k))
+            .collect();
+        terms.push((0, -ks[20]));
+        terms.push((0, ks[20]));
+        let naive: Projective<C> = terms.iter().map(|(i, k)| bases[*i] * k).sum();
+        assert_eq!(lincomb(&bases, &terms), naive);
+        assert_eq!(lincomb::<C>(&bases, &[]), Projective::zero());
+        // terms that cancel exactly
+        assert_eq!(
+            lincomb(&bases, &[(1, ks[30]), (1, -ks[30])]),
+            Projective::zero()
+        );
+        // rescaling: more points than one chunk, with the point at infinity among them
+        let mut points: Vec<Affine<C>> = (0..SCALE_CHUNK + 37)
+            .map(|_| (gen * Fr::rand(&mut rng)).into_affine())
+            .collect();
+        points[5] = Affine::zero();
+        for k in [ks[0], ks[1], ks[2], ks[10], ks[25]] {
+            let want: Vec<Affine<C>> = points.iter().map(|p| (*p * k).into_affine()).collect();
+            assert_eq!(scale_all(&points, k), want, "{k}");
+        }
+        assert!(scale_all::<C>(&[], ks[25]).is_empty());
+    }
+
+    #[test]
+    fn combinations_equal_arkworks_in_g1() {
+        check_group(G1Affine::generator(), 2);
+    }
+
+    #[test]
+    fn combinations_equal_arkworks_in_g2() {
+        check_group(G2Affine::generator(), 3);
+    }
+}
