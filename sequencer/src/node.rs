@@ -844,23 +844,22 @@ impl Node {
 
     /// Writes the failures whose record an earlier write could not store.
     fn failures_written(&self) -> Result<(), NodeError> {
-        let unwritten: Vec<(u64, [u8; 32], String)> = self
+        let unwritten: Vec<([u8; 32], u64, String)> = self
             .lock()?
             .unwritten_failures
             .iter()
-            .map(|(id, (seq, reason))| (*seq, *id, reason.clone()))
+            .map(|(id, (seq, reason))| (*id, *seq, reason.clone()))
             .collect();
         if unwritten.is_empty() {
             return Ok(());
         }
-        let seqs: Vec<u64> = unwritten.iter().map(|(seq, _, _)| *seq).collect();
-        let failures: Vec<([u8; 32], String)> = unwritten
-            .iter()
-            .map(|(_, id, reason)| (*id, reason.clone()))
-            .collect();
-        self.mempool.fail(&seqs, &failures)?;
+        self.mempool.fail(
+            unwritten
+                .iter()
+                .map(|(id, seq, reason)| (*seq, id, reason.as_str())),
+        )?;
         let mut ix = self.lock()?;
-        for (_, id, _) in &unwritten {
+        for (id, _, _) in &unwritten {
             ix.unwritten_failures.remove(id);
         }
         Ok(())
@@ -1325,29 +1324,29 @@ impl Node {
         }
         // The reasons are on disk before the reservations go, so that a status asked in
         // between reads "pending", never "unknown".
-        let seqs: Vec<u64> = items.iter().map(|((s, _), _)| *s).collect();
-        let failures: Vec<([u8; 32], String)> = items
-            .iter()
-            .map(|((_, sub), reason)| (sub.id(), reason.clone()))
-            .collect();
-        let r = self.mempool.fail(&seqs, &failures);
+        let ids: Vec<[u8; 32]> = items.iter().map(|((_, sub), _)| sub.id()).collect();
+        let r = self.mempool.fail(
+            items
+                .iter()
+                .zip(&ids)
+                .map(|(((seq, _), reason), id)| (*seq, id, reason.as_str())),
+        );
         if let Err(e) = &r {
             self.set_storage_failing();
             tracing::error!(error = %e, "mempool write failed: no longer acknowledging payments");
         }
         {
             let mut ix = self.lock()?;
-            for ((seq, sub), reason) in items {
+            for (((seq, sub), reason), id) in items.iter().zip(&ids) {
                 ix.release(*seq, sub, true);
                 if r.is_err() {
                     // kept until storage works again, so that the status still names it
-                    ix.unwritten_failures
-                        .insert(sub.id(), (*seq, reason.clone()));
+                    ix.unwritten_failures.insert(*id, (*seq, reason.clone()));
                 }
             }
         }
-        for ((_, sub), reason) in items {
-            tracing::warn!(payment = %hex::encode(sub.id()), reason = %reason, "payment failed");
+        for ((_, reason), id) in items.iter().zip(&ids) {
+            tracing::warn!(payment = %hex::encode(id), reason = %reason, "payment failed");
         }
         self.metrics.fail_payments(cause, items.len() as u64);
         r

@@ -89,13 +89,15 @@ impl Mempool {
         self.write(wb)
     }
 
-    /// Durably removes failed payments and records why they failed, in one write.
-    pub fn fail(&self, seqs: &[u64], failures: &[([u8; 32], String)]) -> Result<(), NodeError> {
+    /// Durably removes failed payments (mempool sequence number, payment id, reason) and records
+    /// why they failed, in one write.
+    pub fn fail<'a>(
+        &self,
+        failed: impl IntoIterator<Item = (u64, &'a [u8; 32], &'a str)>,
+    ) -> Result<(), NodeError> {
         let mut wb = WriteBatch::default();
-        for s in seqs {
-            wb.delete(key(*s));
-        }
-        for (id, reason) in failures {
+        for (seq, id, reason) in failed {
+            wb.delete(key(seq));
             wb.put(failure_key(id), reason.as_bytes());
         }
         self.write(wb)
@@ -145,7 +147,7 @@ mod tests {
         {
             let m = Mempool::open(dir.path()).unwrap();
             assert_eq!(m.failure(&a).unwrap(), None);
-            m.fail(&[], &[(a, "root not recent".into())]).unwrap();
+            m.fail([(7, &a, "root not recent")]).unwrap();
             assert_eq!(m.failure(&a).unwrap().as_deref(), Some("root not recent"));
             assert_eq!(m.failure(&b).unwrap(), None);
         }
@@ -158,7 +160,7 @@ mod tests {
         assert!(matches!(m.failure(&b), Err(NodeError::Storage(_))));
         // an injected fault refuses the write, and nothing is recorded
         m.inject_fault(true);
-        assert!(m.fail(&[], &[([3u8; 32], "x".into())]).is_err());
+        assert!(m.fail([(8, &[3u8; 32], "x")]).is_err());
         m.inject_fault(false);
         assert_eq!(m.failure(&[3u8; 32]).unwrap(), None);
     }
