@@ -34,8 +34,11 @@ const SCALE_CHUNK: usize = 256;
 /// The signed width-[`W`] non-adjacent form of the non-negative integer in `limbs` (little
 /// endian), least significant digit first: Σ dᵢ·2^i, each dᵢ zero or odd with |dᵢ| < 2^(W−1).
 fn wnaf(limbs: &[u64]) -> Vec<i8> {
-    let mut k: Vec<u64> = limbs.to_vec();
-    k.push(0); // room for the carry of a negative digit
+    // room for the carry of a negative digit, allocated at once: a reallocation would free a
+    // copy of the (possibly secret) number without wiping it
+    let mut k: Vec<u64> = Vec::with_capacity(limbs.len() + 1);
+    k.extend_from_slice(limbs);
+    k.push(0);
     let mut out = Vec::with_capacity(64 * limbs.len() + 1);
     let mask = (1u64 << W) - 1;
     while k.iter().any(|&l| l != 0) {
@@ -91,24 +94,29 @@ fn shr1(k: &mut [u64]) {
 }
 
 /// A scalar split by GLV, each half in wNAF: k·P = Σ over the halves of ±(digits)·(P or φ(P)).
-/// The digits are a function of the scalar, so they are wiped when dropped (the contribution's
-/// secret δ⁻¹ is split this way).
+/// The digits are a function of the scalar, so they are wiped when dropped, as are the halves
+/// (a contribution's secret δ⁻¹ is split this way). Not wiped: the temporaries of arkworks'
+/// `scalar_decomposition`, which works in heap-allocated big integers.
 struct Split {
     /// (digits, negate, applies to φ(P) rather than P)
     halves: Vec<(Vec<i8>, bool, bool)>,
 }
 
 impl Split {
-    fn new<C: GLVConfig>(k: C::ScalarField) -> Self {
-        let ((pos1, k1), (pos2, k2)) = C::scalar_decomposition(k);
+    fn new<C: GLVConfig>(k: &C::ScalarField) -> Self {
+        let ((pos1, k1), (pos2, k2)) = C::scalar_decomposition(*k);
+        let mut parts = [(pos1, k1, false), (pos2, k2, true)];
         let mut halves = Vec::with_capacity(2);
-        for (pos, half, endo) in [(pos1, k1, false), (pos2, k2, true)] {
+        for (pos, half, endo) in &parts {
             if half.is_zero() {
                 continue;
             }
             let mut b = half.into_bigint();
-            halves.push((wnaf(b.as_ref()), !pos, endo));
+            halves.push((wnaf(b.as_ref()), !pos, *endo));
             b.as_mut().zeroize();
+        }
+        for (_, half, _) in &mut parts {
+            half.zeroize();
         }
         Self { halves }
     }
@@ -222,7 +230,7 @@ pub fn lincomb<C: GLVConfig>(
             unit -= p;
         } else {
             points.push(p);
-            splits.push(Split::new::<C>(*c));
+            splits.push(Split::new::<C>(c));
         }
     }
     if points.is_empty() {
@@ -233,9 +241,17 @@ pub fn lincomb<C: GLVConfig>(
     unit + straus(&items, &plain, &endo)
 }
 
-/// s·P for every point, in parallel, in affine form.
-pub fn scale_all<C: GLVConfig>(points: &[Affine<C>], s: C::ScalarField) -> Vec<Affine<C>> {
+/// s·P for every point of each set, in parallel, in affine form. The scalar is split once for
+/// all the sets (it may be a secret: its split is wiped afterwards; the caller wipes `s`).
+pub fn scale_all<C: GLVConfig, const N: usize>(
+    sets: [&[Affine<C>]; N],
+    s: &C::ScalarField,
+) -> [Vec<Affine<C>>; N] {
     let split = Split::new::<C>(s);
+    sets.map(|points| scale_with(points, &split))
+}
+
+fn scale_with<C: GLVConfig>(points: &[Affine<C>], split: &Split) -> Vec<Affine<C>> {
     points
         .par_chunks(SCALE_CHUNK)
         .flat_map_iter(|chunk| {
@@ -245,7 +261,7 @@ pub fn scale_all<C: GLVConfig>(points: &[Affine<C>], s: C::ScalarField) -> Vec<A
                     if chunk[t].is_zero() {
                         Projective::zero()
                     } else {
-                        straus(&[(t, &split)], &plain, &endo)
+                        straus(&[(t, split)], &plain, &endo)
                     }
                 })
                 .collect();
@@ -263,7 +279,7 @@ mod tests {
     use rand::SeedableRng;
     use rand_chacha::ChaCha20Rng;
 
-    /// 0, 1, −1, 2, small, 2^64 − 1, 2^128 ± 1, λ-sized, (r − 1)/2, r − 2 and random scalars.
+    /// 0, 1, −1, 2, small, 2^64 − 1, 2^128 − 1, 2^128 + 1, ±λ, 1/2, r − 2 and random scalars.
     fn scalars(rng: &mut ChaCha20Rng) -> Vec<Fr> {
         let mut v = vec![
             Fr::zero(),
@@ -344,7 +360,7 @@ mod tests {
                 assert_eq!(lincomb(&bases, &[(i, *k)]), *b * k, "{i} {k}");
             }
         }
-        // whole combinations: repeated bases, a base and its negation, every kind of scalar
+        // whole combinations: repeated bases, one base with k and −k, every kind of scalar
         let mut terms: Vec<(usize, Fr)> = ks
             .iter()
             .enumerate()
@@ -367,9 +383,11 @@ mod tests {
         points[5] = Affine::zero();
         for k in [ks[0], ks[1], ks[2], ks[10], ks[25]] {
             let want: Vec<Affine<C>> = points.iter().map(|p| (*p * k).into_affine()).collect();
-            assert_eq!(scale_all(&points, k), want, "{k}");
+            let [all, few, none] = scale_all([&points, &points[..3], &[]], &k);
+            assert_eq!(all, want, "{k}");
+            assert_eq!(few, want[..3], "{k}");
+            assert!(none.is_empty());
         }
-        assert!(scale_all::<C>(&[], ks[25]).is_empty());
     }
 
     #[test]
