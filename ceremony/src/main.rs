@@ -158,16 +158,16 @@ enum Cmd {
     },
 }
 
-fn read_zkey(path: &Path) -> Result<Zkey> {
+/// Reads a key with `parse`: `Zkey::from_bytes` (every check), or, for a key to contribute
+/// to, `Zkey::from_bytes_for_contribution` (its B2 section, which a contribution copies, is not
+/// subgroup-checked: `verify` checks it).
+fn read_zkey_with(path: &Path, parse: fn(&[u8]) -> zkpay_ceremony::Result<Zkey>) -> Result<Zkey> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    Zkey::from_bytes(&bytes).with_context(|| path.display().to_string())
+    parse(&bytes).with_context(|| path.display().to_string())
 }
 
-/// A key to contribute to: its B2 section, which a contribution copies, is not subgroup-checked
-/// (`verify` checks it).
-fn read_zkey_to_contribute(path: &Path) -> Result<Zkey> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    Zkey::from_bytes_for_contribution(&bytes).with_context(|| path.display().to_string())
+fn read_zkey(path: &Path) -> Result<Zkey> {
+    read_zkey_with(path, Zkey::from_bytes)
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -286,7 +286,7 @@ fn main() -> Result<()> {
             name,
             entropy,
         } => {
-            let z = read_zkey_to_contribute(&input)?;
+            let z = read_zkey_with(&input, Zkey::from_bytes_for_contribution)?;
             let entropy = zeroize::Zeroizing::new(match entropy {
                 Some(e) => e,
                 None if std::io::stdin().is_terminal() => {
@@ -314,7 +314,7 @@ fn main() -> Result<()> {
             exp,
             name,
         } => {
-            let z = read_zkey_to_contribute(&input)?;
+            let z = read_zkey_with(&input, Zkey::from_bytes_for_contribution)?;
             let v = hex::decode(value.trim()).context("the beacon value must be hex")?;
             let (next, hash) = phase2::beacon(&z, &v, exp, name)?;
             write_file(&output, &next.to_bytes())?;
