@@ -96,8 +96,9 @@ impl BatchProver {
     /// At most as many chunks are in flight as the pool has threads. A plain `par_iter` over
     /// the chunks would start them all at once (each MSM's join lets an idle thread steal the
     /// next chunk), multiplying the witness, FFT and matrix memory: 8.2 GiB peak for a
-    /// 64-payment batch at depth 16. The first chunk of a fresh prover runs alone and builds
-    /// the matrices that every later chunk reuses.
+    /// 64-payment batch at depth 16. Keys from a loader come with their matrices; keys made
+    /// without them (in tests) prove their first chunk alone, which builds the matrices that
+    /// every later chunk reuses.
     pub fn prove_batch_timed(
         &self,
         chunks: &[(BatchPublic, ChunkWitness)],

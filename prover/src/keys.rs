@@ -6,6 +6,7 @@
 //! the verifying key sits beside it in its canonical encoding, and its id (SHA-256 of those
 //! bytes) must match the proving key's embedded key on load. Files are written atomically.
 
+use crate::groth16;
 use crate::qap::{CircomReduction, LibsnarkReduction, Reduction};
 use crate::ProverError;
 use ark_bn254::Bn254;
@@ -66,17 +67,18 @@ pub struct CircuitKeys {
     pub from_cache: bool,
     /// The QAP reduction the proving key was made for.
     pub reduction: Reduction,
-    /// The circuit's R1CS matrices, built by the first proof and reused by every later one.
+    /// The circuit's R1CS matrices: built when the keys load (or by the first proof) and used
+    /// by every proof.
     pub matrices: MatrixCache,
 }
 
-/// The R1CS matrices of one circuit, shared by the clones of its [`CircuitKeys`]. The first
-/// proof synthesises the circuit with its matrices and stores them; later proofs synthesise
-/// only the witness (no linear combinations, no matrices) and reuse them, which removes a
-/// quarter to a third of a payment proof's time. Every proof made on the cached matrices is
-/// verified before it is returned; should it fail (matrices that do not fit the witness, or a
-/// witness that does not satisfy the circuit), the proof is made again the full way, so the
-/// cache can never change what a caller gets.
+/// The R1CS matrices of one circuit, shared by the clones of its [`CircuitKeys`]. The key
+/// loaders fill it from the synthesis that computes the circuit's shape id (no witness), or the
+/// first proof does from its own. Proofs then synthesise only the witness (no linear
+/// combinations, no matrices), which removes a quarter to a third of a payment proof's time.
+/// Every proof made on the cached matrices is verified before it is returned; should it fail
+/// (matrices that do not fit the witness, or a witness that does not satisfy the circuit), the
+/// proof is made again the full way, so the cache can never change what a caller gets.
 #[derive(Clone, Default)]
 pub struct MatrixCache(Arc<(OnceLock<Shape>, AtomicU64)>);
 
@@ -95,7 +97,8 @@ impl MatrixCache {
         self.0 .0.get().is_some()
     }
 
-    /// How many proofs were made on the cached matrices (and verified).
+    /// How many proofs were made on the cached matrices by zkpay's prover and verified (the
+    /// others fell back to ark-groth16's full path).
     pub fn reused(&self) -> u64 {
         self.0 .1.load(Ordering::Relaxed)
     }
@@ -115,6 +118,12 @@ impl CircuitKeys {
     }
 
     /// Proves `circuit` with these keys, under their reduction.
+    ///
+    /// The proof is made on the cached matrices (built now if the cache is empty) by zkpay's
+    /// prover ([`crate::groth16`]) and verified before it is returned. Should it not verify
+    /// (matrices that do not fit the witness, or a witness that does not satisfy the circuit),
+    /// it is made again by ark-groth16 from a full synthesis, so neither the cache nor zkpay's
+    /// prover can change what a caller gets.
     pub fn prove<C: ConstraintSynthesizer<F> + Clone, R: RngCore + CryptoRng>(
         &self,
         circuit: C,
@@ -122,85 +131,85 @@ impl CircuitKeys {
     ) -> Result<Proof<Bn254>, ProverError> {
         let r = F::rand(rng);
         let s = F::rand(rng);
-        if self.matrices.is_cached() {
-            if let Some(proof) = self.prove_cached(circuit.clone(), r, s)? {
-                return Ok(proof);
-            }
+        if let Some(proof) = self.prove_fast(circuit.clone(), r, s)? {
+            return Ok(proof);
         }
-        self.prove_full(circuit, r, s)
+        self.prove_reference(circuit, r, s)
     }
 
-    /// Synthesises the circuit with its matrices, caches them (the first time) and proves.
-    fn prove_full<C: ConstraintSynthesizer<F>>(
-        &self,
-        circuit: C,
-        r: F,
-        s: F,
-    ) -> Result<Proof<Bn254>, ProverError> {
-        let cs = synthesize(circuit, true)?;
-        let mut all = cs.to_matrices()?;
-        let matrices = all
-            .remove(R1CS_PREDICATE_LABEL)
-            .ok_or(SynthesisError::PredicateNotFound)?;
-        let shape = Shape {
-            matrices,
-            num_inputs: cs.num_instance_variables(),
-            num_witnesses: cs.num_witness_variables(),
-            num_constraints: cs.num_constraints(),
-        };
-        let full = assignment(&cs)?;
-        let proof = self.prove_with(&shape, r, s, &full)?;
-        let _ = self.matrices.0 .0.set(shape);
-        Ok(proof)
-    }
-
-    /// Witness-only synthesis on the cached matrices; `None` when the result does not verify.
-    fn prove_cached<C: ConstraintSynthesizer<F>>(
+    /// Witness-only synthesis on the cached matrices (a full one that fills the cache when it
+    /// is empty), zkpay's prover; `None` when the result does not verify.
+    fn prove_fast<C: ConstraintSynthesizer<F>>(
         &self,
         circuit: C,
         r: F,
         s: F,
     ) -> Result<Option<Proof<Bn254>>, ProverError> {
-        let Some(shape) = self.matrices.0 .0.get() else {
-            return Ok(None);
+        let (shape, cs) = match self.matrices.0 .0.get() {
+            Some(shape) => (shape, synthesize(circuit, false)?),
+            None => {
+                let cs = synthesize(circuit, true)?;
+                let shape = Shape::of(&cs)?;
+                let shape = self.matrices.0 .0.get_or_init(|| shape);
+                (shape, cs)
+            }
         };
-        let cs = synthesize(circuit, false)?;
         if cs.num_instance_variables() != shape.num_inputs
             || cs.num_witness_variables() != shape.num_witnesses
         {
             return Ok(None);
         }
         let full = assignment(&cs)?;
-        let proof = self.prove_with(shape, r, s, &full)?;
-        let ok = self
-            .verifier
-            .verify(&proof, &full[1..shape.num_inputs])
-            .is_ok();
+        drop(cs);
+        let (m, n, c) = (&shape.matrices, shape.num_inputs, shape.num_constraints);
+        let proof = match self.reduction {
+            Reduction::Libsnark => {
+                groth16::create_proof::<LibsnarkReduction>(&self.pk, r, s, m, n, c, &full)?
+            }
+            Reduction::Circom => {
+                groth16::create_proof::<CircomReduction>(&self.pk, r, s, m, n, c, &full)?
+            }
+        };
+        let ok = self.verifier.verify(&proof, &full[1..n]).is_ok();
         if ok {
             self.matrices.0 .1.fetch_add(1, Ordering::Relaxed);
         }
         Ok(ok.then_some(proof))
     }
 
-    fn prove_with(
+    /// ark-groth16's prover, from a full synthesis: the reference that [`Self::prove`] falls
+    /// back to.
+    fn prove_reference<C: ConstraintSynthesizer<F>>(
         &self,
-        shape: &Shape,
+        circuit: C,
         r: F,
         s: F,
-        full: &[F],
     ) -> Result<Proof<Bn254>, ProverError> {
-        let (m, n, c) = (&shape.matrices, shape.num_inputs, shape.num_constraints);
         Ok(match self.reduction {
             Reduction::Libsnark => {
-                Groth16::<Bn254, LibsnarkReduction>::create_proof_with_reduction_and_matrices(
-                    &self.pk, r, s, m, n, c, full,
+                Groth16::<Bn254, LibsnarkReduction>::create_proof_with_reduction(
+                    circuit, &self.pk, r, s,
                 )?
             }
-            Reduction::Circom => {
-                Groth16::<Bn254, CircomReduction>::create_proof_with_reduction_and_matrices(
-                    &self.pk, r, s, m, n, c, full,
-                )?
-            }
+            Reduction::Circom => Groth16::<Bn254, CircomReduction>::create_proof_with_reduction(
+                circuit, &self.pk, r, s,
+            )?,
+        })
+    }
+}
+
+impl Shape {
+    /// The R1CS matrices and sizes of a synthesised (and finalised) circuit.
+    fn of(cs: &ConstraintSystemRef<F>) -> Result<Self, ProverError> {
+        let mut all = cs.to_matrices()?;
+        let matrices = all
+            .remove(R1CS_PREDICATE_LABEL)
+            .ok_or(SynthesisError::PredicateNotFound)?;
+        Ok(Shape {
+            matrices,
+            num_inputs: cs.num_instance_variables(),
+            num_witnesses: cs.num_witness_variables(),
+            num_constraints: cs.num_constraints(),
         })
     }
 }
@@ -232,6 +241,15 @@ pub fn shape_id<C: ConstraintSynthesizer<F>>(
     name: &str,
     circuit: C,
 ) -> Result<[u8; 32], ProverError> {
+    Ok(shape_of(name, circuit)?.0)
+}
+
+/// The shape id of a circuit and a matrix cache filled with its matrices, from one synthesis
+/// without a witness: the keys' loaders use it, so the first proof needs no full synthesis.
+pub(crate) fn shape_of<C: ConstraintSynthesizer<F>>(
+    name: &str,
+    circuit: C,
+) -> Result<([u8; 32], MatrixCache), ProverError> {
     let cs = ConstraintSystem::<F>::new_ref();
     cs.set_optimization_goal(OptimizationGoal::Constraints);
     cs.set_mode(SynthesisMode::Setup);
@@ -244,27 +262,38 @@ pub fn shape_id<C: ConstraintSynthesizer<F>>(
     h.update((cs.num_instance_variables() as u64).to_le_bytes());
     h.update((cs.num_witness_variables() as u64).to_le_bytes());
     h.update((cs.num_constraints() as u64).to_le_bytes());
-    let matrices = cs.to_matrices()?;
+    let mut matrices = cs.to_matrices()?;
     let mut buf = Vec::new();
-    for (label, ms) in matrices {
+    for (label, ms) in matrices.iter_mut() {
         h.update(label.as_bytes());
         for m in ms {
             h.update((m.len() as u64).to_le_bytes());
-            for mut row in m {
+            for row in m {
                 // Term order inside a row depends on hash-map iteration during inlining; the
-                // shape must not, so hash every row in variable order.
+                // shape must not, so hash every row in variable order (the order of a row's
+                // terms does not matter to the prover).
                 row.sort_by_key(|(_, var)| *var);
                 h.update((row.len() as u64).to_le_bytes());
-                for (coeff, var) in row {
+                for (coeff, var) in row.iter() {
                     buf.clear();
                     let _ = coeff.serialize_compressed(&mut buf);
                     h.update(&buf);
-                    h.update((var as u64).to_le_bytes());
+                    h.update((*var as u64).to_le_bytes());
                 }
             }
         }
     }
-    Ok(h.finalize().into())
+    let shape = Shape {
+        matrices: matrices
+            .remove(R1CS_PREDICATE_LABEL)
+            .ok_or(SynthesisError::PredicateNotFound)?,
+        num_inputs: cs.num_instance_variables(),
+        num_witnesses: cs.num_witness_variables(),
+        num_constraints: cs.num_constraints(),
+    };
+    let cache = MatrixCache::default();
+    let _ = cache.0 .0.set(shape);
+    Ok((h.finalize().into(), cache))
 }
 
 /// Runs a Groth16 setup, with a spinner on a terminal.
@@ -392,10 +421,11 @@ impl KeyStore {
         mode: SetupMode,
         pinned: Option<KeyId>,
     ) -> Result<CircuitKeys, ProverError> {
-        let shape = shape_id(name, circuit.clone())?;
+        let (shape, matrices) = shape_of(name, circuit.clone())?;
         let (pk_path, vk_path) = self.paths(name, &shape, mode);
         if pk_path.exists() && vk_path.exists() {
-            let keys = Self::load(&pk_path, &vk_path, inputs, pinned)?;
+            let mut keys = Self::load(&pk_path, &vk_path, inputs, pinned)?;
+            keys.matrices = matrices;
             return Ok(keys);
         }
         let t = Instant::now();
@@ -411,7 +441,7 @@ impl KeyStore {
             setup_seconds,
             from_cache: false,
             reduction: Reduction::Libsnark,
-            matrices: Default::default(),
+            matrices,
         })
     }
 

@@ -6,7 +6,9 @@
 #![deny(missing_docs)]
 
 pub mod batch;
+pub mod groth16;
 pub mod keys;
+pub mod msm;
 pub mod params;
 pub mod payment;
 pub mod qap;

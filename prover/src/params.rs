@@ -9,7 +9,7 @@
 //! manifest; points off the curve or outside the prime-order subgroup; and insecure keys (the
 //! public development seed's, or a key without any phase-2 contribution, δ = 1).
 
-use crate::keys::{is_development_key, shape_id, CircuitKeys};
+use crate::keys::{is_development_key, shape_of, CircuitKeys};
 use crate::qap::Reduction;
 use crate::ProverError;
 use ark_bn254::{Bn254, G2Affine};
@@ -210,7 +210,8 @@ impl Params {
             ));
         }
         let sizes = crate::r1cs::R1cs::of_circuit(circuit.clone())?;
-        let shape = hex::encode(shape_id(name, circuit)?);
+        let (shape, matrices) = shape_of(name, circuit)?;
+        let shape = hex::encode(shape);
         if e.shape_id != shape {
             return Err(bad(
                 &manifest,
@@ -278,7 +279,7 @@ impl Params {
             setup_seconds: 0.0,
             from_cache: true,
             reduction: e.reduction,
-            matrices: Default::default(),
+            matrices,
         })
     }
 

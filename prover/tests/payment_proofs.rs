@@ -547,10 +547,11 @@ fn the_circom_reduction_proves_under_its_own_keys_only() {
         .verifier
         .verify(&proof, &public.public_inputs())
         .unwrap();
-    // the second proof reuses the matrices the first one built, and verifies
+    // the first proof built the matrices and was made on them; the second reuses them
     assert!(circom.keys().matrices.is_cached());
-    let (proof, public) = circom.prove(&transfer(4), &mut rng).unwrap();
     assert_eq!(circom.keys().matrices.reused(), 1);
+    let (proof, public) = circom.prove(&transfer(4), &mut rng).unwrap();
+    assert_eq!(circom.keys().matrices.reused(), 2);
     circom
         .keys()
         .verifier
@@ -572,4 +573,31 @@ fn the_circom_reduction_proves_under_its_own_keys_only() {
     }
     assert!(wrong.keys().matrices.is_cached());
     assert_eq!(wrong.keys().matrices.reused(), 0);
+}
+
+/// Keys from a loader carry the matrices of their shape synthesis (no witness), so the first
+/// proof is made on them by zkpay's prover, verified, and counted; the same holds for keys
+/// read back from the cache in another store.
+#[test]
+fn loaded_keys_make_their_first_proof_on_the_cached_matrices() {
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let prover = PaymentProver::new(
+            &KeyStore::new(dir.path()),
+            DEPTH,
+            SetupMode::InsecureDevelopment { seed: 9 },
+            None,
+        )
+        .unwrap();
+        assert!(prover.keys().matrices.is_cached());
+        assert_eq!(prover.keys().matrices.reused(), 0);
+        let mut rng = ChaCha20Rng::seed_from_u64(5);
+        let (proof, public) = prover.prove(&transfer(5), &mut rng).unwrap();
+        prover
+            .keys()
+            .verifier
+            .verify(&proof, &public.public_inputs())
+            .unwrap();
+        assert_eq!(prover.keys().matrices.reused(), 1);
+    }
 }
