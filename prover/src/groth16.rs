@@ -44,7 +44,7 @@ pub fn create_proof<Q: R1CSToQAP>(
     }
     let z = &full[1..];
     let c = Digits::window_for(z.len().max(num_constraints + num_inputs));
-    let zd = Digits::new(z, c);
+    let zd = Digits::glv(z, c);
     let zd = &zd;
     let query = |q| Part {
         bases: tail(q),
@@ -59,7 +59,7 @@ pub fn create_proof<Q: R1CSToQAP>(
                 num_constraints,
                 full,
             )?;
-            let hd = Digits::new(&h, c);
+            let hd = Digits::glv(&h, c);
             Ok(msm(&[
                 Part {
                     bases: &pk.l_query,

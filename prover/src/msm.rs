@@ -13,33 +13,165 @@
 //! which multiply the same assignment, share them, and one MSM can run over several parts
 //! ([`Part`]) with one set of buckets (C's L and H queries). Windows run in parallel.
 
+use ark_bn254::Fr;
+use ark_ec::scalar_mul::glv::GLVConfig;
 use ark_ec::short_weierstrass::{Affine, Bucket, Projective, SWCurveConfig};
 use ark_ec::AffineRepr;
-use ark_ff::{AdditiveGroup, BigInteger, Field, PrimeField, Zero};
+use ark_ff::{AdditiveGroup, Field, PrimeField, Zero};
 use rayon::prelude::*;
+
+/// A group with an endomorphism φ(x, y) = (ζ·x, y) that multiplies by BN254's Λ (the `LAMBDA`
+/// of arkworks' G1 GLV parameters), the multiplier of [`glv::split`].
+pub trait Endo: SWCurveConfig {
+    /// ζ.
+    fn endo_x() -> Self::BaseField;
+}
+
+impl Endo for ark_bn254::g1::Config {
+    fn endo_x() -> Self::BaseField {
+        // arkworks' G1 endomorphism multiplies by Λ itself
+        <Self as GLVConfig>::ENDO_COEFFS[0]
+    }
+}
+
+impl Endo for ark_bn254::g2::Config {
+    fn endo_x() -> Self::BaseField {
+        // arkworks' G2 endomorphism multiplies by Λ² = −1 − Λ (its LAMBDA); applied twice it
+        // multiplies by Λ⁴ = Λ
+        <Self as GLVConfig>::ENDO_COEFFS[0].square()
+    }
+}
+
+/// The GLV split of BN254 scalars in fixed-width integer arithmetic (arkworks'
+/// `scalar_decomposition` does the same with heap big integers, about as costly as a few
+/// hundred point additions per MSM).
+///
+/// The lattice of (k1, k2) with k1 + Λ·k2 ≡ 0 (mod r) has the short basis (−A1, B), (−B, −A2)
+/// (arkworks' `SCALAR_DECOMP_COEFFS` for G1). Babai rounding with u1 = ⌊k·G1/2^256⌋,
+/// u2 = ⌊k·G2/2^256⌋, where G1 = ⌊2^256·A2/r⌋ and G2 = ⌊2^256·B/r⌋, gives
+/// k1 = k − u1·A1 − u2·B and k2 = u1·B − u2·A2, both below 2^128 in absolute value; they are
+/// computed modulo 2^256 and read as signed numbers.
+pub mod glv {
+    const A1: [u64; 2] = [0x8211bbeb7d4f1128, 0x6f4d8248eeb859fc];
+    const A2: [u64; 2] = [0x0be4e1541221250b, 0x6f4d8248eeb859fd];
+    const B: [u64; 1] = [0x89d3256894d213e3];
+    const G1: [u64; 3] = [0x5398fd0300ff6565, 0x4ccef014a773d2d2, 0x2];
+    const G2: [u64; 2] = [0xd91d232ec7e0b3d7, 0x2];
+
+    /// k1 and k2 as (negative, magnitude).
+    #[derive(Clone, Copy, Debug)]
+    pub struct Split {
+        /// k1.
+        pub k1: (bool, [u64; 4]),
+        /// k2.
+        pub k2: (bool, [u64; 4]),
+    }
+
+    impl Split {
+        /// Bits of the larger magnitude.
+        pub fn bits(&self) -> usize {
+            let bits = |m: &[u64; 4]| {
+                m.iter()
+                    .rposition(|&l| l != 0)
+                    .map_or(0, |i| 64 * i + 64 - m[i].leading_zeros() as usize)
+            };
+            bits(&self.k1.1).max(bits(&self.k2.1))
+        }
+    }
+
+    /// Full product of two little-endian numbers (at most 8 limbs in all).
+    fn mul(a: &[u64], b: &[u64]) -> [u64; 8] {
+        let mut out = [0u64; 8];
+        for (i, &x) in a.iter().enumerate() {
+            let mut carry = 0u128;
+            for (j, &y) in b.iter().enumerate() {
+                let t = out[i + j] as u128 + (x as u128) * (y as u128) + carry;
+                out[i + j] = t as u64;
+                carry = t >> 64;
+            }
+            let mut k = i + b.len();
+            while carry != 0 && k < 8 {
+                let t = out[k] as u128 + carry;
+                out[k] = t as u64;
+                carry = t >> 64;
+                k += 1;
+            }
+        }
+        out
+    }
+
+    /// The low 256 bits.
+    fn low(x: [u64; 8]) -> [u64; 4] {
+        [x[0], x[1], x[2], x[3]]
+    }
+
+    /// a − b modulo 2^256 (the low four limbs of b).
+    fn sub(a: [u64; 4], b: &[u64]) -> [u64; 4] {
+        let mut out = [0u64; 4];
+        let mut borrow = false;
+        for i in 0..4 {
+            let (d, b1) = a[i].overflowing_sub(b[i]);
+            let (d, b2) = d.overflowing_sub(borrow as u64);
+            out[i] = d;
+            borrow = b1 || b2;
+        }
+        out
+    }
+
+    /// A number modulo 2^256 read as signed: (negative, magnitude).
+    fn signed(x: [u64; 4]) -> (bool, [u64; 4]) {
+        if x[3] >> 63 == 0 {
+            return (false, x);
+        }
+        (true, sub([0; 4], &x))
+    }
+
+    /// k = k1 + Λ·k2 (mod r) for a scalar k < r given by its little-endian limbs.
+    pub fn split(k: &[u64; 4]) -> Split {
+        let p1 = mul(k, &G1);
+        let p2 = mul(k, &G2);
+        let u1 = [p1[4], p1[5]];
+        let u2 = [p2[4]];
+        let k1 = sub(sub(*k, &mul(&u1, &A1)), &mul(&u2, &B));
+        let k2 = sub(low(mul(&u1, &B)), &mul(&u2, &A2));
+        Split {
+            k1: signed(k1),
+            k2: signed(k2),
+        }
+    }
+}
 
 /// Most additions waiting in one batch.
 const BATCH: usize = 256;
 
 /// Signed base-2^c digits of a list of scalars: every digit is in [−2^(c−1), 2^(c−1)], so a
-/// window needs 2^(c−1) buckets. Point-major: scalar `i`'s digits are `data[i·W .. (i+1)·W]`.
+/// window needs 2^(c−1) buckets. Window-major, so that a window's pass reads its digits in
+/// order: digit `w` of scalar `i` is `data[w·n + i]`; scalars split by GLV ([`Digits::glv`])
+/// have the W rows of k1 and then the W rows of k2.
+///
+/// A digit depends only on its own window and the bit below it: a window whose top bit is set
+/// counts 2^c less and carries one into the next window, so
+/// d_w = bits[wc, wc + c) + bit(wc − 1) − 2^c·bit(wc + c − 1), and every window is written
+/// independently, in parallel.
 pub struct Digits {
     c: usize,
     windows: usize,
+    glv: bool,
     n: usize,
     data: Vec<i32>,
 }
 
 impl Digits {
-    /// The window width that suits an MSM over `n` points.
+    /// The window width that suits an MSM over `n` points (measured with GLV digits on two
+    /// cores; `docs/performance.md`).
     pub fn window_for(n: usize) -> usize {
         match n {
             0..=31 => 3,
-            32..=1023 => 6,
-            1024..=4095 => 9,
-            4096..=16383 => 11,
-            16384..=65535 => 12,
-            65536..=262143 => 14,
+            32..=255 => 6,
+            256..=1023 => 8,
+            1024..=4095 => 10,
+            4096..=8191 => 12,
+            8192..=262143 => 13,
             _ => 16,
         }
     }
@@ -47,18 +179,71 @@ impl Digits {
     /// Digits of `scalars` in windows of `c` bits (2 ≤ c ≤ 24).
     pub fn new<F: PrimeField>(scalars: &[F], c: usize) -> Self {
         let c = c.clamp(2, 24);
-        // One bit more than the modulus: the last window absorbs the final carry.
+        let big: Vec<F::BigInt> = scalars.par_iter().map(|s| s.into_bigint()).collect();
+        // One bit more than the modulus: the top window takes the last carry.
         let windows = (F::MODULUS_BIT_SIZE as usize + 1).div_ceil(c);
-        let mut data = vec![0i32; scalars.len() * windows];
-        data.par_chunks_mut(windows)
-            .zip(scalars.par_iter())
-            .for_each(|(out, s)| write_digits(&s.into_bigint(), c, out));
+        Self::of(c, windows, false, scalars.len(), |w, out| {
+            for (d, k) in out.iter_mut().zip(&big) {
+                *d = digit(k.as_ref(), false, w, c);
+            }
+        })
+    }
+
+    /// Digits of BN254 scalars split by the GLV endomorphism: k = k1 + Λ·k2 (mod r) with
+    /// |k1|, |k2| < 2^128 ([`glv::split`]), so each base P is multiplied by k1 and its image
+    /// φ(P) = Λ·P ([`Endo`]) by k2: half as many windows, each over twice as many points. The
+    /// buckets are summed once per window, so that work halves; the additions into buckets
+    /// stay the same.
+    pub fn glv(scalars: &[Fr], c: usize) -> Self {
+        let c = c.clamp(2, 24);
+        let halves: Vec<glv::Split> = scalars
+            .par_iter()
+            .map(|s| glv::split(&s.into_bigint().0))
+            .collect();
+        let bits = halves.par_iter().map(|h| h.bits()).max().unwrap_or(0);
+        // One bit more than the largest half: the top window takes the last carry.
+        let windows = (bits + 1).div_ceil(c);
+        Self::of(c, windows, true, scalars.len(), |row, out| {
+            let w = row % windows.max(1);
+            for (d, h) in out.iter_mut().zip(&halves) {
+                let (neg, k) = if row < windows { &h.k1 } else { &h.k2 };
+                *d = digit(k, *neg, w, c);
+            }
+        })
+    }
+
+    /// Fills the rows (W, or 2W with GLV) in parallel.
+    fn of(
+        c: usize,
+        windows: usize,
+        glv: bool,
+        n: usize,
+        fill: impl Fn(usize, &mut [i32]) + Sync,
+    ) -> Self {
+        let rows = if glv { 2 * windows } else { windows };
+        let mut data = vec![0i32; rows * n];
+        if n > 0 {
+            data.par_chunks_mut(n)
+                .enumerate()
+                .for_each(|(row, out)| fill(row, out));
+        }
         Digits {
             c,
             windows,
-            n: scalars.len(),
+            glv,
+            n,
             data,
         }
+    }
+
+    /// The digits of window `w` of k1 (or of the whole scalar without GLV).
+    fn row(&self, w: usize) -> &[i32] {
+        &self.data[w * self.n..(w + 1) * self.n]
+    }
+
+    /// The digits of window `w` of k2 (GLV only).
+    fn row2(&self, w: usize) -> &[i32] {
+        self.row(self.windows + w)
     }
 
     /// Number of scalars.
@@ -77,22 +262,18 @@ impl Digits {
     }
 }
 
-/// Signed digits of one scalar, least significant window first.
-fn write_digits<B: BigInteger>(s: &B, c: usize, out: &mut [i32]) {
-    let limbs = s.as_ref();
-    let half = 1i64 << (c - 1);
-    let mut carry = 0i64;
-    for (w, d) in out.iter_mut().enumerate() {
-        let v = bits(limbs, w * c, c) as i64 + carry;
-        if v > half {
-            *d = (v - (1i64 << c)) as i32;
-            carry = 1;
-        } else {
-            *d = v as i32;
-            carry = 0;
-        }
-    }
-    debug_assert_eq!(carry, 0);
+/// Digit `w` of the scalar `limbs` (negated when `neg`): the window's `c` bits, plus the bit
+/// below the window, minus 2^c when the window's top bit is set.
+fn digit(limbs: &[u64], neg: bool, w: usize, c: usize) -> i32 {
+    let at = w * c;
+    let v = bits(limbs, at, c) as i64;
+    let below = if at == 0 {
+        0
+    } else {
+        bits(limbs, at - 1, 1) as i64
+    };
+    let d = v + below - ((v >> (c - 1)) << c);
+    (if neg { -d } else { d }) as i32
 }
 
 /// `c` bits of `limbs` from bit `at` (zero past the end).
@@ -119,13 +300,11 @@ pub struct Part<'a, P: SWCurveConfig> {
 }
 
 impl<P: SWCurveConfig> Part<'_, P> {
-    /// The (point, digit row) pairs of this part; the shorter of the two sides decides.
-    fn pairs(&self) -> impl Iterator<Item = (&Affine<P>, &[i32])> {
-        let w = self.digits.windows;
-        let avail = self.digits.n.saturating_sub(self.start);
-        let len = self.bases.len().min(avail);
-        let rows = self.digits.data[self.start * w..(self.start + len) * w].chunks_exact(w);
-        self.bases[..len].iter().zip(rows)
+    /// How many (base, scalar) pairs: the shorter of the two sides decides.
+    fn len(&self) -> usize {
+        self.bases
+            .len()
+            .min(self.digits.n.saturating_sub(self.start))
     }
 }
 
@@ -133,17 +312,16 @@ impl<P: SWCurveConfig> Part<'_, P> {
 ///
 /// # Panics
 /// If the parts' digits differ in window width (a programming error, not an input error).
-pub fn msm<P: SWCurveConfig>(parts: &[Part<'_, P>]) -> Projective<P> {
+pub fn msm<P: Endo>(parts: &[Part<'_, P>]) -> Projective<P> {
     let Some(first) = parts.first() else {
         return Projective::zero();
     };
-    let (c, windows) = (first.digits.c, first.digits.windows);
+    let c = first.digits.c;
     assert!(
-        parts
-            .iter()
-            .all(|p| p.digits.c == c && p.digits.windows == windows),
+        parts.iter().all(|p| p.digits.c == c),
         "MSM parts with different window widths"
     );
+    let windows = parts.iter().map(|p| p.digits.windows).max().unwrap_or(0);
     let sums: Vec<Projective<P>> = (0..windows)
         .into_par_iter()
         .map(|w| window_sum(parts, w, c))
@@ -159,18 +337,33 @@ pub fn msm<P: SWCurveConfig>(parts: &[Part<'_, P>]) -> Projective<P> {
 }
 
 /// Σ digit_w(s_i)·P_i for one window.
-fn window_sum<P: SWCurveConfig>(parts: &[Part<'_, P>], w: usize, c: usize) -> Projective<P> {
+fn window_sum<P: Endo>(parts: &[Part<'_, P>], w: usize, c: usize) -> Projective<P> {
     let mut acc = Accumulator::<P>::new(1 << (c - 1));
+    let endo = P::endo_x();
     for part in parts {
-        for (p, row) in part.pairs() {
-            let d = row[w];
-            if d == 0 || p.is_zero() {
-                continue;
+        let (windows, glv) = (part.digits.windows, part.digits.glv);
+        if w >= windows {
+            continue;
+        }
+        let len = part.len();
+        let bases = &part.bases[..len];
+        let d1 = &part.digits.row(w)[part.start..part.start + len];
+        if glv {
+            let d2 = &part.digits.row2(w)[part.start..part.start + len];
+            for ((p, &a), &b) in bases.iter().zip(d1).zip(d2) {
+                if p.is_zero() {
+                    continue;
+                }
+                acc.add_digit(a, *p);
+                if b != 0 {
+                    acc.add_digit(b, Affine::new_unchecked(p.x * endo, p.y));
+                }
             }
-            if d > 0 {
-                acc.add(d as usize - 1, *p);
-            } else {
-                acc.add((-d) as usize - 1, -*p);
+        } else {
+            for (p, &a) in bases.iter().zip(d1) {
+                if !p.is_zero() {
+                    acc.add_digit(a, *p);
+                }
             }
         }
     }
@@ -201,6 +394,15 @@ impl<P: SWCurveConfig> Accumulator<P> {
             pending: Vec::with_capacity(BATCH),
             den: Vec::with_capacity(BATCH),
             pre: Vec::with_capacity(BATCH),
+        }
+    }
+
+    /// bucket[|d| − 1] += sign(d)·p (p not at infinity; nothing for d = 0).
+    fn add_digit(&mut self, d: i32, p: Affine<P>) {
+        match d {
+            0 => {}
+            d if d > 0 => self.add(d as usize - 1, p),
+            d => self.add(d.unsigned_abs() as usize - 1, -p),
         }
     }
 
@@ -305,7 +507,7 @@ mod tests {
         ]
     }
 
-    fn check<P: SWCurveConfig<ScalarField = Fr>>(n: usize, c: usize, seed: u64)
+    fn check<P: Endo<ScalarField = Fr>>(n: usize, c: usize, seed: u64)
     where
         Projective<P>: VariableBaseMSM<MulBase = Affine<P>, ScalarField = Fr>,
     {
@@ -332,25 +534,31 @@ mod tests {
             }
             scalars[3] = scalars[2];
         }
-        let digits = Digits::new(&scalars, c);
         let want = Projective::<P>::msm(&bases, &scalars).unwrap();
+        for digits in [Digits::new(&scalars, c), Digits::glv(&scalars, c)] {
+            check_digits(&bases, &digits, want, c);
+        }
+    }
+
+    fn check_digits<P: Endo>(bases: &[Affine<P>], digits: &Digits, want: Projective<P>, c: usize) {
+        let n = bases.len();
         let got = msm(&[Part {
-            bases: &bases,
-            digits: &digits,
+            bases,
+            digits,
             start: 0,
         }]);
-        assert_eq!(got, want, "n = {n}, c = {c}");
+        assert_eq!(got, want, "n = {n}, c = {c}, glv = {}", digits.glv);
         // Split in two parts over the same digits.
         let k = n / 3;
         let got = msm(&[
             Part {
                 bases: &bases[..k],
-                digits: &digits,
+                digits,
                 start: 0,
             },
             Part {
                 bases: &bases[k..],
-                digits: &digits,
+                digits,
                 start: k,
             },
         ]);
@@ -380,6 +588,91 @@ mod tests {
     }
 
     #[test]
+    fn glv_parts_and_plain_parts_mix() {
+        let mut rng = ChaCha20Rng::seed_from_u64(11);
+        let bases: Vec<G1Affine> = (0..300)
+            .map(|_| G1Projective::rand(&mut rng).into_affine())
+            .collect();
+        let scalars: Vec<Fr> = (0..300).map(|_| Fr::rand(&mut rng)).collect();
+        let plain = Digits::new(&scalars[..100], 7);
+        let glv = Digits::glv(&scalars[100..], 7);
+        let got = msm(&[
+            Part {
+                bases: &bases[..100],
+                digits: &plain,
+                start: 0,
+            },
+            Part {
+                bases: &bases[100..],
+                digits: &glv,
+                start: 0,
+            },
+        ]);
+        assert_eq!(got, G1Projective::msm(&bases, &scalars).unwrap());
+    }
+
+    #[test]
+    fn the_endomorphism_multiplies_by_lambda_in_both_groups() {
+        use ark_bn254::{G2Affine, G2Projective};
+        let lambda = <ark_bn254::g1::Config as GLVConfig>::LAMBDA;
+        let mut rng = ChaCha20Rng::seed_from_u64(12);
+        for _ in 0..4 {
+            let p = G1Projective::rand(&mut rng).into_affine();
+            let e = G1Affine::new_unchecked(p.x * ark_bn254::g1::Config::endo_x(), p.y);
+            assert_eq!(e, (p * lambda).into_affine());
+            let q = G2Projective::rand(&mut rng).into_affine();
+            let e = G2Affine::new_unchecked(q.x * ark_bn254::g2::Config::endo_x(), q.y);
+            assert_eq!(e, (q * lambda).into_affine());
+        }
+    }
+
+    /// k1 + Λ·k2 = k with both halves below 2^128, at the edges and on random scalars.
+    #[test]
+    fn the_glv_split_recomposes_the_scalar() {
+        let lambda = <ark_bn254::g1::Config as GLVConfig>::LAMBDA;
+        let mut rng = ChaCha20Rng::seed_from_u64(13);
+        let mut scalars = edge_scalars();
+        scalars.extend([
+            -Fr::ONE,
+            lambda,
+            -lambda,
+            lambda + Fr::ONE,
+            Fr::from(u128::MAX),
+        ]);
+        scalars.extend((0..20_000).map(|_| Fr::rand(&mut rng)));
+        let field = |(neg, m): (bool, [u64; 4])| {
+            let v = Fr::from_bigint(ark_ff::BigInt(m)).unwrap();
+            if neg {
+                -v
+            } else {
+                v
+            }
+        };
+        for k in scalars {
+            let s = glv::split(&k.into_bigint().0);
+            assert!(s.bits() <= 128, "{k}: {} bits", s.bits());
+            assert_eq!(field(s.k1) + lambda * field(s.k2), k);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_glv_split_holds_for_any_scalar(limbs in proptest::array::uniform4(proptest::num::u64::ANY)) {
+            let k = Fr::from_le_bytes_mod_order(
+                &limbs.iter().flat_map(|l| l.to_le_bytes()).collect::<Vec<_>>(),
+            );
+            let s = glv::split(&k.into_bigint().0);
+            proptest::prop_assert!(s.bits() <= 128);
+            let lambda = <ark_bn254::g1::Config as GLVConfig>::LAMBDA;
+            let f = |(neg, m): (bool, [u64; 4])| {
+                let v = Fr::from_bigint(ark_ff::BigInt(m)).unwrap();
+                if neg { -v } else { v }
+            };
+            proptest::prop_assert_eq!(f(s.k1) + lambda * f(s.k2), k);
+        }
+    }
+
+    #[test]
     fn digits_recompose_the_scalar() {
         let mut rng = ChaCha20Rng::seed_from_u64(3);
         let mut scalars = edge_scalars();
@@ -388,7 +681,7 @@ mod tests {
         for c in [2, 5, 11, 16, 24] {
             let d = Digits::new(&scalars, c);
             for (i, s) in scalars.iter().enumerate() {
-                let row = &d.data[i * d.windows..(i + 1) * d.windows];
+                let row: Vec<i32> = (0..d.windows).map(|w| d.row(w)[i]).collect();
                 let half = 1i32 << (c - 1);
                 assert!(row.iter().all(|&x| (-half..=half).contains(&x)));
                 let mut v = Fr::zero();
