@@ -237,7 +237,7 @@ pub fn run(opts: &ReportOptions) -> Result<Report> {
     let (b_depth, b_slots, b_sizes, b_threads) = if q {
         (4, 2, vec![2, 4], vec![1, 0])
     } else {
-        (full_depth, 8, vec![8, 16, 32], vec![1, 0])
+        (full_depth, 8, vec![8, 16, 32, 64], vec![1, 0])
     };
     let v_depth = if q { 4 } else { full_depth };
     let v_sizes: Vec<usize> = if q {
@@ -499,6 +499,53 @@ fn write(out: &Path, r: &Report) -> Result<()> {
     Ok(())
 }
 
+/// The proving-speed milestone's figures: the baseline the milestone measured (release build,
+/// arkworks' prover), this run, and the target.
+fn speed_targets(r: &Report) -> String {
+    let cores = r.machine.cores;
+    let pay = r.payment.prove_median_seconds;
+    let snarkjs_ratio = r
+        .snarkjs
+        .snarkjs
+        .as_ref()
+        .filter(|run| run.prove_median_ms > 0.0 && r.payment.tree_depth == r.snarkjs.tree_depth)
+        .map(|run| run.prove_median_ms / 1e3 / pay);
+    let batch64 = r
+        .batch
+        .points
+        .iter()
+        .find(|b| b.size == 64 && b.threads == cores)
+        .map(|b| b.payments_per_second);
+    let fmt =
+        |v: Option<f64>, unit: &str| v.map_or("not measured".into(), |v| format!("{v:.3}{unit}"));
+    let met = |v: Option<f64>, ok: &dyn Fn(f64) -> bool| match v {
+        Some(v) if ok(v) => "met",
+        Some(_) => "**not met**",
+        None => "-",
+    };
+    let mut s = String::from(
+        "## Proving speed against the milestone's targets\n\nBaseline: the milestone's own measurement on this machine class (arkworks' prover, before zkpay's MSM and cached matrices). The demo's latencies are printed by `make demo`.\n\n| figure | baseline | this run | target | |\n|---|---|---|---|---|\n",
+    );
+    s.push_str(&format!(
+        "| payment proof, median wall, {cores} threads (depth {}) | 0.565 s | {} | ≤ 0.25 s | {} |\n",
+        r.payment.tree_depth,
+        fmt(Some(pay), " s"),
+        met(Some(pay), &|v| v <= 0.25)
+    ));
+    s.push_str(&format!(
+        "| snarkjs time ÷ zkpay time, same circuit and witness | 3.0× | {} | ≥ 7× | {} |\n",
+        fmt(snarkjs_ratio, "×"),
+        met(snarkjs_ratio, &|v| v >= 7.0)
+    ));
+    s.push_str(&format!(
+        "| batch throughput, 64 payments, chunks of {}, {cores} threads | 1.5 payments/s | {} | ≥ 3 payments/s | {} |\n\n",
+        r.batch.chunk_slots,
+        fmt(batch64, " payments/s"),
+        met(batch64, &|v| v >= 3.0)
+    ));
+    s
+}
+
 fn markdown(r: &Report) -> String {
     let mut s = String::new();
     let m = &r.machine;
@@ -551,6 +598,7 @@ fn markdown(r: &Report) -> String {
         "Payment at depth {}: setup {:.2} s; proof median **{:.3} s** on {} threads, {:.3} s on 1 thread.\n\n",
         p.tree_depth, p.setup_seconds, p.prove_median_seconds, p.threads, p.prove_median_seconds_1_thread
     ));
+    s.push_str(&speed_targets(r));
     s.push_str(&format!("## Batch proving throughput\n\n![batch throughput](batch_throughput.svg)\n\nChunks of {} payments, depth {}, chunks proven in parallel.\n\n| payments | chunks | threads | wall (s) | payments/s |\n|---|---|---|---|---|\n", r.batch.chunk_slots, r.batch.tree_depth));
     for b in &r.batch.points {
         s.push_str(&format!(
