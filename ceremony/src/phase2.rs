@@ -13,7 +13,7 @@ use crate::{CeremonyError, Result};
 use ark_bn254::{g1, g2, Bn254, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::pairing::Pairing;
 use ark_ec::scalar_mul::glv::GLVConfig;
-use ark_ec::short_weierstrass::{Affine, Projective};
+use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
 use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
 use ark_ff::{Field, One, Zero};
 use ark_groth16::{ProvingKey, VerifyingKey};
@@ -72,6 +72,54 @@ fn combine_all<C: GLVConfig<ScalarField = Fr>>(
         }
     }
     out
+}
+
+/// Checks that `section` holds, for every wire, Σ coefficient·base over its `terms`, without
+/// computing them: with ρ drawn from the OS (128 bits a wire, unknown to whoever made the key),
+/// Σ_w ρ_w·section_w must equal Σ_c (Σ ρ_w·coefficient over the terms at base c)·base_c. A
+/// section that differs from the circuit's in any wire passes with probability at most 2^-128.
+/// That holds for points of the prime-order subgroup, so every point is checked to be on the
+/// curve and in the subgroup first (in G1 every point on the curve is).
+fn check_section<C: SWCurveConfig<ScalarField = Fr>>(
+    section: &[Affine<C>],
+    bases: &[Affine<C>],
+    terms: &[Vec<(usize, Fr)>],
+    what: &str,
+) -> Result<()>
+where
+    Projective<C>: VariableBaseMSM<MulBase = Affine<C>, ScalarField = Fr>,
+{
+    let differs = || {
+        inconsistent(format!(
+            "{what} differs from the one the circuit and the powers of tau give"
+        ))
+    };
+    if section.len() != terms.len() {
+        return Err(differs());
+    }
+    if !section
+        .par_iter()
+        .all(|p| p.is_on_curve() && p.is_in_correct_subgroup_assuming_on_curve())
+    {
+        return Err(inconsistent(format!(
+            "{what} has a point outside the prime-order subgroup"
+        )));
+    }
+    let rho = randoms(section.len());
+    let mut per_base = vec![Fr::zero(); bases.len()];
+    for (r, t) in rho.iter().zip(terms) {
+        for (c, v) in t {
+            *per_base.get_mut(*c).ok_or_else(differs)? += *r * v;
+        }
+    }
+    let (got, want) = rayon::join(
+        || Projective::<C>::msm_unchecked(section, &rho),
+        || Projective::<C>::msm_unchecked(bases, &per_base),
+    );
+    if got != want {
+        return Err(differs());
+    }
+    Ok(())
 }
 
 fn affine_all<G: CurveGroup>(v: Vec<G>) -> Vec<G::Affine> {
@@ -154,7 +202,12 @@ fn read_bases(ptau: &Ptau, power: u32) -> Result<Bases> {
     let have = (2 * n).min((2u64 << ptau.power) as usize - 1);
     let mut powers_g1 = ptau.g1_range(TAU_G1, 0, have)?;
     powers_g1.resize(2 * n, G1Affine::zero());
-    let powers_g2 = ptau.g2_range(TAU_G2, 0, n)?;
+    // Used only to check the Lagrange basis in G2, whose points are subgroup-checked: the
+    // curve's group is the product of the prime-order subgroup and a part of order prime to r,
+    // so a component outside the subgroup in these powers can only make that check fail (the
+    // subgroup checks of a 2^13 domain's powers took ~0.4 s of `verify`; the phase-1 check has
+    // made them on the powers already).
+    let powers_g2 = ptau.g2_range_on_curve(TAU_G2, 0, n)?;
     let powers_alpha = ptau.g1_range(ALPHA_TAU_G1, 0, n)?;
     let powers_beta = ptau.g1_range(BETA_TAU_G1, 0, n)?;
     let beta2 = ptau.g2_range(BETA_G2, 0, 1)?[0];
@@ -184,6 +237,16 @@ fn hash_u32(h: &mut Blake2b512, n: u32) {
 /// `snarkjs zkey new` computes it. The `.ptau` must have been verified ([`Ptau::verify_powers`]);
 /// its Lagrange bases are checked here against its powers.
 pub fn new_zkey(r1cs: &R1cs, ptau: &Ptau) -> Result<Zkey> {
+    initial_key(r1cs, ptau, None)
+}
+
+/// The initial key of `r1cs` over `ptau`. With a `candidate` (a key to verify), its A, B1 and
+/// B2 sections, which no contribution changes, are checked against the circuit by a random
+/// linear combination ([`check_section`]) instead of being computed wire by wire, and taken
+/// as the initial key's: the initial key is then exactly the circuit's if the check passes.
+/// That is most of [`verify`]'s time saved: the A and B queries are sums of hundreds of
+/// thousands of scalar multiplications (B2's in G2), the checks two MSMs each.
+fn initial_key(r1cs: &R1cs, ptau: &Ptau, candidate: Option<&Zkey>) -> Result<Zkey> {
     let power = r1cs.domain_power();
     let b = read_bases(ptau, power)?;
     let n = 1usize << power;
@@ -236,9 +299,19 @@ pub fn new_zkey(r1cs: &R1cs, ptau: &Ptau) -> Result<Zkey> {
             value: Fr::one(),
         });
     }
-    let a = affine_all(combine_all::<g1::Config>(&b.tau_g1, &a_terms));
-    let b1 = affine_all(combine_all::<g1::Config>(&b.tau_g1, &b_terms));
-    let b2 = affine_all(combine_all::<g2::Config>(&b.tau_g2, &b_terms));
+    let (a, b1, b2) = match candidate {
+        None => (
+            affine_all(combine_all::<g1::Config>(&b.tau_g1, &a_terms)),
+            affine_all(combine_all::<g1::Config>(&b.tau_g1, &b_terms)),
+            affine_all(combine_all::<g2::Config>(&b.tau_g2, &b_terms)),
+        ),
+        Some(z) => {
+            check_section(&z.a, &b.tau_g1, &a_terms, "the A section")?;
+            check_section(&z.b1, &b.tau_g1, &b_terms, "the B1 section")?;
+            check_section(&z.b2, &b.tau_g2, &b_terms, "the B2 section")?;
+            (z.a.clone(), z.b1.clone(), z.b2.clone())
+        }
+    };
     drop((a_terms, b_terms));
     // β·A + α·B + C as one combination per wire over the three bases side by side, so that
     // its terms share one doubling chain
@@ -436,10 +509,11 @@ pub struct Report {
 }
 
 /// Checks `zkey` as a phase-2 verifier: `r1cs` and the powers of tau give its initial key
-/// (everything but δ, L and H identical), every contribution's proof of knowledge holds and
+/// (everything but δ, L and H identical; the A, B1 and B2 sections by a random linear
+/// combination, see [`check_section`]), every contribution's proof of knowledge holds and
 /// moves δ, beacons are recomputed, and L and H are the initial ones divided by the final δ.
 pub fn verify(r1cs: &R1cs, ptau: &Ptau, zkey: &Zkey) -> Result<Report> {
-    let init = new_zkey(r1cs, ptau)?;
+    let init = initial_key(r1cs, ptau, Some(zkey))?;
     verify_from_init(&init, zkey)
 }
 

@@ -444,6 +444,22 @@ impl Ptau {
             .collect()
     }
 
+    /// `count` G2 points from point `start` of section `kind`, canonical and on the curve but
+    /// not checked to be in the prime-order subgroup: only for points whose every use compares
+    /// them with subgroup-checked ones (a component outside the subgroup can then only make the
+    /// comparison fail).
+    pub(crate) fn g2_range_on_curve(
+        &self,
+        kind: u32,
+        start: u64,
+        count: usize,
+    ) -> Result<Vec<G2Affine>> {
+        self.raw(kind, G2_BYTES, start, count)?
+            .par_chunks_exact(G2_BYTES)
+            .map(|b| g2_at_checked(b, false))
+            .collect()
+    }
+
     /// Reads every point of sections 2–6 and checks that they are powers of one τ with one α
     /// and one β (random linear combinations, 128-bit coefficients from the OS's randomness).
     pub fn verify_powers(&self) -> Result<()> {

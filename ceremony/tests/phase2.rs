@@ -533,3 +533,49 @@ fn export_refuses_a_key_without_contribution_or_that_does_not_verify() {
         "{err}"
     );
 }
+
+/// `verify` checks the A, B1 and B2 sections against the circuit by a random linear
+/// combination instead of recomputing them: the honest key passes, and a key with any of the
+/// three changed (two points swapped, one point replaced by another of the subgroup, or a B2
+/// point outside the subgroup) is refused, also when its initial key was never computed.
+#[test]
+fn verify_checks_the_a_and_b_sections_by_random_linear_combination() {
+    let (_, good) = keys();
+    let ptau = Ptau::open(&fixture().join("pot.ptau")).unwrap();
+    let c = circuit(Kind::Payment, Profile::Test).unwrap();
+    let report = phase2::verify(&c.r1cs, &ptau, good).expect("the honest key verifies");
+    assert_eq!(report.contributions.len(), 2);
+    let refused = |z: &Zkey, needle: &str| match phase2::verify(&c.r1cs, &ptau, z) {
+        Ok(_) => panic!("a tampered key verified (expected: {needle})"),
+        Err(e) => assert!(e.to_string().contains(needle), "{e} (expected: {needle})"),
+    };
+    let mut z = good.clone();
+    let (i, j) = distinct(&z.a);
+    z.a.swap(i, j);
+    refused(&z, "the A section differs");
+    let mut z = good.clone();
+    let (i, j) = distinct(&z.b1);
+    z.b1[i] = z.b1[j];
+    refused(&z, "the B1 section differs");
+    let mut z = good.clone();
+    let (i, j) = distinct(&z.b2);
+    z.b2.swap(i, j);
+    refused(&z, "the B2 section differs");
+    // one wire's B2 point doubled: still in the subgroup, not the circuit's
+    let mut z = good.clone();
+    let k = (0..z.b2.len())
+        .find(|&k| !ark_ec::AffineRepr::is_zero(&z.b2[k]))
+        .unwrap();
+    z.b2[k] = (z.b2[k] + z.b2[k]).into();
+    refused(&z, "the B2 section differs");
+    let mut z = good.clone();
+    z.b2[k] = g2_outside_subgroup();
+    refused(
+        &z,
+        "the B2 section has a point outside the prime-order subgroup",
+    );
+    // a section of the wrong length
+    let mut z = good.clone();
+    z.a.pop();
+    refused(&z, "the A section differs");
+}

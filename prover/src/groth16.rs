@@ -210,7 +210,7 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_assignment_is_an_error() {
+    fn an_assignment_that_does_not_fit_the_key_is_an_error() {
         let mut rng = ChaCha20Rng::seed_from_u64(1);
         let circuit = Cubic {
             x: F::from(3u64),
@@ -219,8 +219,18 @@ mod tests {
         let (pk, _) =
             Groth16::<Bn254, LibsnarkReduction>::circuit_specific_setup(circuit.clone(), &mut rng)
                 .unwrap();
-        let (m, n, c, _) = shape(circuit);
-        let r = create_proof::<LibsnarkReduction>(&pk, F::from(1u64), F::from(1u64), &m, n, c, &[]);
-        assert!(r.is_err());
+        let (m, n, c, full) = shape(circuit);
+        let one = F::from(1u64);
+        let prove = |pk: &ProvingKey<Bn254>, n, full: &[F]| {
+            create_proof::<LibsnarkReduction>(pk, one, one, &m, n, c, full)
+        };
+        assert!(prove(&pk, n, &full).is_ok());
+        assert!(prove(&pk, n, &[]).is_err());
+        assert!(prove(&pk, 0, &full).is_err());
+        assert!(prove(&pk, full.len() + 1, &full).is_err());
+        // a key whose A query does not have one point per variable
+        let mut short = pk.clone();
+        short.a_query.pop();
+        assert!(prove(&short, n, &full).is_err());
     }
 }

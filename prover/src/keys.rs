@@ -98,7 +98,8 @@ impl MatrixCache {
     }
 
     /// How many proofs were made on the cached matrices by zkpay's prover and verified (the
-    /// others fell back to ark-groth16's full path).
+    /// others, which did not verify or met an error there, were made by ark-groth16 from a
+    /// full synthesis).
     pub fn reused(&self) -> u64 {
         self.0 .1.load(Ordering::Relaxed)
     }
@@ -122,8 +123,9 @@ impl CircuitKeys {
     /// The proof is made on the cached matrices (built now if the cache is empty) by zkpay's
     /// prover ([`crate::groth16`]) and verified before it is returned. Should it not verify
     /// (matrices that do not fit the witness, or a witness that does not satisfy the circuit),
-    /// it is made again by ark-groth16 from a full synthesis, so neither the cache nor zkpay's
-    /// prover can change what a caller gets.
+    /// or should zkpay's prover refuse the key (queries that do not fit the circuit), it is
+    /// made again by ark-groth16 from a full synthesis, so neither the cache nor zkpay's prover
+    /// can change what a caller gets.
     pub fn prove<C: ConstraintSynthesizer<F> + Clone, R: RngCore + CryptoRng>(
         &self,
         circuit: C,
@@ -162,13 +164,17 @@ impl CircuitKeys {
         let full = assignment(&cs)?;
         drop(cs);
         let (m, n, c) = (&shape.matrices, shape.num_inputs, shape.num_constraints);
-        let proof = match self.reduction {
+        let made = match self.reduction {
             Reduction::Libsnark => {
-                groth16::create_proof::<LibsnarkReduction>(&self.pk, r, s, m, n, c, &full)?
+                groth16::create_proof::<LibsnarkReduction>(&self.pk, r, s, m, n, c, &full)
             }
             Reduction::Circom => {
-                groth16::create_proof::<CircomReduction>(&self.pk, r, s, m, n, c, &full)?
+                groth16::create_proof::<CircomReduction>(&self.pk, r, s, m, n, c, &full)
             }
+        };
+        // an error (a key whose queries do not fit the circuit) also goes to the reference
+        let Ok(proof) = made else {
+            return Ok(None);
         };
         let ok = self.verifier.verify(&proof, &full[1..n]).is_ok();
         if ok {
@@ -177,23 +183,30 @@ impl CircuitKeys {
         Ok(ok.then_some(proof))
     }
 
-    /// ark-groth16's prover, from a full synthesis: the reference that [`Self::prove`] falls
-    /// back to.
+    /// ark-groth16's prover, from a full synthesis with this proof's own matrices: the
+    /// reference that [`Self::prove`] falls back to.
     fn prove_reference<C: ConstraintSynthesizer<F>>(
         &self,
         circuit: C,
         r: F,
         s: F,
     ) -> Result<Proof<Bn254>, ProverError> {
+        let cs = synthesize(circuit, true)?;
+        let shape = Shape::of(&cs)?;
+        let full = assignment(&cs)?;
+        drop(cs);
+        let (m, n, c) = (&shape.matrices, shape.num_inputs, shape.num_constraints);
         Ok(match self.reduction {
             Reduction::Libsnark => {
-                Groth16::<Bn254, LibsnarkReduction>::create_proof_with_reduction(
-                    circuit, &self.pk, r, s,
+                Groth16::<Bn254, LibsnarkReduction>::create_proof_with_reduction_and_matrices(
+                    &self.pk, r, s, m, n, c, &full,
                 )?
             }
-            Reduction::Circom => Groth16::<Bn254, CircomReduction>::create_proof_with_reduction(
-                circuit, &self.pk, r, s,
-            )?,
+            Reduction::Circom => {
+                Groth16::<Bn254, CircomReduction>::create_proof_with_reduction_and_matrices(
+                    &self.pk, r, s, m, n, c, &full,
+                )?
+            }
         })
     }
 }

@@ -176,7 +176,7 @@ impl Digits {
         }
     }
 
-    /// Digits of `scalars` in windows of `c` bits (2 ≤ c ≤ 24).
+    /// Digits of `scalars` in windows of `c` bits (`c` is brought into 2..=24).
     pub fn new<F: PrimeField>(scalars: &[F], c: usize) -> Self {
         let c = c.clamp(2, 24);
         let big: Vec<F::BigInt> = scalars.par_iter().map(|s| s.into_bigint()).collect();
@@ -308,7 +308,8 @@ impl<P: SWCurveConfig> Part<'_, P> {
     }
 }
 
-/// Σ over all parts of base·scalar. Every part must use digits of the same window width.
+/// Σ over all parts of base·scalar. Every part must use digits of the same window width; a
+/// part is cut to the scalars its digits have from `start` on (none past their end).
 ///
 /// # Panics
 /// If the parts' digits differ in window width (a programming error, not an input error).
@@ -346,6 +347,9 @@ fn window_sum<P: Endo>(parts: &[Part<'_, P>], w: usize, c: usize) -> Projective<
             continue;
         }
         let len = part.len();
+        if len == 0 {
+            continue;
+        }
         let bases = &part.bases[..len];
         let d1 = &part.digits.row(w)[part.start..part.start + len];
         if glv {
@@ -382,6 +386,8 @@ struct Accumulator<P: SWCurveConfig> {
     pending: Vec<(u32, Affine<P>)>,
     den: Vec<P::BaseField>,
     pre: Vec<P::BaseField>,
+    /// Additions that fill a batch: at most half the buckets, so that a batch does fill.
+    batch: usize,
 }
 
 impl<P: SWCurveConfig> Accumulator<P> {
@@ -394,6 +400,7 @@ impl<P: SWCurveConfig> Accumulator<P> {
             pending: Vec::with_capacity(BATCH),
             den: Vec::with_capacity(BATCH),
             pre: Vec::with_capacity(BATCH),
+            batch: (buckets / 2).clamp(16, BATCH),
         }
     }
 
@@ -425,7 +432,7 @@ impl<P: SWCurveConfig> Accumulator<P> {
         } else {
             self.stamp[b] = self.epoch;
             self.pending.push((b as u32, p));
-            if self.pending.len() == BATCH {
+            if self.pending.len() == self.batch {
                 self.flush();
             }
         }
@@ -582,7 +589,8 @@ mod tests {
 
     #[test]
     fn matches_arkworks_in_g2() {
-        for (n, c) in [(1, 3), (40, 4), (600, 8)] {
+        // 3,000 points at c = 9 (256 buckets) flush their batches within windows
+        for (n, c) in [(1, 3), (40, 4), (600, 8), (3000, 9)] {
             check::<ark_bn254::g2::Config>(n, c, 7 + n as u64);
         }
     }
@@ -669,6 +677,36 @@ mod tests {
                 if neg { -v } else { v }
             };
             proptest::prop_assert_eq!(f(s.k1) + lambda * f(s.k2), k);
+        }
+    }
+
+    /// GLV digits: k1's rows and k2's rows recompose k1 + Λ·k2 = k, signs included.
+    #[test]
+    fn glv_digits_recompose_the_scalar() {
+        let lambda = <ark_bn254::g1::Config as GLVConfig>::LAMBDA;
+        let mut rng = ChaCha20Rng::seed_from_u64(14);
+        let mut scalars = edge_scalars();
+        scalars.extend([-Fr::ONE, lambda, -lambda]);
+        scalars.extend((0..200).map(|_| Fr::rand(&mut rng)));
+        for c in [3, 13, 16] {
+            let d = Digits::glv(&scalars, c);
+            let base = Fr::from(1u64 << c);
+            let value = |rows: std::ops::Range<usize>, i: usize| {
+                rows.rev().fold(Fr::zero(), |v, w| {
+                    let x = d.row(w)[i];
+                    v * base
+                        + if x < 0 {
+                            -Fr::from(x.unsigned_abs())
+                        } else {
+                            Fr::from(x as u32)
+                        }
+                })
+            };
+            for (i, k) in scalars.iter().enumerate() {
+                let k1 = value(0..d.windows, i);
+                let k2 = value(d.windows..2 * d.windows, i);
+                assert_eq!(k1 + lambda * k2, *k, "c = {c}");
+            }
         }
     }
 

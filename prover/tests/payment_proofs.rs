@@ -601,3 +601,29 @@ fn loaded_keys_make_their_first_proof_on_the_cached_matrices() {
         assert_eq!(prover.keys().matrices.reused(), 1);
     }
 }
+
+/// A key that zkpay's prover refuses (its A query lacks its last point) goes to ark-groth16's
+/// path: `prove` still returns a proof, which verifies only if the missing point was the point
+/// at infinity (ark-groth16 cuts the MSM to the shorter side), and nothing counts as made on
+/// the cached matrices.
+#[test]
+fn a_key_zkpay_s_prover_refuses_falls_back_to_the_reference() {
+    let keys = fixture().prover.keys().clone();
+    let mut pk = keys.pk.clone();
+    let dropped = pk.a_query.pop().unwrap();
+    let broken = zkpay_prover::CircuitKeys {
+        pk,
+        matrices: Default::default(),
+        ..keys
+    };
+    let prover = PaymentProver::from_keys(broken, DEPTH);
+    let mut rng = ChaCha20Rng::seed_from_u64(8);
+    let (proof, public) = prover.prove(&transfer(8), &mut rng).unwrap();
+    let verified = prover
+        .keys()
+        .verifier
+        .verify(&proof, &public.public_inputs());
+    assert_eq!(verified.is_ok(), dropped.is_zero(), "{verified:?}");
+    assert!(prover.keys().matrices.is_cached());
+    assert_eq!(prover.keys().matrices.reused(), 0);
+}
