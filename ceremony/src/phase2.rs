@@ -203,10 +203,10 @@ fn read_bases(ptau: &Ptau, power: u32) -> Result<Bases> {
     let mut powers_g1 = ptau.g1_range(TAU_G1, 0, have)?;
     powers_g1.resize(2 * n, G1Affine::zero());
     // Used only to check the Lagrange basis in G2, whose points are subgroup-checked: the
-    // curve's group is the product of the prime-order subgroup and a part of order prime to r,
-    // so a component outside the subgroup in these powers can only make that check fail (the
-    // subgroup checks of a 2^13 domain's powers took ~0.4 s of `verify`; the phase-1 check has
-    // made them on the powers already).
+    // curve's group is the product of the prime-order subgroup and a part of order prime to r
+    // (the cofactor 2p − r), so that check compares only the subgroup parts of these powers
+    // (a component outside the subgroup makes it fail, or cancels out). The phase-1 check has
+    // subgroup-checked the powers already; doing it again took ~0.4 s of a 2^13 `verify`.
     let powers_g2 = ptau.g2_range_on_curve(TAU_G2, 0, n)?;
     let powers_alpha = ptau.g1_range(ALPHA_TAU_G1, 0, n)?;
     let powers_beta = ptau.g1_range(BETA_TAU_G1, 0, n)?;
@@ -306,6 +306,19 @@ fn initial_key(r1cs: &R1cs, ptau: &Ptau, candidate: Option<&Zkey>) -> Result<Zke
             affine_all(combine_all::<g2::Config>(&b.tau_g2, &b_terms)),
         ),
         Some(z) => {
+            // another circuit's key says so, rather than that its A section differs
+            if (
+                z.n_vars as usize,
+                z.n_public as usize,
+                z.domain_size as usize,
+            ) != (vars, public, n)
+            {
+                return Err(inconsistent(format!(
+                    "the key is for another circuit: {} variables, {} public inputs, domain {} \
+                     (the circuit has {vars}, {public}, {n})",
+                    z.n_vars, z.n_public, z.domain_size
+                )));
+            }
             check_section(&z.a, &b.tau_g1, &a_terms, "the A section")?;
             check_section(&z.b1, &b.tau_g1, &b_terms, "the B1 section")?;
             check_section(&z.b2, &b.tau_g2, &b_terms, "the B2 section")?;

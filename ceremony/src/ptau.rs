@@ -446,8 +446,7 @@ impl Ptau {
 
     /// `count` G2 points from point `start` of section `kind`, canonical and on the curve but
     /// not checked to be in the prime-order subgroup: only for points whose every use compares
-    /// them with subgroup-checked ones (a component outside the subgroup can then only make the
-    /// comparison fail).
+    /// them with subgroup-checked ones (such a comparison checks only their subgroup parts).
     pub(crate) fn g2_range_on_curve(
         &self,
         kind: u32,

@@ -351,8 +351,8 @@ impl Zkey {
     /// sections unchanged: the B2 query's G2 points (section 7) are checked canonical and on
     /// the curve but not in the subgroup, a scalar multiplication each and most of the time
     /// a contribution takes. (BN254's G1 is the whole curve: its points need no such check.)
-    /// Such a key must not be proved with; [`crate::phase2::verify`] (which reads the key with
-    /// [`Zkey::from_bytes`] and compares B2 with the circuit's) is what accepts a ceremony.
+    /// Such a key must not be proved with; [`crate::phase2::verify`] (which checks every B2
+    /// point to be in the subgroup and B2 to be the circuit's) is what accepts a ceremony.
     pub fn from_bytes_for_contribution(b: &[u8]) -> Result<Self> {
         Self::read(b, false)
     }

@@ -574,8 +574,22 @@ fn verify_checks_the_a_and_b_sections_by_random_linear_combination() {
         &z,
         "the B2 section has a point outside the prime-order subgroup",
     );
+    // a point where the circuit has none (a wire without B terms), and none where it has one
+    let mut z = good.clone();
+    let empty = (0..z.b2.len())
+        .find(|&k| ark_ec::AffineRepr::is_zero(&z.b2[k]))
+        .expect("a wire without B terms");
+    z.b2[empty] = <ark_bn254::G2Affine as ark_ec::AffineRepr>::generator();
+    refused(&z, "the B2 section differs");
+    let mut z = good.clone();
+    z.b1[k] = <ark_bn254::G1Affine as ark_ec::AffineRepr>::zero();
+    refused(&z, "the B1 section differs");
     // a section of the wrong length
     let mut z = good.clone();
     z.a.pop();
     refused(&z, "the A section differs");
+    // another circuit's key (other sizes) is named as such
+    let mut z = good.clone();
+    z.n_vars += 1;
+    refused(&z, "the key is for another circuit");
 }
