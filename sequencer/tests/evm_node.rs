@@ -13,7 +13,7 @@ use alloy::signers::local::PrivateKeySigner;
 use common::*;
 use std::sync::Arc;
 use std::time::Duration;
-use zkpay_ledger::evm::chain::{spawn_anvil, spawn_anvil_with};
+use zkpay_ledger::evm::chain::spawn_anvil;
 use zkpay_ledger::evm::contracts::{TestToken, ZkPayRollup};
 use zkpay_ledger::evm::ledger::{EvmLedger, EvmLedgerConfig};
 use zkpay_ledger::evm::rollup::{deploy, fe_u256, Deployment};
@@ -332,11 +332,15 @@ fn node_commits_to_the_rollup_contract_and_rebuilds_from_its_events() {
     drop(anvil);
 }
 
+/// A reorganisation that removes the batch's block before its confirmations makes the node send
+/// it again. The test mines every block itself (automine off once the setup is done), so the
+/// batch's block cannot gather its confirmations before the test has removed it, however slow or
+/// loaded the machine: no race between the node's confirmation and the revert.
 #[test]
 fn a_batch_removed_by_a_reorganisation_before_its_confirmations_is_sent_again() {
     let dir = tempfile::tempdir().unwrap();
-    // a block every second, and three confirmations
-    let anvil = spawn_anvil_with(&["--block-time", "1"]).unwrap();
+    let anvil = spawn_anvil().unwrap();
+    // three confirmations
     let (ch, payer, batcher) = chain(&anvil, dir.path(), 3);
     let (pvk, cvk) = (
         payer.keys().verifier.clone(),
@@ -358,28 +362,60 @@ fn a_batch_removed_by_a_reorganisation_before_its_confirmations_is_sent_again() 
     let (dep, _) = deposit(&node, &payer, &mut alice, 60);
     node.submit(dep.clone()).unwrap();
 
-    // the chain as it is before the batch; once the batch is mined (and before its three
-    // confirmations), the chain goes back to it: the batch's block is gone
-    let snapshot: String = block_on(ch.seq.raw_request("evm_snapshot".into(), ())).unwrap();
+    // from here on a block is mined only when the test says so
+    let rpc = |method: &'static str| {
+        let seq = ch.seq.clone();
+        move |params: Vec<serde_json::Value>| -> serde_json::Value {
+            block_on(seq.raw_request(method.into(), params)).unwrap()
+        }
+    };
+    let (set_automine, mine) = (rpc("evm_setAutomine"), rpc("evm_mine"));
+    set_automine(vec![false.into()]);
+    // the chain as it is before the batch: the reorganisation goes back to it
+    let snapshot = rpc("evm_snapshot")(vec![]);
     let committer = {
         let node = node.clone();
         std::thread::spawn(move || node.run_batch_once())
     };
     let c = ZkPayRollup::new(ch.rollup, ch.seq.clone());
     let count = || block_on(async { c.batchCount().call().await.unwrap() });
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while count() == U256::ZERO {
+    let sequencer = anvil.addresses()[0];
+    let waiting = || {
+        block_on(async {
+            let pending = ch.seq.get_transaction_count(sequencer).pending().await;
+            let mined = ch.seq.get_transaction_count(sequencer).latest().await;
+            pending.unwrap() > mined.unwrap()
+        })
+    };
+    // the batch is proven and sent: its transaction waits in the pool
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while !waiting() {
         assert!(
             std::time::Instant::now() < deadline,
-            "the batch was never mined"
+            "the batch was never sent"
         );
+        assert!(!committer.is_finished(), "the committer stopped unsent");
         std::thread::sleep(Duration::from_millis(100));
     }
-    let reverted: bool = block_on(ch.seq.raw_request("evm_revert".into(), (snapshot,))).unwrap();
-    assert!(reverted);
+    mine(vec![]);
+    assert_eq!(count(), U256::from(1), "the batch is mined");
+    // time for the node to see its receipt; it cannot see confirmations: no block is mined
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(!committer.is_finished(), "confirmed without confirmations");
+    let reverted = rpc("evm_revert")(vec![snapshot]);
+    assert_eq!(reverted, serde_json::Value::Bool(true));
     assert_eq!(count(), U256::ZERO, "the batch's block is gone");
 
-    // the node notices and sends it again: committed once, at number 1
+    // blocks again: the node notices and sends it again, committed once, at number 1
+    let deadline = std::time::Instant::now() + Duration::from_secs(180);
+    while !committer.is_finished() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the batch was never committed again"
+        );
+        mine(vec![]);
+        std::thread::sleep(Duration::from_millis(250));
+    }
     assert_eq!(committer.join().unwrap().unwrap(), Some(1));
     assert_eq!(committed(&node, &dep.id()), 1);
     assert_eq!(count(), U256::from(1));
