@@ -14,7 +14,7 @@
 //! other thread idle at the end: a payment proof took 3 % longer); the quotient's FFTs run
 //! while the MSMs do, and rayon spreads the MSMs' windows over the threads.
 
-use crate::msm::{msm, Digits, Part};
+use crate::msm::{images, msm, Digits, Part};
 use ark_bn254::{Bn254, G1Projective, G2Projective};
 use ark_ec::CurveGroup;
 use ark_groth16::r1cs_to_qap::R1CSToQAP;
@@ -28,10 +28,39 @@ fn tail<T>(q: &[T]) -> &[T] {
     q.get(1..).unwrap_or(&[])
 }
 
+/// The images under the endomorphism ([`images`]) of a proving key's queries, as the MSMs
+/// read them (A and B without their first point): made once per key, they save one field
+/// multiplication per point and window of every GLV MSM, for as much memory again as the
+/// queries.
+pub struct Images {
+    a: Vec<ark_bn254::G1Affine>,
+    b1: Vec<ark_bn254::G1Affine>,
+    b2: Vec<ark_bn254::G2Affine>,
+    l: Vec<ark_bn254::G1Affine>,
+    h: Vec<ark_bn254::G1Affine>,
+}
+
+impl Images {
+    /// The images of `pk`'s queries.
+    pub fn new(pk: &ProvingKey<Bn254>) -> Self {
+        Images {
+            a: images(tail(&pk.a_query)),
+            b1: images(tail(&pk.b_g1_query)),
+            b2: images(tail(&pk.b_g2_query)),
+            l: images(&pk.l_query),
+            h: images(&pk.h_query),
+        }
+    }
+}
+
 /// A Groth16 proof of the assignment `full` (`[1, public inputs..., witnesses...]`) with
-/// randomness `r`, `s`, under the reduction `Q` and the circuit's `matrices`.
+/// randomness `r`, `s`, under the reduction `Q` and the circuit's `matrices`; with the
+/// `images` of `pk`'s queries when given (images of another key give a proof that does not
+/// verify; images of the wrong length are not used).
+#[allow(clippy::too_many_arguments)]
 pub fn create_proof<Q: R1CSToQAP>(
     pk: &ProvingKey<Bn254>,
+    images: Option<&Images>,
     r: F,
     s: F,
     matrices: &[Matrix<F>],
@@ -47,8 +76,9 @@ pub fn create_proof<Q: R1CSToQAP>(
     let c = Digits::window_for(z.len().max(num_constraints + num_inputs));
     let zd = Digits::glv(z, c);
     let zd = &zd;
-    let query = |q| Part {
+    let query = |q, image: fn(&Images) -> &[ark_bn254::G1Affine]| Part {
         bases: tail(q),
+        images: images.map(image),
         digits: zd,
         start: 0,
     };
@@ -63,11 +93,13 @@ pub fn create_proof<Q: R1CSToQAP>(
         Ok(msm(&[
             Part {
                 bases: &pk.l_query,
+                images: images.map(|i| &i.l[..]),
                 digits: zd,
                 start: num_inputs - 1,
             },
             Part {
                 bases: &pk.h_query,
+                images: images.map(|i| &i.h[..]),
                 digits: &hd,
                 start: 0,
             },
@@ -76,6 +108,7 @@ pub fn create_proof<Q: R1CSToQAP>(
     let b2_msm = || {
         msm::<ark_bn254::g2::Config>(&[Part {
             bases: tail(&pk.b_g2_query),
+            images: images.map(|i| &i.b2[..]),
             digits: zd,
             start: 0,
         }])
@@ -85,8 +118,8 @@ pub fn create_proof<Q: R1CSToQAP>(
     let (b2, (lh, (a, b1))) = rayon::join(b2_msm, || {
         rayon::join(lh_branch, || {
             rayon::join(
-                || msm(&[query(&pk.a_query)]),
-                || msm(&[query(&pk.b_g1_query)]),
+                || msm(&[query(&pk.a_query, |i| &i.a)]),
+                || msm(&[query(&pk.b_g1_query, |i| &i.b1)]),
             )
         })
     });
@@ -191,14 +224,33 @@ mod tests {
             &pk, r, s, &m, n, c, &full,
         )
         .unwrap();
-        let got = create_proof::<Q>(&pk, r, s, &m, n, c, &full).unwrap();
+        let got = create_proof::<Q>(&pk, None, r, s, &m, n, c, &full).unwrap();
         assert_eq!(got, want, "extra = {extra}");
+        // with the key's images: the same proof
+        let images = Images::new(&pk);
+        let with = create_proof::<Q>(&pk, Some(&images), r, s, &m, n, c, &full).unwrap();
+        assert_eq!(with, want, "images, extra = {extra}");
         assert!(Groth16::<Bn254, Q>::verify(&vk, &full[1..n], &got).unwrap());
         // A witness that does not satisfy the circuit gives a proof that does not verify.
         let mut bad = full.clone();
         bad[n] += F::from(1u64);
-        let forged = create_proof::<Q>(&pk, r, s, &m, n, c, &bad).unwrap();
+        let forged = create_proof::<Q>(&pk, None, r, s, &m, n, c, &bad).unwrap();
         assert!(!Groth16::<Bn254, Q>::verify(&vk, &full[1..n], &forged).unwrap());
+        let forged = create_proof::<Q>(&pk, Some(&images), r, s, &m, n, c, &bad).unwrap();
+        assert!(!Groth16::<Bn254, Q>::verify(&vk, &full[1..n], &forged).unwrap());
+        // another key's images: a proof that does not verify
+        let other = Groth16::<Bn254, Q>::circuit_specific_setup(
+            Cubic {
+                x: F::from(2u64),
+                extra,
+            },
+            &mut rng,
+        )
+        .unwrap()
+        .0;
+        let wrong =
+            create_proof::<Q>(&pk, Some(&Images::new(&other)), r, s, &m, n, c, &full).unwrap();
+        assert!(!Groth16::<Bn254, Q>::verify(&vk, &full[1..n], &wrong).unwrap());
     }
 
     #[test]
@@ -222,7 +274,7 @@ mod tests {
         let (m, n, c, full) = shape(circuit);
         let one = F::from(1u64);
         let prove = |pk: &ProvingKey<Bn254>, n, full: &[F]| {
-            create_proof::<LibsnarkReduction>(pk, one, one, &m, n, c, full)
+            create_proof::<LibsnarkReduction>(pk, None, one, one, &m, n, c, full)
         };
         assert!(prove(&pk, n, &full).is_ok());
         assert!(prove(&pk, n, &[]).is_err());

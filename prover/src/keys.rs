@@ -6,7 +6,7 @@
 //! the verifying key sits beside it in its canonical encoding, and its id (SHA-256 of those
 //! bytes) must match the proving key's embedded key on load. Files are written atomically.
 
-use crate::groth16;
+use crate::groth16::{self, Images};
 use crate::qap::{CircomReduction, LibsnarkReduction, Reduction};
 use crate::ProverError;
 use ark_bn254::Bn254;
@@ -79,12 +79,22 @@ pub struct CircuitKeys {
 /// Every proof made on the cached matrices is verified before it is returned; should it fail
 /// (matrices that do not fit the witness, or a witness that does not satisfy the circuit), the
 /// proof is made again the full way, so the cache can never change what a caller gets.
+///
+/// It also keeps the images of the proving key's queries under the endomorphism
+/// ([`crate::groth16::Images`]), made by the first proof.
 #[derive(Clone, Default)]
-pub struct MatrixCache(Arc<(OnceLock<Shape>, AtomicU64)>);
+pub struct MatrixCache(Arc<Cache>);
+
+#[derive(Default)]
+struct Cache {
+    shape: OnceLock<Shape>,
+    reused: AtomicU64,
+    images: OnceLock<Images>,
+}
 
 impl std::fmt::Debug for MatrixCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 .0.get() {
+        match self.0.shape.get() {
             Some(s) => write!(f, "MatrixCache({} constraints)", s.num_constraints),
             None => write!(f, "MatrixCache(empty)"),
         }
@@ -94,14 +104,14 @@ impl std::fmt::Debug for MatrixCache {
 impl MatrixCache {
     /// Whether the matrices are cached.
     pub fn is_cached(&self) -> bool {
-        self.0 .0.get().is_some()
+        self.0.shape.get().is_some()
     }
 
     /// How many proofs were made on the cached matrices by zkpay's prover and verified (the
     /// others, which did not verify or met an error there, were made by ark-groth16 from a
     /// full synthesis).
     pub fn reused(&self) -> u64 {
-        self.0 .1.load(Ordering::Relaxed)
+        self.0.reused.load(Ordering::Relaxed)
     }
 }
 
@@ -147,12 +157,12 @@ impl CircuitKeys {
         r: F,
         s: F,
     ) -> Result<Option<Proof<Bn254>>, ProverError> {
-        let (shape, cs) = match self.matrices.0 .0.get() {
+        let (shape, cs) = match self.matrices.0.shape.get() {
             Some(shape) => (shape, synthesize(circuit, false)?),
             None => {
                 let cs = synthesize(circuit, true)?;
                 let shape = Shape::of(&cs)?;
-                let shape = self.matrices.0 .0.get_or_init(|| shape);
+                let shape = self.matrices.0.shape.get_or_init(|| shape);
                 (shape, cs)
             }
         };
@@ -164,12 +174,13 @@ impl CircuitKeys {
         let full = assignment(&cs)?;
         drop(cs);
         let (m, n, c) = (&shape.matrices, shape.num_inputs, shape.num_constraints);
+        let images = Some(self.matrices.0.images.get_or_init(|| Images::new(&self.pk)));
         let made = match self.reduction {
             Reduction::Libsnark => {
-                groth16::create_proof::<LibsnarkReduction>(&self.pk, r, s, m, n, c, &full)
+                groth16::create_proof::<LibsnarkReduction>(&self.pk, images, r, s, m, n, c, &full)
             }
             Reduction::Circom => {
-                groth16::create_proof::<CircomReduction>(&self.pk, r, s, m, n, c, &full)
+                groth16::create_proof::<CircomReduction>(&self.pk, images, r, s, m, n, c, &full)
             }
         };
         // an error (a key whose queries do not fit the circuit) also goes to the reference
@@ -178,7 +189,7 @@ impl CircuitKeys {
         };
         let ok = self.verifier.verify(&proof, &full[1..n]).is_ok();
         if ok {
-            self.matrices.0 .1.fetch_add(1, Ordering::Relaxed);
+            self.matrices.0.reused.fetch_add(1, Ordering::Relaxed);
         }
         Ok(ok.then_some(proof))
     }
@@ -305,7 +316,7 @@ pub(crate) fn shape_of<C: ConstraintSynthesizer<F>>(
         num_constraints: cs.num_constraints(),
     };
     let cache = MatrixCache::default();
-    let _ = cache.0 .0.set(shape);
+    let _ = cache.0.shape.set(shape);
     Ok((h.finalize().into(), cache))
 }
 

@@ -293,6 +293,10 @@ fn bits(limbs: &[u64], at: usize, c: usize) -> u64 {
 pub struct Part<'a, P: SWCurveConfig> {
     /// The points.
     pub bases: &'a [Affine<P>],
+    /// Their images φ(P) under the endomorphism ([`images`]), for GLV digits: made once per
+    /// proving key, they save a field multiplication per point and window (computed on the
+    /// fly when absent or not as long as `bases`).
+    pub images: Option<&'a [Affine<P>]>,
     /// The scalars' digits.
     pub digits: &'a Digits,
     /// Index of the first scalar of this part in `digits`.
@@ -306,6 +310,21 @@ impl<P: SWCurveConfig> Part<'_, P> {
             .len()
             .min(self.digits.n.saturating_sub(self.start))
     }
+}
+
+/// φ(P) = (ζ·x, y) = Λ·P for every base ([`Endo`]), in parallel.
+pub fn images<P: Endo>(bases: &[Affine<P>]) -> Vec<Affine<P>> {
+    let endo = P::endo_x();
+    bases
+        .par_iter()
+        .map(|p| {
+            if p.is_zero() {
+                *p
+            } else {
+                Affine::new_unchecked(p.x * endo, p.y)
+            }
+        })
+        .collect()
 }
 
 /// Σ over all parts of base·scalar. Every part must use digits of the same window width; a
@@ -354,6 +373,16 @@ fn window_sum<P: Endo>(parts: &[Part<'_, P>], w: usize, c: usize) -> Projective<
         let d1 = &part.digits.row(w)[part.start..part.start + len];
         if glv {
             let d2 = &part.digits.row2(w)[part.start..part.start + len];
+            if let Some(images) = part.images.filter(|i| i.len() == part.bases.len()) {
+                for (((p, q), &a), &b) in bases.iter().zip(images).zip(d1).zip(d2) {
+                    if p.is_zero() {
+                        continue;
+                    }
+                    acc.add_digit(a, *p);
+                    acc.add_digit(b, *q);
+                }
+                continue;
+            }
             for ((p, &a), &b) in bases.iter().zip(d1).zip(d2) {
                 if p.is_zero() {
                     continue;
@@ -551,20 +580,35 @@ mod tests {
         let n = bases.len();
         let got = msm(&[Part {
             bases,
+            images: None,
             digits,
             start: 0,
         }]);
         assert_eq!(got, want, "n = {n}, c = {c}, glv = {}", digits.glv);
+        // With the bases' images; images of another length are not used.
+        let imgs = images(bases);
+        assert_eq!(imgs.len(), n);
+        for imgs in [&imgs[..], &imgs[..n / 2]] {
+            let got = msm(&[Part {
+                bases,
+                images: Some(imgs),
+                digits,
+                start: 0,
+            }]);
+            assert_eq!(got, want, "images, n = {n}, c = {c}, glv = {}", digits.glv);
+        }
         // Split in two parts over the same digits.
         let k = n / 3;
         let got = msm(&[
             Part {
                 bases: &bases[..k],
+                images: None,
                 digits,
                 start: 0,
             },
             Part {
                 bases: &bases[k..],
+                images: None,
                 digits,
                 start: k,
             },
@@ -607,11 +651,13 @@ mod tests {
         let got = msm(&[
             Part {
                 bases: &bases[..100],
+                images: None,
                 digits: &plain,
                 start: 0,
             },
             Part {
                 bases: &bases[100..],
+                images: None,
                 digits: &glv,
                 start: 0,
             },
@@ -748,6 +794,7 @@ mod tests {
         let want = G1Projective::msm(&bases[..30], &scalars).unwrap();
         let got = msm(&[Part {
             bases: &bases,
+            images: None,
             digits: &digits,
             start: 0,
         }]);
