@@ -15,11 +15,10 @@
 //! while the MSMs do, and rayon spreads the MSMs' windows over the threads.
 
 use crate::msm::{images, msm, Digits, Part};
+use crate::qap::Quotient;
 use ark_bn254::{Bn254, G1Projective, G2Projective};
 use ark_ec::CurveGroup;
-use ark_groth16::r1cs_to_qap::R1CSToQAP;
 use ark_groth16::{Proof, ProvingKey};
-use ark_poly::GeneralEvaluationDomain;
 use ark_relations::gr1cs::{Matrix, SynthesisError};
 use zkpay_verifier::F;
 
@@ -58,7 +57,7 @@ impl Images {
 /// `images` of `pk`'s queries when given (images of another key give a proof that does not
 /// verify; images of the wrong length are not used).
 #[allow(clippy::too_many_arguments)]
-pub fn create_proof<Q: R1CSToQAP>(
+pub fn create_proof<Q: Quotient>(
     pk: &ProvingKey<Bn254>,
     images: Option<&Images>,
     r: F,
@@ -83,12 +82,7 @@ pub fn create_proof<Q: R1CSToQAP>(
         start: 0,
     };
     let lh_branch = || -> Result<G1Projective, SynthesisError> {
-        let h = Q::witness_map_from_matrices::<F, GeneralEvaluationDomain<F>>(
-            matrices,
-            num_inputs,
-            num_constraints,
-            full,
-        )?;
+        let h = Q::quotient(matrices, num_inputs, num_constraints, full)?;
         let hd = Digits::glv(&h, c);
         Ok(msm(&[
             Part {
@@ -210,7 +204,7 @@ mod tests {
         (m, cs.num_instance_variables(), cs.num_constraints(), full)
     }
 
-    fn same_as_arkworks<Q: R1CSToQAP>(extra: usize) {
+    fn same_as_arkworks<Q: Quotient>(extra: usize) {
         let mut rng = ChaCha20Rng::seed_from_u64(extra as u64);
         let circuit = Cubic {
             x: F::rand(&mut rng),

@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod batch;
+pub mod fft;
 pub mod groth16;
 pub mod keys;
 pub mod msm;
