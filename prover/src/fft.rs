@@ -121,6 +121,12 @@ impl Domain {
         transform(v, &self.fwd);
     }
 
+    /// Evaluations at ω^i → evaluations at g·ω^i (an inverse transform, then a coset one).
+    pub fn to_coset(&self, v: &mut Vec<Fr>, g: Fr) {
+        self.ifft(v);
+        self.coset_fft(v, g);
+    }
+
     /// Evaluations at g·ω^i → coefficients.
     pub fn coset_ifft(&self, v: &mut Vec<Fr>, g: Fr) {
         v.resize(self.n, Fr::zero());

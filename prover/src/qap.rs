@@ -175,10 +175,7 @@ impl Quotient for LibsnarkReduction {
         let n = d.size();
         let g = Fr::GENERATOR;
         // evaluations on the domain -> on the coset g·ω^i, the three at once
-        let to_coset = |v: &mut Vec<Fr>| {
-            d.ifft(v);
-            d.coset_fft(v, g);
-        };
+        let to_coset = |v: &mut Vec<Fr>| d.to_coset(v, g);
         let mut c = vec![Fr::ZERO; n];
         rayon::join(
             || rayon::join(|| to_coset(&mut a), || to_coset(&mut b)),
@@ -217,10 +214,7 @@ impl Quotient for CircomReduction {
             .ok_or(SynthesisError::PolynomialDegreeTooLarge)?
             .generator();
         // evaluations on the domain -> evaluations at ζ·ω^i, the three at once
-        let to_odd = |v: &mut Vec<Fr>| {
-            d.ifft(v);
-            d.coset_fft(v, zeta);
-        };
+        let to_odd = |v: &mut Vec<Fr>| d.to_coset(v, zeta);
         rayon::join(
             || rayon::join(|| to_odd(&mut a), || to_odd(&mut b)),
             || to_odd(&mut c),
