@@ -44,15 +44,26 @@ impl Domain {
         let log = ark.log_size_of_group as usize;
         static CACHE: OnceLock<Mutex<Vec<Option<Arc<Domain>>>>> = OnceLock::new();
         let cache = CACHE.get_or_init(|| Mutex::new(vec![None; 64]));
-        let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(d) = cache.get(log).and_then(|d| d.clone()) {
+        let cached = || {
+            let cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+            cache.get(log).and_then(|d| d.clone())
+        };
+        if let Some(d) = cached() {
             return Some(d);
         }
-        let d = Arc::new(Domain::make(ark.size(), ark.group_gen, ark.size_inv));
-        if let Some(slot) = cache.get_mut(log) {
-            *slot = Some(d.clone());
+        // Made without the lock: its parallel loops may run other rayon jobs on this thread,
+        // and one of them may want a domain too. Two callers racing make it twice; the first
+        // one stored is kept.
+        let made = Arc::new(Domain::make(ark.size(), ark.group_gen, ark.size_inv));
+        let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+        match cache.get_mut(log) {
+            Some(Some(d)) => Some(d.clone()),
+            Some(slot) => {
+                *slot = Some(made.clone());
+                Some(made)
+            }
+            None => Some(made),
         }
-        Some(d)
     }
 
     fn make(n: usize, omega: Fr, size_inv: Fr) -> Domain {

@@ -174,7 +174,12 @@ impl CircuitKeys {
         let full = assignment(&cs)?;
         drop(cs);
         let (m, n, c) = (&shape.matrices, shape.num_inputs, shape.num_constraints);
-        let images = Some(self.matrices.0.images.get_or_init(|| Images::new(&self.pk)));
+        // Made outside the cell: `Images::new` runs rayon loops, which may run another proof
+        // on this thread, and that proof must not wait on the cell this one is filling.
+        if self.matrices.0.images.get().is_none() {
+            let _ = self.matrices.0.images.set(Images::new(&self.pk));
+        }
+        let images = self.matrices.0.images.get();
         let made = match self.reduction {
             Reduction::Libsnark => {
                 groth16::create_proof::<LibsnarkReduction>(&self.pk, images, r, s, m, n, c, &full)

@@ -450,7 +450,8 @@ impl<P: SWCurveConfig> Accumulator<P> {
 
     /// bucket[b] += p (p not at infinity).
     fn add(&mut self, b: usize, p: Affine<P>) {
-        if self.stamp[b] == self.epoch {
+        // at most a batch's worth waits (with few buckets a batch cannot fill)
+        if self.stamp[b] == self.epoch && self.deferred.len() < self.batch {
             self.deferred.push((b as u32, p));
             return;
         }
@@ -491,9 +492,28 @@ impl<P: SWCurveConfig> Accumulator<P> {
 
     /// Performs the waiting additions with one inversion.
     fn flush(&mut self) {
-        if self.pending.is_empty() {
-            return;
+        if !self.pending.is_empty() {
+            self.add_batch();
         }
+        // a new batch: no bucket waits (stamps are cleared when the epoch wraps)
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.stamp.fill(0);
+            self.epoch = 1;
+        }
+        // the points that waited for this batch go into the next one
+        let deferred = std::mem::take(&mut self.deferred);
+        for &(b, p) in &deferred {
+            self.add_now(b as usize, p);
+        }
+        if self.deferred.is_empty() {
+            self.deferred = deferred;
+            self.deferred.clear();
+        }
+    }
+
+    /// The batched additions of `pending`.
+    fn add_batch(&mut self) {
         self.den.clear();
         self.pre.clear();
         let mut prod = P::BaseField::ONE;
@@ -516,21 +536,11 @@ impl<P: SWCurveConfig> Accumulator<P> {
             *q = Affine::new_unchecked(x3, y3);
         }
         self.pending.clear();
-        self.epoch = self.epoch.wrapping_add(1).max(1);
-        // the points that waited for this batch go into the next one
-        let deferred = std::mem::take(&mut self.deferred);
-        for &(b, p) in &deferred {
-            self.add_now(b as usize, p);
-        }
-        if self.deferred.is_empty() {
-            self.deferred = deferred;
-            self.deferred.clear();
-        }
     }
 
     /// Performs every waiting addition (a flush can put deferred points into a new batch).
     fn finish(&mut self) {
-        while !self.pending.is_empty() {
+        while !self.pending.is_empty() || !self.deferred.is_empty() {
             self.flush();
         }
     }
@@ -834,6 +844,28 @@ mod tests {
                 check_digits(&bases, &digits, want, c);
             }
         }
+    }
+
+    /// The batch epoch wraps round: stamps left from an earlier epoch 1 must not make a bucket
+    /// look busy (a deferred point would be lost), and few buckets bound what waits.
+    #[test]
+    fn the_epoch_wraps_without_losing_a_point() {
+        let mut rng = ChaCha20Rng::seed_from_u64(18);
+        let pts: Vec<G1Affine> = (0..300)
+            .map(|_| G1Projective::rand(&mut rng).into_affine())
+            .collect();
+        let mut acc = Accumulator::<ark_bn254::g1::Config>::new(8);
+        acc.epoch = u32::MAX - 2;
+        acc.stamp.fill(1);
+        let mut want = G1Projective::zero();
+        for (i, p) in pts.iter().enumerate() {
+            acc.add(i % 8, *p);
+            want += *p * Fr::from((i % 8 + 1) as u64);
+            assert!(acc.deferred.len() <= acc.batch);
+        }
+        acc.finish();
+        assert!(acc.pending.is_empty() && acc.deferred.is_empty());
+        assert_eq!(acc.reduce(), want);
     }
 
     #[test]

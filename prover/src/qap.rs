@@ -210,9 +210,9 @@ impl Quotient for CircomReduction {
         let (d, mut a, mut b) = domain_and_ab(matrices, num_inputs, num_constraints, full)?;
         // c = a·b on the domain: the public-input rows have b = 0, and the R1CS rows hold
         let mut c: Vec<Fr> = a.par_iter().zip(&b).map(|(x, y)| *x * y).collect();
-        let zeta = Domain::new(2 * d.size())
-            .ok_or(SynthesisError::PolynomialDegreeTooLarge)?
-            .generator();
+        // the generator of the domain of size 2n, as ark-poly's (its tables are not needed)
+        let zeta = Fr::get_root_of_unity(2 * d.size() as u64)
+            .ok_or(SynthesisError::PolynomialDegreeTooLarge)?;
         // evaluations on the domain -> evaluations at ζ·ω^i, the three at once
         let to_odd = |v: &mut Vec<Fr>| d.to_coset(v, zeta);
         rayon::join(
