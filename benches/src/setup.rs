@@ -110,7 +110,8 @@ fn measure(
     let t = Instant::now();
     let ptau = Ptau::open(ptau_path)?;
     ptau.verify_powers()?;
-    let z = Zkey::from_bytes(&std::fs::read(&z1)?)?;
+    // read as `zkpay-setup verify` reads it: `phase2::verify` subgroup-checks B2 itself
+    let z = Zkey::from_bytes_for_contribution(&std::fs::read(&z1)?)?;
     phase2::verify(&c.r1cs, &ptau, &z)?;
     let verify_s = t.elapsed().as_secs_f64();
     drop(z);
