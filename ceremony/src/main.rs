@@ -182,16 +182,18 @@ fn sha256_file(path: &Path) -> Result<String> {
     Ok(hex::encode(h.finalize()))
 }
 
-fn open_ptau(path: &Path) -> Result<Ptau> {
+/// Opens the powers of tau for a circuit of domain 2^`power` and checks the powers its key is
+/// made from (`Ptau::verify_powers_for`; `zkpay-setup ptau` checks the whole file).
+fn open_ptau(path: &Path, power: u32) -> Result<Ptau> {
     let p = Ptau::open(path).with_context(|| path.display().to_string())?;
-    p.verify_powers()
+    p.verify_powers_for(power)
         .with_context(|| format!("{}: phase-1 check", path.display()))?;
     Ok(p)
 }
 
 fn verify(which: &Which, ptau: &Path, zkey: &Path) -> Result<(Circuit, Zkey, phase2::Report)> {
     let c = which.build()?;
-    let p = open_ptau(ptau)?;
+    let p = open_ptau(ptau, c.r1cs.domain_power())?;
     let z = read_zkey(zkey)?;
     let report = phase2::verify(&c.r1cs, &p, &z)
         .with_context(|| format!("{} does not verify", zkey.display()))?;
@@ -268,7 +270,7 @@ fn main() -> Result<()> {
         }
         Cmd::New { which, ptau, out } => {
             let c = which.build()?;
-            let p = open_ptau(&ptau)?;
+            let p = open_ptau(&ptau, c.r1cs.domain_power())?;
             let z = phase2::new_zkey(&c.r1cs, &p)?;
             write_file(&out, &z.to_bytes())?;
             println!(
@@ -294,7 +296,7 @@ fn main() -> Result<()> {
                 }
                 None => String::new(),
             });
-            let (next, hash) = phase2::contribute(&z, &entropy, name)?;
+            let (next, hash) = phase2::contribute_owned(z, &entropy, name)?;
             drop(entropy);
             write_file(&output, &next.to_bytes())?;
             println!(

@@ -364,18 +364,19 @@ impl Ptau {
         self.sections[kind as usize].ok_or_else(|| malformed(format!("section {kind} is missing")))
     }
 
-    /// Reads a section's points chunk by chunk into `each`.
+    /// Reads a section's first `limit` points (all of them if fewer) chunk by chunk into `each`.
     fn stream<P: Send>(
         &self,
         kind: u32,
         bytes: usize,
+        limit: u64,
         decode: fn(&[u8]) -> Result<P>,
         mut each: impl FnMut(&[P]) -> Result<()>,
     ) -> Result<()> {
         let s = self.section(kind)?;
         let mut f = BufReader::with_capacity(1 << 20, File::open(&self.path)?);
         f.seek(SeekFrom::Start(s.offset))?;
-        let total = (s.size / bytes as u64) as usize;
+        let total = (s.size / bytes as u64).min(limit) as usize;
         let mut buf = vec![0u8; CHUNK * bytes];
         let mut done = 0;
         while done < total {
@@ -462,13 +463,23 @@ impl Ptau {
     /// Reads every point of sections 2–6 and checks that they are powers of one τ with one α
     /// and one β (random linear combinations, 128-bit coefficients from the OS's randomness).
     pub fn verify_powers(&self) -> Result<()> {
-        let mut seed = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut seed);
-        self.verify_powers_with_seed(seed)
+        self.verify_powers_with_seed(random_seed(), None)
     }
 
-    /// As [`Ptau::verify_powers`] with the coefficients drawn from `seed`.
-    pub fn verify_powers_with_seed(&self, seed: [u8; 32]) -> Result<()> {
+    /// [`Ptau::verify_powers`] on the powers a circuit whose domain is 2^`power` is made from,
+    /// and only those: τ^i·G1 for i < 2·2^`power` (circom's H query reads the domain twice
+    /// the size), τ^i·G2, α·τ^i·G1 and β·τ^i·G1 for i < 2^`power`, and β·G2. The keys
+    /// `phase2` makes read no other point of the file, so the check of the others, which a
+    /// circuit much smaller than the file would pay for in full, decides nothing about them.
+    /// Refuses a file smaller than the circuit (as [`Ptau::check_power`]).
+    pub fn verify_powers_for(&self, power: u32) -> Result<()> {
+        self.check_power(power)?;
+        self.verify_powers_with_seed(random_seed(), Some(power))
+    }
+
+    /// As [`Ptau::verify_powers`] with the coefficients drawn from `seed`, on every power
+    /// (`None`) or on those of a circuit of domain 2^`power` ([`Ptau::verify_powers_for`]).
+    pub fn verify_powers_with_seed(&self, seed: [u8; 32], power: Option<u32>) -> Result<()> {
         let g1 = G1Affine::generator();
         let g2 = G2Affine::generator();
         let tau_g1 = self.first(section::TAU_G1, G1_BYTES, g1_at, 2)?;
@@ -487,36 +498,38 @@ impl Ptau {
         if tg1.is_zero() || tg1 == g1 || tg2.is_zero() || tg2 == g2 {
             return Err(CeremonyError::Inconsistent("τ is 0 or 1".into()));
         }
-        let n = 1u64 << self.power;
+        // points checked in each section: τ^i·G1 has 2n − 1 in a file of 2^power powers
+        let n = 1u64 << power.unwrap_or(self.power).min(self.power);
+        let n_tau = (2 * n).min((2u64 << self.power) - 1);
         let sub_seed = |tag: u8| {
             let mut s = seed;
             s[0] ^= tag;
             s
         };
         // τ^i·G1
-        let mut tau = ShiftedSums::<G1Projective>::new(2 * n - 1, sub_seed(1));
-        self.stream(section::TAU_G1, G1_BYTES, g1_at, |c| {
+        let mut tau = ShiftedSums::<G1Projective>::new(n_tau, sub_seed(1));
+        self.stream(section::TAU_G1, G1_BYTES, n_tau, g1_at, |c| {
             tau.feed(c);
             Ok(())
         })?;
         // α·τ^i·G1 and β·τ^i·G1, remembering α·G1 and β·G1
         let mut alpha = ShiftedSums::<G1Projective>::new(n, sub_seed(2));
         let mut alpha_g1 = None;
-        self.stream(section::ALPHA_TAU_G1, G1_BYTES, g1_at, |c| {
+        self.stream(section::ALPHA_TAU_G1, G1_BYTES, n, g1_at, |c| {
             alpha_g1.get_or_insert(c[0]);
             alpha.feed(c);
             Ok(())
         })?;
         let mut beta = ShiftedSums::<G1Projective>::new(n, sub_seed(3));
         let mut beta_g1 = None;
-        self.stream(section::BETA_TAU_G1, G1_BYTES, g1_at, |c| {
+        self.stream(section::BETA_TAU_G1, G1_BYTES, n, g1_at, |c| {
             beta_g1.get_or_insert(c[0]);
             beta.feed(c);
             Ok(())
         })?;
         // τ^i·G2
         let mut tau2 = ShiftedSums::<G2Projective>::new(n, sub_seed(4));
-        self.stream(section::TAU_G2, G2_BYTES, g2_at, |c| {
+        self.stream(section::TAU_G2, G2_BYTES, n, g2_at, |c| {
             tau2.feed(c);
             Ok(())
         })?;
@@ -559,6 +572,13 @@ impl Ptau {
         }
         Ok(())
     }
+}
+
+/// 32 bytes from the operating system's randomness: the seed of a check's coefficients.
+fn random_seed() -> [u8; 32] {
+    let mut seed = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut seed);
+    seed
 }
 
 fn hex_be(le: &[u8]) -> String {

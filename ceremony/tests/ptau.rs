@@ -178,6 +178,44 @@ fn inconsistent_powers_are_found() {
 }
 
 #[test]
+fn a_circuit_s_check_covers_the_powers_its_key_is_made_from() {
+    // a circuit of domain 2^3 is made from τ^i·G1, i < 16, and τ^i·G2, α·τ^i, β·τ^i, i < 8
+    let p = Ptau::open(&files().join("final.ptau")).unwrap();
+    p.verify_powers_for(3).unwrap();
+    p.verify_powers_for(6).unwrap();
+    assert!(matches!(
+        p.verify_powers_for(7),
+        Err(CeremonyError::TooSmall { have: 6, need: 7 })
+    ));
+    for (name, kind, size, from, to, why) in [
+        ("used_tau_g1.ptau", 2, 64, 14, 15, "τ^i·G1"),
+        ("used_tau_g2.ptau", 3, 128, 6, 7, "τ^i·G2"),
+        ("used_alpha.ptau", 4, 64, 6, 7, "α·τ^i·G1"),
+        ("used_beta.ptau", 5, 64, 1, 7, "β·τ^i·G1"),
+    ] {
+        let path = edited(name, |b| copy_point(b, kind, size, from, to));
+        let e = Ptau::open(&path).unwrap().verify_powers_for(3).unwrap_err();
+        assert!(
+            matches!(&e, CeremonyError::Inconsistent(m) if m.contains(why)),
+            "{name}: {e}"
+        );
+    }
+    // a point past what the circuit uses decides nothing about its key: the circuit's check
+    // passes and the whole file's does not
+    for (name, kind, size, from, to) in [
+        ("unused_tau_g1.ptau", 2, 64, 15, 16),
+        ("unused_tau_g2.ptau", 3, 128, 7, 8),
+        ("unused_alpha.ptau", 4, 64, 7, 8),
+        ("unused_beta.ptau", 5, 64, 8, 9),
+    ] {
+        let path = edited(name, |b| copy_point(b, kind, size, from, to));
+        let p = Ptau::open(&path).unwrap();
+        p.verify_powers_for(3).unwrap();
+        assert!(p.verify_powers().is_err(), "{name}");
+    }
+}
+
+#[test]
 fn points_off_the_curve_or_not_canonical_are_refused() {
     let path = edited("off_curve.ptau", |b| {
         let o = section_offset(b, 2) + 5 * 64;
