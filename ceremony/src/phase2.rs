@@ -234,7 +234,8 @@ fn hash_u32(h: &mut Blake2b512, n: u32) {
 }
 
 /// The initial key of `r1cs` (δ = γ = 1, no contribution) from the powers of tau, as
-/// `snarkjs zkey new` computes it. The `.ptau` must have been verified ([`Ptau::verify_powers`]);
+/// `snarkjs zkey new` computes it. The `.ptau` must have been verified ([`Ptau::verify_powers`],
+/// or [`Ptau::verify_powers_for`] the circuit's domain);
 /// its Lagrange bases are checked here against its powers.
 pub fn new_zkey(r1cs: &R1cs, ptau: &Ptau) -> Result<Zkey> {
     initial_key(r1cs, ptau, None)
@@ -408,8 +409,9 @@ fn initial_key(r1cs: &R1cs, ptau: &Ptau, candidate: Option<&Zkey>) -> Result<Zke
 }
 
 /// Applies the secret `x` drawn from `rng` to `zkey` as a contribution of `source`: δ ← x·δ,
-/// L and H divided by x, and a proof of knowledge of x bound to the transcript.
-fn apply(zkey: &Zkey, rng: &mut ChaCha, source: Source, name: Option<String>) -> Result<Zkey> {
+/// L and H divided by x, and a proof of knowledge of x bound to the transcript. The key is
+/// changed in place (the sections a contribution leaves alone are not copied).
+fn apply(mut zkey: Zkey, rng: &mut ChaCha, source: Source, name: Option<String>) -> Result<Zkey> {
     let mut x = rng.fr();
     if x.is_zero() {
         return Err(inconsistent("a contribution of 0"));
@@ -421,15 +423,15 @@ fn apply(zkey: &Zkey, rng: &mut ChaCha, source: Source, name: Option<String>) ->
     t.update(g1_u(&g1_sx));
     let transcript: [u8; 64] = t.finalize().into();
     let g2_spx = (hash_to_g2(&transcript) * x).into_affine();
-    let mut out = zkey.clone();
-    out.delta1 = (zkey.delta1 * x).into_affine();
-    out.delta2 = (zkey.delta2 * x).into_affine();
+    zkey.delta1 = (zkey.delta1 * x).into_affine();
+    zkey.delta2 = (zkey.delta2 * x).into_affine();
     let mut inv = x
         .inverse()
         .ok_or_else(|| inconsistent("a contribution of 0"))?;
-    [out.l, out.h] = scalar_mul::scale_all::<g1::Config, 2>([&zkey.l, &zkey.h], &inv);
+    [zkey.l, zkey.h] = scalar_mul::scale_all::<g1::Config, 2>([&zkey.l, &zkey.h], &inv);
     x.zeroize();
     inv.zeroize();
+    let mut out = zkey;
     out.contributions.push(Contribution {
         delta_after: out.delta1,
         g1_s,
@@ -446,6 +448,16 @@ fn apply(zkey: &Zkey, rng: &mut ChaCha, source: Source, name: Option<String>) ->
 /// (BLAKE2b-512) with the typed `entropy`, as `snarkjs zkey contribute` does. Returns the new
 /// key and the contribution hash to publish.
 pub fn contribute(zkey: &Zkey, entropy: &str, name: Option<String>) -> Result<(Zkey, [u8; 64])> {
+    contribute_owned(zkey.clone(), entropy, name)
+}
+
+/// [`contribute`] taking the key: what a contributor's tool runs (read, contribute, write),
+/// without a copy of the key's sections.
+pub fn contribute_owned(
+    zkey: Zkey,
+    entropy: &str,
+    name: Option<String>,
+) -> Result<(Zkey, [u8; 64])> {
     let mut os = [0u8; 64];
     rand::rngs::OsRng.fill_bytes(&mut os);
     let mut h = Blake2b512::new();
@@ -483,7 +495,7 @@ pub fn beacon(
     }
     let mut rng = beacon_rng(value, exp);
     let out = apply(
-        zkey,
+        zkey.clone(),
         &mut rng,
         Source::Beacon {
             value: value.to_vec(),

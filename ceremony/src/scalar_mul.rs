@@ -248,10 +248,17 @@ pub fn scale_all<C: GLVConfig, const N: usize>(
     s: &C::ScalarField,
 ) -> [Vec<Affine<C>>; N] {
     let split = Split::new::<C>(s);
-    sets.map(|points| scale_with(points, &split))
+    let affine = affine_chain_is_safe::<C>(&split, s);
+    sets.map(|points| scale_with(points, &split, affine))
 }
 
-fn scale_with<C: GLVConfig>(points: &[Affine<C>], split: &Split) -> Vec<Affine<C>> {
+fn scale_with<C: GLVConfig>(points: &[Affine<C>], split: &Split, affine: bool) -> Vec<Affine<C>> {
+    if affine {
+        return points
+            .par_chunks(AFFINE_CHUNK)
+            .flat_map_iter(|chunk| scale_affine(chunk, split))
+            .collect();
+    }
     points
         .par_chunks(SCALE_CHUNK)
         .flat_map_iter(|chunk| {
@@ -268,6 +275,169 @@ fn scale_with<C: GLVConfig>(points: &[Affine<C>], split: &Split) -> Vec<Affine<C
             normalize(&out)
         })
         .collect()
+}
+
+/// Points rescaled together on the affine chain ([`scale_affine`]): each step's batched
+/// inversion is shared by this many points, whose coordinates stay in the L2 cache.
+const AFFINE_CHUNK: usize = 1024;
+
+/// The digit of `half` at position `i` as (table index, subtract), or `None` for a zero digit.
+fn digit(half: &(Vec<i8>, bool, bool), i: usize) -> Option<(usize, bool)> {
+    let (digits, neg, _) = half;
+    match digits.get(i) {
+        Some(&d) if d != 0 => Some((usize::from(d.unsigned_abs() >> 1), (d < 0) != *neg)),
+        _ => None,
+    }
+}
+
+/// Whether [`scale_affine`] computes s·P for every point P ≠ 0 of a group of prime order r
+/// without an exceptional case: every point of its chain is a multiple m·P for an m that
+/// depends on the scalar's digits only, so an affine doubling of the point at infinity or
+/// an addition of two points with the same x (equal or opposite) happens for every P or for
+/// none. This follows m along the chain in the scalar field and refuses such a step; it also
+/// requires the chain to end at s (the split is the scalar's). Curves with a cofactor are
+/// refused: their points may lie outside the prime-order group, where φ(P) ≠ λ·P.
+fn affine_chain_is_safe<C: GLVConfig>(split: &Split, s: &C::ScalarField) -> bool {
+    if C::COFACTOR.iter().skip(1).any(|l| *l != 0) || C::COFACTOR.first() != Some(&1) {
+        return false;
+    }
+    let mut m: Option<C::ScalarField> = None;
+    let mut safe = true;
+    'chain: for i in (0..split.len()).rev() {
+        if let Some(v) = m.as_mut() {
+            v.double_in_place();
+            if v.is_zero() {
+                safe = false;
+                break;
+            }
+        }
+        for half in &split.halves {
+            let Some((k, subtract)) = digit(half, i) else {
+                continue;
+            };
+            let mut q = C::ScalarField::from(2 * k as u64 + 1);
+            if half.2 {
+                q *= C::LAMBDA;
+            }
+            if subtract {
+                q = -q;
+            }
+            m = match m {
+                None => Some(q),
+                Some(v) if v == q || v == -q => {
+                    safe = false;
+                    break 'chain;
+                }
+                Some(v) => Some(v + q),
+            };
+            q.zeroize();
+        }
+    }
+    // the chain must end at the scalar the split was made from
+    safe &= m.is_some_and(|v| v == *s);
+    if let Some(v) = m.as_mut() {
+        v.zeroize();
+    }
+    safe
+}
+
+/// s·P for each point (of a prime-order group: see [`affine_chain_is_safe`], which must have
+/// accepted `split`) on the split's chain, all points at once in affine coordinates: every
+/// doubling and every addition of a step shares one field inversion (Montgomery's trick),
+/// which makes an addition 5M + 1S instead of a mixed addition's 7M + 4S, and the results
+/// need no normalisation. Points at infinity stay there.
+fn scale_affine<C: GLVConfig>(points: &[Affine<C>], split: &Split) -> Vec<Affine<C>> {
+    let live: Vec<usize> = (0..points.len())
+        .filter(|&i| !points[i].is_zero())
+        .collect();
+    let mut out = vec![Affine::<C>::identity(); points.len()];
+    if live.is_empty() {
+        return out;
+    }
+    let bases: Vec<Affine<C>> = live.iter().map(|&i| points[i]).collect();
+    let (plain, endo) = tables(&bases);
+    let n = bases.len();
+    let mut xs = vec![C::BaseField::zero(); n];
+    let mut ys = vec![C::BaseField::zero(); n];
+    let mut scratch = vec![C::BaseField::zero(); n];
+    let mut started = false;
+    for i in (0..split.len()).rev() {
+        if started {
+            batch_double(&mut xs, &mut ys, &mut scratch);
+        }
+        for half in &split.halves {
+            let Some((k, subtract)) = digit(half, i) else {
+                continue;
+            };
+            let table = if half.2 { &endo } else { &plain };
+            let q = |t: usize| table[t * TABLE + k];
+            if started {
+                batch_add(&mut xs, &mut ys, &mut scratch, q, subtract);
+            } else {
+                for t in 0..n {
+                    let p = q(t);
+                    xs[t] = p.x;
+                    ys[t] = if subtract { -p.y } else { p.y };
+                }
+                started = true;
+            }
+        }
+    }
+    if started {
+        for (t, &i) in live.iter().enumerate() {
+            out[i] = Affine::new_unchecked(xs[t], ys[t]);
+        }
+    }
+    out
+}
+
+/// 2·(x, y) for every point, with one inversion: λ = 3x² / 2y, x' = λ² − 2x,
+/// y' = λ(x − x') − y. No y is zero (the chain was checked: no point of order 2 or ∞).
+fn batch_double<F: Field>(xs: &mut [F], ys: &mut [F], before: &mut [F]) {
+    let mut acc = F::one();
+    for (b, y) in before.iter_mut().zip(ys.iter()) {
+        *b = acc;
+        acc *= y.double();
+    }
+    let mut inv = acc.inverse().unwrap_or_default();
+    for t in (0..xs.len()).rev() {
+        let d = ys[t].double();
+        let d_inv = inv * before[t];
+        inv *= d;
+        let x2 = xs[t].square();
+        let lambda = (x2.double() + x2) * d_inv;
+        let x3 = lambda.square() - xs[t].double();
+        ys[t] = lambda * (xs[t] - x3) - ys[t];
+        xs[t] = x3;
+    }
+}
+
+/// (x, y) + ±q(t) for every point t, with one inversion: λ = (y_q − y) / (x_q − x),
+/// x' = λ² − x − x_q, y' = λ(x − x') − y. No two x are equal (the chain was checked).
+fn batch_add<C: SWCurveConfig>(
+    xs: &mut [C::BaseField],
+    ys: &mut [C::BaseField],
+    before: &mut [C::BaseField],
+    q: impl Fn(usize) -> Affine<C>,
+    subtract: bool,
+) {
+    let mut acc = C::BaseField::one();
+    for t in 0..xs.len() {
+        before[t] = acc;
+        acc *= q(t).x - xs[t];
+    }
+    let mut inv = acc.inverse().unwrap_or_default();
+    for t in (0..xs.len()).rev() {
+        let p = q(t);
+        let d = p.x - xs[t];
+        let d_inv = inv * before[t];
+        inv *= d;
+        let py = if subtract { -p.y } else { p.y };
+        let lambda = (py - ys[t]) * d_inv;
+        let x3 = lambda.square() - xs[t] - p.x;
+        ys[t] = lambda * (xs[t] - x3) - ys[t];
+        xs[t] = x3;
+    }
 }
 
 #[cfg(test)]
@@ -387,6 +557,54 @@ mod tests {
             assert_eq!(all, want, "{k}");
             assert_eq!(few, want[..3], "{k}");
             assert!(none.is_empty());
+        }
+    }
+
+    #[test]
+    fn rescaling_in_g1_takes_the_affine_chain_and_g2_does_not() {
+        let mut rng = ChaCha20Rng::seed_from_u64(4);
+        for k in scalars(&mut rng).iter().filter(|k| !k.is_zero()) {
+            let split = Split::new::<ark_bn254::g1::Config>(k);
+            assert!(
+                affine_chain_is_safe::<ark_bn254::g1::Config>(&split, k),
+                "{k}"
+            );
+            // another scalar's split is refused: the chain must end at the scalar
+            let other = *k + Fr::one();
+            assert!(
+                !affine_chain_is_safe::<ark_bn254::g1::Config>(&split, &other),
+                "{k}"
+            );
+            let split2 = Split::new::<ark_bn254::g2::Config>(k);
+            assert!(!affine_chain_is_safe::<ark_bn254::g2::Config>(&split2, k));
+        }
+        assert!(!affine_chain_is_safe::<ark_bn254::g1::Config>(
+            &Split::new::<ark_bn254::g1::Config>(&Fr::zero()),
+            &Fr::zero()
+        ));
+        // and gives arkworks' points: more than one chunk, points at infinity among them
+        let gen = G1Affine::generator();
+        let mut points: Vec<G1Affine> = (0..AFFINE_CHUNK + 45)
+            .map(|_| (gen * Fr::rand(&mut rng)).into_affine())
+            .collect();
+        points[0] = G1Affine::zero();
+        points[AFFINE_CHUNK + 3] = G1Affine::zero();
+        points[7] = gen;
+        points[8] = -gen;
+        let mut all_zero = vec![G1Affine::zero(); 5];
+        all_zero.push(gen);
+        for k in [
+            Fr::rand(&mut rng),
+            Fr::from(3u64),
+            -Fr::one(),
+            <ark_bn254::g1::Config as GLVConfig>::LAMBDA,
+        ] {
+            let split = Split::new::<ark_bn254::g1::Config>(&k);
+            assert!(affine_chain_is_safe::<ark_bn254::g1::Config>(&split, &k));
+            let want: Vec<G1Affine> = points.iter().map(|p| (*p * k).into_affine()).collect();
+            assert_eq!(scale_with(&points, &split, true), want, "{k}");
+            assert_eq!(scale_affine(&all_zero[..5], &split), all_zero[..5]);
+            assert_eq!(scale_affine(&all_zero, &split)[5], (gen * k).into_affine());
         }
     }
 

@@ -329,9 +329,35 @@ fn fr_le(b: &[u8]) -> Result<Fr> {
 }
 
 fn section(out: &mut Vec<u8>, kind: u32, body: &[u8]) {
+    section_with(out, kind, |o| o.extend_from_slice(body));
+}
+
+/// Appends section `kind` whose body `body` writes straight into `out` (its size is patched
+/// into the section header afterwards).
+fn section_with(out: &mut Vec<u8>, kind: u32, body: impl FnOnce(&mut Vec<u8>)) {
     out.extend_from_slice(&kind.to_le_bytes());
-    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
-    out.extend_from_slice(body);
+    let size_at = out.len();
+    out.extend_from_slice(&0u64.to_le_bytes());
+    body(out);
+    let size = (out.len() - size_at - 8) as u64;
+    out[size_at..size_at + 8].copy_from_slice(&size.to_le_bytes());
+}
+
+/// Bytes of a coefficient in section 4.
+const COEF_BYTES: usize = 44;
+
+/// Appends `enc` of every item, in order, encoded in parallel.
+fn put_each<T: Sync, const N: usize>(
+    out: &mut Vec<u8>,
+    items: &[T],
+    enc: impl Fn(&T) -> [u8; N] + Sync,
+) {
+    let start = out.len();
+    out.resize(start + N * items.len(), 0);
+    out[start..]
+        .par_chunks_exact_mut(N)
+        .zip(items.par_iter())
+        .for_each(|(dst, item)| dst.copy_from_slice(&enc(item)));
 }
 
 fn fr_modulus_le() -> [u8; 32] {
@@ -490,21 +516,48 @@ impl Zkey {
 
     /// The coefficients section's bytes.
     pub fn coefs_bytes(&self) -> Vec<u8> {
-        let r2 = r2();
-        let mut out = Vec::with_capacity(4 + 44 * self.coefs.len());
-        out.extend_from_slice(&(self.coefs.len() as u32).to_le_bytes());
-        for c in &self.coefs {
-            out.extend_from_slice(&c.matrix.to_le_bytes());
-            out.extend_from_slice(&c.constraint.to_le_bytes());
-            out.extend_from_slice(&c.signal.to_le_bytes());
-            out.extend_from_slice(&(c.value * r2).into_bigint().to_bytes_le());
-        }
+        let mut out = Vec::with_capacity(4 + COEF_BYTES * self.coefs.len());
+        self.put_coefs(&mut out);
         out
     }
 
-    /// The file.
+    /// Appends the coefficients section's body (count, then each coefficient as snarkjs writes
+    /// it: matrix, constraint, signal, value·R² as 32 little-endian bytes), encoded in parallel.
+    fn put_coefs(&self, out: &mut Vec<u8>) {
+        let r2 = r2();
+        out.extend_from_slice(&(self.coefs.len() as u32).to_le_bytes());
+        put_each(out, &self.coefs, |c| {
+            let mut b = [0u8; COEF_BYTES];
+            b[..4].copy_from_slice(&c.matrix.to_le_bytes());
+            b[4..8].copy_from_slice(&c.constraint.to_le_bytes());
+            b[8..12].copy_from_slice(&c.signal.to_le_bytes());
+            b[12..].copy_from_slice(&(c.value * r2).into_bigint().to_bytes_le());
+            b
+        });
+    }
+
+    /// The file. Its size is reserved at once and the large sections are encoded in parallel
+    /// (a chunk key of the full profile is 320 MB).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = b"zkey".to_vec();
+        let g1s = self.ic.len() + self.a.len() + self.b1.len() + self.l.len() + self.h.len();
+        // a contribution takes at most 4 G1 points, a G2 point, its transcript and ~520 bytes
+        let contributions = self.contributions.len() * 1024;
+        let mut out = Vec::with_capacity(
+            12 + 10 * 12
+                + 4
+                + 3 * 32
+                + 12
+                + 3 * G1_BYTES
+                + 3 * G2_BYTES
+                + g1s * G1_BYTES
+                + self.b2.len() * G2_BYTES
+                + 4
+                + COEF_BYTES * self.coefs.len()
+                + 64
+                + 4
+                + contributions,
+        );
+        out.extend_from_slice(b"zkey");
         out.extend_from_slice(&1u32.to_le_bytes());
         out.extend_from_slice(&10u32.to_le_bytes());
         section(&mut out, 1, &1u32.to_le_bytes());
@@ -523,25 +576,20 @@ impl Zkey {
         h.extend_from_slice(&g1_lem(&self.delta1));
         h.extend_from_slice(&g2_lem(&self.delta2));
         section(&mut out, 2, &h);
-        let g1s = |ps: &[G1Affine]| ps.iter().flat_map(g1_lem).collect::<Vec<u8>>();
-        section(&mut out, 3, &g1s(&self.ic));
-        section(&mut out, 4, &self.coefs_bytes());
-        section(&mut out, 5, &g1s(&self.a));
-        section(&mut out, 6, &g1s(&self.b1));
-        section(
-            &mut out,
-            7,
-            &self.b2.iter().flat_map(g2_lem).collect::<Vec<u8>>(),
-        );
-        section(&mut out, 8, &g1s(&self.l));
-        section(&mut out, 9, &g1s(&self.h));
-        let mut m = Vec::new();
-        m.extend_from_slice(&self.cs_hash);
-        m.extend_from_slice(&(self.contributions.len() as u32).to_le_bytes());
-        for c in &self.contributions {
-            c.encode(&mut m);
-        }
-        section(&mut out, 10, &m);
+        section_with(&mut out, 3, |o| put_each(o, &self.ic, g1_lem));
+        section_with(&mut out, 4, |o| self.put_coefs(o));
+        section_with(&mut out, 5, |o| put_each(o, &self.a, g1_lem));
+        section_with(&mut out, 6, |o| put_each(o, &self.b1, g1_lem));
+        section_with(&mut out, 7, |o| put_each(o, &self.b2, g2_lem));
+        section_with(&mut out, 8, |o| put_each(o, &self.l, g1_lem));
+        section_with(&mut out, 9, |o| put_each(o, &self.h, g1_lem));
+        section_with(&mut out, 10, |m| {
+            m.extend_from_slice(&self.cs_hash);
+            m.extend_from_slice(&(self.contributions.len() as u32).to_le_bytes());
+            for c in &self.contributions {
+                c.encode(m);
+            }
+        });
         out
     }
 
