@@ -3,8 +3,11 @@
 //! that verify under the dev keys; a node on ceremony keys rejects them.
 //!
 //! The ceremony: powers of tau of 2^16 from random secrets (`zkpay_ceremony::testing`), then for
-//! each circuit of the test profile the initial key, a contribution and a beacon by zkpay's
-//! ceremony library, verified and exported to a parameters directory.
+//! each circuit of the test profile (the payment circuit and the batch chunk circuit) the
+//! initial key and two contributions by zkpay's ceremony library, a third by the pinned snarkjs
+//! (`zkey contribute`), and a beacon by zkpay; the whole chain verified from the circuit and the
+//! powers of tau by both tools (`phase2::verify`, `snarkjs zkey verify`), which list the same
+//! contribution hashes; the keys exported to the parameters directory the node runs on.
 
 mod common;
 
@@ -19,6 +22,7 @@ use std::sync::OnceLock;
 use zkpay_ceremony::circuit::{circuit, Kind};
 use zkpay_ceremony::phase2;
 use zkpay_ceremony::ptau::Ptau;
+use zkpay_ceremony::zkey::Zkey;
 use zkpay_protocol::address::Network;
 use zkpay_protocol::batch::BatchPublic;
 use zkpay_protocol::note::{Commitment, Nullifier, Root};
@@ -37,6 +41,7 @@ fn snarkjs(dir: &Path, args: &[&str]) -> String {
         "snarkjs is not installed: run scripts/bootstrap.sh"
     );
     let out = Command::new("node")
+        .arg("--max-old-space-size=8192")
         .arg(cli)
         .args(args)
         .current_dir(dir)
@@ -51,7 +56,20 @@ fn snarkjs(dir: &Path, args: &[&str]) -> String {
     text
 }
 
-/// A parameters directory with ceremony keys for both circuits of the test profile.
+/// The hex digits of snarkjs's output, without its separators.
+fn out_hex(s: &str) -> String {
+    s.lines()
+        .flat_map(|l| {
+            l.split_whitespace()
+                .filter(|w| w.len() == 8 && w.chars().all(|c| c.is_ascii_hexdigit()))
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// A parameters directory with ceremony keys for both circuits of the test profile, each from a
+/// ceremony mixing zkpay and snarkjs, verified by both.
 fn params() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
@@ -65,20 +83,61 @@ fn params() -> &'static PathBuf {
         let out = dir.join("params");
         for kind in [Kind::Payment, Kind::Batch] {
             let c = circuit(kind, Profile::Test).unwrap();
+            let name = c.name.clone();
+            let r1cs = format!("{name}.r1cs");
+            std::fs::write(dir.join(&r1cs), c.r1cs.to_bytes()).unwrap();
             let init = phase2::new_zkey(&c.r1cs, &ptau).unwrap();
-            let (k1, _) = phase2::contribute(&init, "test entropy", Some("tester".into())).unwrap();
-            let (k2, _) = phase2::beacon(&k1, b"beacon", 10, None).unwrap();
-            let report = phase2::verify_from_init(&init, &k2).unwrap();
+            let (k1, alice) =
+                phase2::contribute(&init, "alice's typing", Some("alice".into())).unwrap();
+            let (k2, bob) = phase2::contribute(&k1, "", Some("bob".into())).unwrap();
+            let (z2, z3) = (format!("{name}_2.zkey"), format!("{name}_3.zkey"));
+            std::fs::write(dir.join(&z2), k2.to_bytes()).unwrap();
+            drop((init, k1, k2));
+            // the third contribution by snarkjs, on the key zkpay wrote
+            let said = snarkjs(
+                &dir,
+                &[
+                    "zkey",
+                    "contribute",
+                    &z2,
+                    &z3,
+                    "--name=carol",
+                    "-e=carol's entropy",
+                ],
+            );
+            assert!(said.contains("Contribution Hash"), "{said}");
+            let k3 = Zkey::from_bytes(&std::fs::read(dir.join(&z3)).unwrap()).unwrap();
+            let (k4, beacon) = phase2::beacon(&k3, b"beacon", 10, Some("beacon".into())).unwrap();
+            let last = format!("{name}_final.zkey");
+            std::fs::write(dir.join(&last), k4.to_bytes()).unwrap();
+            // both tools check the whole chain from the circuit and the powers of tau
+            let theirs = snarkjs(&dir, &["zkey", "verify", &r1cs, "pot.ptau", &last]);
+            assert!(theirs.contains("ZKey Ok!"), "{name}: {theirs}");
+            let report = phase2::verify(&c.r1cs, &ptau, &k4).unwrap();
             let hashes: Vec<String> = report
                 .contributions
                 .iter()
                 .map(|k| hex::encode(k.hash))
                 .collect();
+            let names: Vec<_> = report
+                .contributions
+                .iter()
+                .map(|k| k.name.clone().unwrap_or_default())
+                .collect();
+            assert_eq!(names, ["alice", "bob", "carol", "beacon"], "{name}");
+            assert_eq!(hashes[0], hex::encode(alice));
+            assert_eq!(hashes[1], hex::encode(bob));
+            assert_eq!(hashes[3], hex::encode(beacon));
+            // snarkjs lists the same four hashes (in groups of 8 hex digits)
+            let listed = out_hex(&theirs);
+            for h in &hashes {
+                assert!(listed.contains(h.as_str()), "snarkjs does not list {h}");
+            }
             Params::write(
                 &out,
                 &c.name,
                 c.shape,
-                &phase2::proving_key(&k2),
+                &phase2::proving_key(&k4),
                 Reduction::Circom,
                 &report.transcript_hash,
                 &hashes,
