@@ -254,27 +254,34 @@ pub fn scale_all<C: GLVConfig, const N: usize>(
 
 fn scale_with<C: GLVConfig>(points: &[Affine<C>], split: &Split, affine: bool) -> Vec<Affine<C>> {
     if affine {
+        // a chunk whose affine chain meets a zero denominator (only points off the curve
+        // can: the chain was checked) is done again point by point
         return points
             .par_chunks(AFFINE_CHUNK)
-            .flat_map_iter(|chunk| scale_affine(chunk, split))
+            .flat_map_iter(|chunk| {
+                scale_affine(chunk, split).unwrap_or_else(|| scale_projective(chunk, split))
+            })
             .collect();
     }
     points
         .par_chunks(SCALE_CHUNK)
-        .flat_map_iter(|chunk| {
-            let (plain, endo) = tables(chunk);
-            let out: Vec<Projective<C>> = (0..chunk.len())
-                .map(|t| {
-                    if chunk[t].is_zero() {
-                        Projective::zero()
-                    } else {
-                        straus(&[(t, split)], &plain, &endo)
-                    }
-                })
-                .collect();
-            normalize(&out)
-        })
+        .flat_map_iter(|chunk| scale_projective(chunk, split))
         .collect()
+}
+
+/// s·P for each point, one projective chain per point (tables normalised together).
+fn scale_projective<C: GLVConfig>(chunk: &[Affine<C>], split: &Split) -> Vec<Affine<C>> {
+    let (plain, endo) = tables(chunk);
+    let out: Vec<Projective<C>> = (0..chunk.len())
+        .map(|t| {
+            if chunk[t].is_zero() {
+                Projective::zero()
+            } else {
+                straus(&[(t, split)], &plain, &endo)
+            }
+        })
+        .collect();
+    normalize(&out)
 }
 
 /// Points rescaled together on the affine chain ([`scale_affine`]): each step's batched
@@ -298,7 +305,11 @@ fn digit(half: &(Vec<i8>, bool, bool), i: usize) -> Option<(usize, bool)> {
 /// requires the chain to end at s (the split is the scalar's). Curves with a cofactor are
 /// refused: their points may lie outside the prime-order group, where φ(P) ≠ λ·P.
 fn affine_chain_is_safe<C: GLVConfig>(split: &Split, s: &C::ScalarField) -> bool {
-    if C::COFACTOR.iter().skip(1).any(|l| *l != 0) || C::COFACTOR.first() != Some(&1) {
+    // the doubling formula is for a = 0
+    if C::COFACTOR.iter().skip(1).any(|l| *l != 0)
+        || C::COFACTOR.first() != Some(&1)
+        || !C::COEFF_A.is_zero()
+    {
         return false;
     }
     let mut m: Option<C::ScalarField> = None;
@@ -322,15 +333,15 @@ fn affine_chain_is_safe<C: GLVConfig>(split: &Split, s: &C::ScalarField) -> bool
             if subtract {
                 q = -q;
             }
-            m = match m {
-                None => Some(q),
-                Some(v) if v == q || v == -q => {
-                    safe = false;
-                    break 'chain;
-                }
-                Some(v) => Some(v + q),
-            };
+            let refused = m.is_some_and(|v| v == q || v == -q);
+            if !refused {
+                m = Some(m.map_or(q, |v| v + q));
+            }
             q.zeroize();
+            if refused {
+                safe = false;
+                break 'chain;
+            }
         }
     }
     // the chain must end at the scalar the split was made from
@@ -345,14 +356,15 @@ fn affine_chain_is_safe<C: GLVConfig>(split: &Split, s: &C::ScalarField) -> bool
 /// accepted `split`) on the split's chain, all points at once in affine coordinates: every
 /// doubling and every addition of a step shares one field inversion (Montgomery's trick),
 /// which makes an addition 5M + 1S instead of a mixed addition's 7M + 4S, and the results
-/// need no normalisation. Points at infinity stay there.
-fn scale_affine<C: GLVConfig>(points: &[Affine<C>], split: &Split) -> Vec<Affine<C>> {
+/// need no normalisation. Points at infinity stay there. `None` if a step meets a zero
+/// denominator, which a point off the curve can cause.
+fn scale_affine<C: GLVConfig>(points: &[Affine<C>], split: &Split) -> Option<Vec<Affine<C>>> {
     let live: Vec<usize> = (0..points.len())
         .filter(|&i| !points[i].is_zero())
         .collect();
     let mut out = vec![Affine::<C>::identity(); points.len()];
     if live.is_empty() {
-        return out;
+        return Some(out);
     }
     let bases: Vec<Affine<C>> = live.iter().map(|&i| points[i]).collect();
     let (plain, endo) = tables(&bases);
@@ -362,8 +374,8 @@ fn scale_affine<C: GLVConfig>(points: &[Affine<C>], split: &Split) -> Vec<Affine
     let mut scratch = vec![C::BaseField::zero(); n];
     let mut started = false;
     for i in (0..split.len()).rev() {
-        if started {
-            batch_double(&mut xs, &mut ys, &mut scratch);
+        if started && !batch_double(&mut xs, &mut ys, &mut scratch) {
+            return None;
         }
         for half in &split.halves {
             let Some((k, subtract)) = digit(half, i) else {
@@ -372,7 +384,9 @@ fn scale_affine<C: GLVConfig>(points: &[Affine<C>], split: &Split) -> Vec<Affine
             let table = if half.2 { &endo } else { &plain };
             let q = |t: usize| table[t * TABLE + k];
             if started {
-                batch_add(&mut xs, &mut ys, &mut scratch, q, subtract);
+                if !batch_add(&mut xs, &mut ys, &mut scratch, q, subtract) {
+                    return None;
+                }
             } else {
                 for t in 0..n {
                     let p = q(t);
@@ -388,18 +402,21 @@ fn scale_affine<C: GLVConfig>(points: &[Affine<C>], split: &Split) -> Vec<Affine
             out[i] = Affine::new_unchecked(xs[t], ys[t]);
         }
     }
-    out
+    Some(out)
 }
 
 /// 2·(x, y) for every point, with one inversion: λ = 3x² / 2y, x' = λ² − 2x,
-/// y' = λ(x − x') − y. No y is zero (the chain was checked: no point of order 2 or ∞).
-fn batch_double<F: Field>(xs: &mut [F], ys: &mut [F], before: &mut [F]) {
+/// y' = λ(x − x') − y. No y is zero for points of the curve (the chain was checked: no
+/// point of order 2 or ∞); false, with the points left half done, if one is.
+fn batch_double<F: Field>(xs: &mut [F], ys: &mut [F], before: &mut [F]) -> bool {
     let mut acc = F::one();
     for (b, y) in before.iter_mut().zip(ys.iter()) {
         *b = acc;
         acc *= y.double();
     }
-    let mut inv = acc.inverse().unwrap_or_default();
+    let Some(mut inv) = acc.inverse() else {
+        return false;
+    };
     for t in (0..xs.len()).rev() {
         let d = ys[t].double();
         let d_inv = inv * before[t];
@@ -410,23 +427,27 @@ fn batch_double<F: Field>(xs: &mut [F], ys: &mut [F], before: &mut [F]) {
         ys[t] = lambda * (xs[t] - x3) - ys[t];
         xs[t] = x3;
     }
+    true
 }
 
 /// (x, y) + ±q(t) for every point t, with one inversion: λ = (y_q − y) / (x_q − x),
-/// x' = λ² − x − x_q, y' = λ(x − x') − y. No two x are equal (the chain was checked).
+/// x' = λ² − x − x_q, y' = λ(x − x') − y. No two x are equal for points of the curve (the
+/// chain was checked); false, with the points left half done, if two are.
 fn batch_add<C: SWCurveConfig>(
     xs: &mut [C::BaseField],
     ys: &mut [C::BaseField],
     before: &mut [C::BaseField],
     q: impl Fn(usize) -> Affine<C>,
     subtract: bool,
-) {
+) -> bool {
     let mut acc = C::BaseField::one();
     for t in 0..xs.len() {
         before[t] = acc;
         acc *= q(t).x - xs[t];
     }
-    let mut inv = acc.inverse().unwrap_or_default();
+    let Some(mut inv) = acc.inverse() else {
+        return false;
+    };
     for t in (0..xs.len()).rev() {
         let p = q(t);
         let d = p.x - xs[t];
@@ -438,6 +459,7 @@ fn batch_add<C: SWCurveConfig>(
         ys[t] = lambda * (xs[t] - x3) - ys[t];
         xs[t] = x3;
     }
+    true
 }
 
 #[cfg(test)]
@@ -603,8 +625,28 @@ mod tests {
             assert!(affine_chain_is_safe::<ark_bn254::g1::Config>(&split, &k));
             let want: Vec<G1Affine> = points.iter().map(|p| (*p * k).into_affine()).collect();
             assert_eq!(scale_with(&points, &split, true), want, "{k}");
-            assert_eq!(scale_affine(&all_zero[..5], &split), all_zero[..5]);
-            assert_eq!(scale_affine(&all_zero, &split)[5], (gen * k).into_affine());
+            assert_eq!(
+                scale_affine(&all_zero[..5], &split),
+                Some(all_zero[..5].to_vec())
+            );
+            assert_eq!(
+                scale_affine(&all_zero, &split).map(|v| v[5]),
+                Some((gen * k).into_affine())
+            );
+            // a point off the curve with y = 0 makes a doubling's denominator zero: the chunk
+            // is done again point by point, and the other points are still right
+            let mut bad = points[..10].to_vec();
+            bad[3] = G1Affine::new_unchecked(ark_bn254::Fq::from(5u64), ark_bn254::Fq::zero());
+            if split.len() > 1 {
+                // (a scalar of one digit, 3 or ±1 or λ, has no step to fail)
+                assert_eq!(scale_affine(&bad, &split), None, "{k}");
+            }
+            let got = scale_with(&bad, &split, true);
+            for (i, (g, w)) in got.iter().zip(&want[..10]).enumerate() {
+                if i != 3 {
+                    assert_eq!(g, w, "{k} {i}");
+                }
+            }
         }
     }
 
