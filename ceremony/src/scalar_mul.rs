@@ -156,28 +156,29 @@ fn tables<C: GLVConfig>(points: &[Affine<C>]) -> (Vec<Affine<C>>, Vec<Affine<C>>
 /// Affine forms with one inversion (Montgomery's trick), serially: arkworks'
 /// `normalize_batch` runs parallel loops, and these calls already run inside one.
 fn normalize<C: SWCurveConfig>(v: &[Projective<C>]) -> Vec<Affine<C>> {
-    // products of the nonzero z up to each point
-    let mut before = Vec::with_capacity(v.len());
-    let mut acc = C::BaseField::one();
-    for p in v {
-        before.push(acc);
-        if !p.is_zero() {
-            acc *= p.z;
-        }
-    }
-    // acc is a product of nonzero elements (or 1): it has an inverse
-    let mut inv = acc.inverse().unwrap_or_default();
-    let mut out = vec![Affine::<C>::identity(); v.len()];
-    for (i, p) in v.iter().enumerate().rev() {
-        if p.is_zero() {
-            continue;
-        }
-        let z_inv = inv * before[i];
-        inv *= p.z;
-        let z2 = z_inv.square();
-        out[i] = Affine::new_unchecked(p.x * z2, p.y * z2 * z_inv);
-    }
-    out
+    // a point at infinity (z = 0) takes 1 in its place: every z inverted is then nonzero
+    let mut z_inv: Vec<C::BaseField> = v
+        .iter()
+        .map(|p| {
+            if p.is_zero() {
+                C::BaseField::one()
+            } else {
+                p.z
+            }
+        })
+        .collect();
+    let mut scratch = vec![C::BaseField::zero(); v.len()];
+    invert_all(&mut z_inv, &mut scratch);
+    v.iter()
+        .zip(&z_inv)
+        .map(|(p, z_inv)| {
+            if p.is_zero() {
+                return Affine::identity();
+            }
+            let z2 = z_inv.square();
+            Affine::new_unchecked(p.x * z2, p.y * z2 * z_inv)
+        })
+        .collect()
 }
 
 /// Σ over `items` (table index, split scalar) on a shared doubling chain.
@@ -191,14 +192,13 @@ fn straus<C: GLVConfig>(
     for i in (0..len).rev() {
         acc.double_in_place();
         for (t, s) in items {
-            for (digits, neg, on_endo) in &s.halves {
-                let d = match digits.get(i) {
-                    Some(&d) if d != 0 => d,
-                    _ => continue,
+            for half in &s.halves {
+                let Some((k, subtract)) = digit(half, i) else {
+                    continue;
                 };
-                let table = if *on_endo { endo } else { plain };
-                let q = table[t * TABLE + usize::from(d.unsigned_abs() >> 1)];
-                if (d < 0) != *neg {
+                let table = if half.2 { endo } else { plain };
+                let q = table[t * TABLE + k];
+                if subtract {
                     acc -= q;
                 } else {
                     acc += q;
@@ -371,10 +371,11 @@ fn scale_affine<C: GLVConfig>(points: &[Affine<C>], split: &Split) -> Option<Vec
     let n = bases.len();
     let mut xs = vec![C::BaseField::zero(); n];
     let mut ys = vec![C::BaseField::zero(); n];
+    let mut inv = vec![C::BaseField::zero(); n];
     let mut scratch = vec![C::BaseField::zero(); n];
     let mut started = false;
     for i in (0..split.len()).rev() {
-        if started && !batch_double(&mut xs, &mut ys, &mut scratch) {
+        if started && !batch_double(&mut xs, &mut ys, &mut inv, &mut scratch) {
             return None;
         }
         for half in &split.halves {
@@ -384,7 +385,7 @@ fn scale_affine<C: GLVConfig>(points: &[Affine<C>], split: &Split) -> Option<Vec
             let table = if half.2 { &endo } else { &plain };
             let q = |t: usize| table[t * TABLE + k];
             if started {
-                if !batch_add(&mut xs, &mut ys, &mut scratch, q, subtract) {
+                if !batch_add(&mut xs, &mut ys, &mut inv, &mut scratch, q, subtract) {
                     return None;
                 }
             } else {
@@ -405,59 +406,70 @@ fn scale_affine<C: GLVConfig>(points: &[Affine<C>], split: &Split) -> Option<Vec
     Some(out)
 }
 
-/// 2·(x, y) for every point, with one inversion: λ = 3x² / 2y, x' = λ² − 2x,
-/// y' = λ(x − x') − y. No y is zero for points of the curve (the chain was checked: no
-/// point of order 2 or ∞); false, with the points left half done, if one is.
-fn batch_double<F: Field>(xs: &mut [F], ys: &mut [F], before: &mut [F]) -> bool {
+/// Replaces every element of `d` by its inverse with one field inversion (Montgomery's
+/// trick), serially (the callers already run in parallel); `scratch` is as long as `d`.
+/// False, with `d` unchanged, if an element is zero.
+fn invert_all<F: Field>(d: &mut [F], scratch: &mut [F]) -> bool {
     let mut acc = F::one();
-    for (b, y) in before.iter_mut().zip(ys.iter()) {
+    for (b, x) in scratch.iter_mut().zip(d.iter()) {
         *b = acc;
-        acc *= y.double();
+        acc *= x;
     }
     let Some(mut inv) = acc.inverse() else {
         return false;
     };
-    for t in (0..xs.len()).rev() {
-        let d = ys[t].double();
-        let d_inv = inv * before[t];
-        inv *= d;
-        let x2 = xs[t].square();
+    for (x, b) in d.iter_mut().zip(scratch.iter()).rev() {
+        let x_inv = inv * b;
+        inv *= *x;
+        *x = x_inv;
+    }
+    true
+}
+
+/// 2·(x, y) for every point, with one inversion: λ = 3x² / 2y, x' = λ² − 2x,
+/// y' = λ(x − x') − y. No y is zero for points of the curve (the chain was checked: no
+/// point of order 2 or ∞); false, with the points unchanged, if one is.
+fn batch_double<F: Field>(xs: &mut [F], ys: &mut [F], inv: &mut [F], scratch: &mut [F]) -> bool {
+    for (d, y) in inv.iter_mut().zip(ys.iter()) {
+        *d = y.double();
+    }
+    if !invert_all(inv, scratch) {
+        return false;
+    }
+    for ((x, y), d_inv) in xs.iter_mut().zip(ys.iter_mut()).zip(inv.iter()) {
+        let x2 = x.square();
         let lambda = (x2.double() + x2) * d_inv;
-        let x3 = lambda.square() - xs[t].double();
-        ys[t] = lambda * (xs[t] - x3) - ys[t];
-        xs[t] = x3;
+        let x3 = lambda.square() - x.double();
+        *y = lambda * (*x - x3) - *y;
+        *x = x3;
     }
     true
 }
 
 /// (x, y) + ±q(t) for every point t, with one inversion: λ = (y_q − y) / (x_q − x),
 /// x' = λ² − x − x_q, y' = λ(x − x') − y. No two x are equal for points of the curve (the
-/// chain was checked); false, with the points left half done, if two are.
+/// chain was checked); false, with the points unchanged, if two are.
 fn batch_add<C: SWCurveConfig>(
     xs: &mut [C::BaseField],
     ys: &mut [C::BaseField],
-    before: &mut [C::BaseField],
+    inv: &mut [C::BaseField],
+    scratch: &mut [C::BaseField],
     q: impl Fn(usize) -> Affine<C>,
     subtract: bool,
 ) -> bool {
-    let mut acc = C::BaseField::one();
-    for t in 0..xs.len() {
-        before[t] = acc;
-        acc *= q(t).x - xs[t];
+    for (t, (d, x)) in inv.iter_mut().zip(xs.iter()).enumerate() {
+        *d = q(t).x - x;
     }
-    let Some(mut inv) = acc.inverse() else {
+    if !invert_all(inv, scratch) {
         return false;
-    };
-    for t in (0..xs.len()).rev() {
+    }
+    for (t, ((x, y), d_inv)) in xs.iter_mut().zip(ys.iter_mut()).zip(inv.iter()).enumerate() {
         let p = q(t);
-        let d = p.x - xs[t];
-        let d_inv = inv * before[t];
-        inv *= d;
         let py = if subtract { -p.y } else { p.y };
-        let lambda = (py - ys[t]) * d_inv;
-        let x3 = lambda.square() - xs[t] - p.x;
-        ys[t] = lambda * (xs[t] - x3) - ys[t];
-        xs[t] = x3;
+        let lambda = (py - *y) * d_inv;
+        let x3 = lambda.square() - *x - p.x;
+        *y = lambda * (*x - x3) - *y;
+        *x = x3;
     }
     true
 }
