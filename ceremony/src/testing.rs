@@ -109,3 +109,13 @@ pub fn write_random_ptau(path: &Path, power: u32) -> Result<()> {
     let (tau, alpha, beta) = (s(), s(), s());
     write_known_ptau(path, power, tau, alpha, beta)
 }
+
+/// The hex digits snarkjs prints a contribution hash in (groups of eight separated by spaces,
+/// four groups a line), every such group of `output` joined: a contribution hash in lowercase
+/// hex is a substring of it exactly when snarkjs listed it.
+pub fn snarkjs_hex(output: &str) -> String {
+    output
+        .split_whitespace()
+        .filter(|w| w.len() == 8 && w.chars().all(|c| c.is_ascii_hexdigit()))
+        .collect()
+}

@@ -264,7 +264,7 @@ fn a_ceremony_mixing_zkpay_and_snarkjs_verifies_with_both_and_exports() {
     assert_eq!(names, ["alice", "bob", "carol", "beacon"]);
     assert_eq!(v["contributions"][3]["kind"], "beacon");
     // snarkjs lists the same contribution hashes (it prints them in groups of 16 hex digits)
-    let listed: String = out_hex(&snarkjs_verify);
+    let listed: String = zkpay_ceremony::testing::snarkjs_hex(&snarkjs_verify);
     for h in &hashes {
         assert!(listed.contains(h), "snarkjs does not list {h}");
     }
@@ -305,19 +305,6 @@ fn a_ceremony_mixing_zkpay_and_snarkjs_verifies_with_both_and_exports() {
     for k in ["vk_alpha_1", "vk_beta_2", "vk_gamma_2", "vk_delta_2", "IC"] {
         assert_eq!(ours[k], theirs[k], "{k}");
     }
-}
-
-/// The hex digits of snarkjs's output, without its separators.
-fn out_hex(s: &str) -> String {
-    s.lines()
-        .map(|l| {
-            l.split_whitespace()
-                .filter(|w| w.len() == 8 && w.chars().all(|c| c.is_ascii_hexdigit()))
-                .collect::<String>()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-        .replace('\n', "")
 }
 
 /// The initial key and a two-contribution key, computed once through the library.

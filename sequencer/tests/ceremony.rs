@@ -56,18 +56,6 @@ fn snarkjs(dir: &Path, args: &[&str]) -> String {
     text
 }
 
-/// The hex digits of snarkjs's output, without its separators.
-fn out_hex(s: &str) -> String {
-    s.lines()
-        .flat_map(|l| {
-            l.split_whitespace()
-                .filter(|w| w.len() == 8 && w.chars().all(|c| c.is_ascii_hexdigit()))
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        })
-        .collect()
-}
-
 /// A parameters directory with ceremony keys for both circuits of the test profile, each from a
 /// ceremony mixing zkpay and snarkjs, verified by both.
 fn params() -> &'static PathBuf {
@@ -129,7 +117,7 @@ fn params() -> &'static PathBuf {
             assert_eq!(hashes[1], hex::encode(bob));
             assert_eq!(hashes[3], hex::encode(beacon));
             // snarkjs lists the same four hashes (in groups of 8 hex digits)
-            let listed = out_hex(&theirs);
+            let listed = zkpay_ceremony::testing::snarkjs_hex(&theirs);
             for h in &hashes {
                 assert!(listed.contains(h.as_str()), "snarkjs does not list {h}");
             }
