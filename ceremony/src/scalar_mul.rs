@@ -17,12 +17,14 @@
 //! Coefficients ±1 (most of a circuit's wiring) cost one addition. Every result equals
 //! arkworks' own multiplication exactly (the tests compare them point for point).
 
+use ark_bn254::Fr;
 use ark_ec::scalar_mul::glv::GLVConfig;
 use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
 use ark_ec::AffineRepr;
-use ark_ff::{AdditiveGroup, Field, One, PrimeField, Zero};
+use ark_ff::{AdditiveGroup, BigInt, Field, One, PrimeField, Zero};
 use rayon::prelude::*;
 use zeroize::Zeroize;
+use zkpay_prover::msm::glv;
 
 /// NAF window: digits are odd and below 2^(W−1) in absolute value.
 const W: u32 = 4;
@@ -95,27 +97,72 @@ fn shr1(k: &mut [u64]) {
 
 /// A scalar split by GLV, each half in wNAF: k·P = Σ over the halves of ±(digits)·(P or φ(P)).
 /// The digits are a function of the scalar, so they are wiped when dropped, as are the halves
-/// (a contribution's secret δ⁻¹ is split this way). Not wiped: the temporaries of arkworks'
-/// `scalar_decomposition`, which works in heap-allocated big integers.
+/// (a contribution's secret δ⁻¹ is split this way). The split itself is fixed-width integer
+/// arithmetic on the stack ([`glv::split`]), not arkworks' `scalar_decomposition`, whose heap
+/// big integers would be freed unwiped.
 struct Split {
     /// (digits, negate, applies to φ(P) rather than P)
     halves: Vec<(Vec<i8>, bool, bool)>,
 }
 
+/// A half of a split as a field element: its magnitude (below 2^129) or minus it.
+fn signed_fe((negative, magnitude): (bool, [u64; 4])) -> Fr {
+    let mut m = BigInt::new(magnitude);
+    let f = Fr::from_bigint(m).unwrap_or_default();
+    m.0.zeroize();
+    if negative {
+        -f
+    } else {
+        f
+    }
+}
+
+/// k = k₁ + λ·k₂ for the λ of `C`'s endomorphism, both halves below 2^129 in absolute value,
+/// split on the stack ([`glv::split`]); `None` if `C` is not one of BN254's groups.
+fn stack_split<C: GLVConfig<ScalarField = Fr>>(k: &Fr) -> Option<[Fr; 2]> {
+    let g1 = <ark_bn254::g1::Config as GLVConfig>::LAMBDA;
+    if C::LAMBDA != g1 && C::LAMBDA != -Fr::ONE - g1 {
+        return None;
+    }
+    let mut limbs = k.into_bigint();
+    let mut s = glv::split(&limbs.0);
+    limbs.0.zeroize();
+    // k = k1 + Λ·k2 for Λ the LAMBDA of arkworks' G1; its G2 endomorphism multiplies by
+    // Λ² = −1 − Λ, and there k = (k1 − k2) + Λ²·(−k2)
+    let mut halves = [signed_fe(s.k1), signed_fe(s.k2)];
+    s.k1.1.zeroize();
+    s.k2.1.zeroize();
+    if C::LAMBDA != g1 {
+        halves[0] -= halves[1];
+        halves[1] = -halves[1];
+    }
+    Some(halves)
+}
+
 impl Split {
-    fn new<C: GLVConfig>(k: &C::ScalarField) -> Self {
-        let ((pos1, k1), (pos2, k2)) = C::scalar_decomposition(*k);
-        let mut parts = [(pos1, k1, false), (pos2, k2, true)];
+    fn new<C: GLVConfig<ScalarField = Fr>>(k: &Fr) -> Self {
+        let [mut h1, mut h2] = stack_split::<C>(k).unwrap_or_else(|| {
+            // no caller has another group; arkworks' split works on the heap
+            let ((p1, h1), (p2, h2)) = C::scalar_decomposition(*k);
+            [if p1 { h1 } else { -h1 }, if p2 { h2 } else { -h2 }]
+        });
+        let mut parts = [(h1, false), (h2, true)];
+        h1.zeroize();
+        h2.zeroize();
         let mut halves = Vec::with_capacity(2);
-        for (pos, half, endo) in &parts {
+        for (half, endo) in &parts {
             if half.is_zero() {
                 continue;
             }
-            let mut b = half.into_bigint();
-            halves.push((wnaf(b.as_ref()), !pos, *endo));
+            // a half is below 2^129 in absolute value, far from r/2: the smaller of ±half
+            let mut neg = -*half;
+            let negative = neg.into_bigint() < half.into_bigint();
+            let mut b = if negative { neg } else { *half }.into_bigint();
+            halves.push((wnaf(b.as_ref()), negative, *endo));
             b.as_mut().zeroize();
+            neg.zeroize();
         }
-        for (_, half, _) in &mut parts {
+        for (half, _) in &mut parts {
             half.zeroize();
         }
         Self { halves }
@@ -212,7 +259,7 @@ fn straus<C: GLVConfig>(
 /// Σ cᵢ·bases[i] over `terms` (base index, coefficient), serially: the ceremony runs many of
 /// these in parallel, one per wire. Panics if an index is out of `bases` (callers build the
 /// terms from the bases they pass).
-pub fn lincomb<C: GLVConfig>(
+pub fn lincomb<C: GLVConfig<ScalarField = Fr>>(
     bases: &[Affine<C>],
     terms: &[(usize, C::ScalarField)],
 ) -> Projective<C> {
@@ -243,7 +290,7 @@ pub fn lincomb<C: GLVConfig>(
 
 /// s·P for every point of each set, in parallel, in affine form. The scalar is split once for
 /// all the sets (it may be a secret: its split is wiped afterwards; the caller wipes `s`).
-pub fn scale_all<C: GLVConfig, const N: usize>(
+pub fn scale_all<C: GLVConfig<ScalarField = Fr>, const N: usize>(
     sets: [&[Affine<C>]; N],
     s: &C::ScalarField,
 ) -> [Vec<Affine<C>>; N] {
@@ -477,9 +524,9 @@ fn batch_add<C: SWCurveConfig>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ark_bn254::{Fr, G1Affine, G2Affine};
+    use ark_bn254::{G1Affine, G2Affine};
     use ark_ec::CurveGroup;
-    use ark_ff::{BigInt, BigInteger, UniformRand};
+    use ark_ff::{BigInteger, UniformRand};
     use rand::SeedableRng;
     use rand_chacha::ChaCha20Rng;
 
@@ -505,6 +552,24 @@ mod tests {
             v.push(Fr::rand(rng));
         }
         v
+    }
+
+    fn splits_on_the_stack<C: GLVConfig<ScalarField = Fr>>(seed: u64) {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        for k in scalars(&mut rng) {
+            let [h1, h2] = stack_split::<C>(&k).expect("a BN254 group");
+            assert_eq!(h1 + C::LAMBDA * h2, k);
+            for h in [h1, h2] {
+                let small = |x: Fr| x.into_bigint().num_bits() <= 129;
+                assert!(small(h) || small(-h), "half of {k} too large");
+            }
+        }
+    }
+
+    #[test]
+    fn both_groups_split_secrets_on_the_stack() {
+        splits_on_the_stack::<ark_bn254::g1::Config>(21);
+        splits_on_the_stack::<ark_bn254::g2::Config>(22);
     }
 
     #[test]
