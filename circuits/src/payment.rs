@@ -26,6 +26,7 @@ use ark_r1cs_std::eq::EqGadget;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_r1cs_std::fields::FieldVar;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
+use zeroize::Zeroize;
 use zkpay_protocol::merkle::MerklePath;
 use zkpay_protocol::payment::{PaymentPublic, PaymentWitness, PAYMENT_PUBLIC_INPUTS};
 use zkpay_protocol::poseidon::Domain;
@@ -54,6 +55,26 @@ pub struct OutputAssignment {
     pub owner: F,
     /// Blinding.
     pub blinding: F,
+}
+
+/// The spending keys, values and blindings of a payment are the payer's secrets: wiped when
+/// the assignment is dropped (the prover wipes the copies its synthesis makes).
+impl Drop for InputAssignment {
+    fn drop(&mut self) {
+        self.ask.zeroize();
+        self.nk.zeroize();
+        self.value.zeroize();
+        self.blinding.zeroize();
+    }
+}
+
+/// Values and blindings of the outputs: wiped when dropped.
+impl Drop for OutputAssignment {
+    fn drop(&mut self) {
+        self.value.zeroize();
+        self.owner.zeroize();
+        self.blinding.zeroize();
+    }
 }
 
 /// The payment circuit with its full assignment.

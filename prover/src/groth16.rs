@@ -20,6 +20,7 @@ use ark_bn254::{Bn254, G1Projective, G2Projective};
 use ark_ec::CurveGroup;
 use ark_groth16::{Proof, ProvingKey};
 use ark_relations::gr1cs::{Matrix, SynthesisError};
+use zeroize::Zeroizing;
 use zkpay_verifier::F;
 
 /// A query without its first point (the constant's, added apart).
@@ -82,8 +83,9 @@ pub fn create_proof<Q: Quotient>(
         start: 0,
     };
     let lh_branch = || -> Result<G1Projective, SynthesisError> {
-        let h = Q::quotient(matrices, num_inputs, num_constraints, full)?;
+        let h = Zeroizing::new(Q::quotient(matrices, num_inputs, num_constraints, full)?);
         let hd = Digits::glv(&h, c);
+        drop(h);
         Ok(msm(&[
             Part {
                 bases: &pk.l_query,

@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+use zeroize::{Zeroize, Zeroizing};
 use zkpay_verifier::{decode_vk, encode_vk, KeyId, Verifier, VerifyingKeyInfo, F};
 
 use crate::params::{pk_file, PK_MAGIC};
@@ -141,12 +142,13 @@ impl CircuitKeys {
         circuit: C,
         rng: &mut R,
     ) -> Result<Proof<Bn254>, ProverError> {
-        let r = F::rand(rng);
-        let s = F::rand(rng);
-        if let Some(proof) = self.prove_fast(circuit.clone(), r, s)? {
+        // the proof's randomness: whoever learns it and the proof learns Σ zᵢ·Aᵢ
+        let r = Zeroizing::new(F::rand(rng));
+        let s = Zeroizing::new(F::rand(rng));
+        if let Some(proof) = self.prove_fast(circuit.clone(), *r, *s)? {
             return Ok(proof);
         }
-        self.prove_reference(circuit, r, s)
+        self.prove_reference(circuit, *r, *s)
     }
 
     /// Witness-only synthesis on the cached matrices (a full one that fills the cache when it
@@ -171,7 +173,7 @@ impl CircuitKeys {
         {
             return Ok(None);
         }
-        let full = assignment(&cs)?;
+        let full = take_assignment(&cs)?;
         drop(cs);
         let (m, n, c) = (&shape.matrices, shape.num_inputs, shape.num_constraints);
         // Made outside the cell: `Images::new` runs rayon loops, which may run another proof
@@ -209,7 +211,7 @@ impl CircuitKeys {
     ) -> Result<Proof<Bn254>, ProverError> {
         let cs = synthesize(circuit, true)?;
         let shape = Shape::of(&cs)?;
-        let full = assignment(&cs)?;
+        let full = take_assignment(&cs)?;
         drop(cs);
         let (m, n, c) = (&shape.matrices, shape.num_inputs, shape.num_constraints);
         Ok(match self.reduction {
@@ -259,10 +261,21 @@ fn synthesize<C: ConstraintSynthesizer<F>>(
     Ok(cs)
 }
 
-/// `[1, public inputs..., witnesses...]` of a synthesised circuit.
-fn assignment(cs: &ConstraintSystemRef<F>) -> Result<Vec<F>, ProverError> {
-    let b = cs.borrow().ok_or(SynthesisError::MissingCS)?;
-    Ok([b.instance_assignment()?, b.witness_assignment()?].concat())
+/// `[1, public inputs..., witnesses...]` of a synthesised circuit, wiped when dropped; the
+/// circuit's own copies (its witness, public input and linear-combination assignments) are
+/// wiped here. The witness holds the payer's secrets (spending key, notes, blindings).
+fn take_assignment(cs: &ConstraintSystemRef<F>) -> Result<Zeroizing<Vec<F>>, ProverError> {
+    let mut b = cs.borrow_mut().ok_or(SynthesisError::MissingCS)?;
+    let a = &mut b.assignments;
+    let mut full = Zeroizing::new(Vec::with_capacity(
+        a.instance_assignment.len() + a.witness_assignment.len(),
+    ));
+    full.extend_from_slice(&a.instance_assignment);
+    full.extend_from_slice(&a.witness_assignment);
+    a.instance_assignment.zeroize();
+    a.witness_assignment.zeroize();
+    a.lc_assignment.zeroize();
+    Ok(full)
 }
 
 /// Shape id of a circuit: SHA-256 of its name and R1CS matrices.
@@ -513,5 +526,52 @@ impl KeyStore {
             reduction: Reduction::Libsnark,
             matrices: Default::default(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ark_relations::gr1cs::{ConstraintSynthesizer, LinearCombination, Variable};
+
+    /// x public, y = x² and w = y·x witnesses.
+    #[derive(Clone)]
+    struct Cube(F);
+
+    impl ConstraintSynthesizer<F> for Cube {
+        fn generate_constraints(self, cs: ConstraintSystemRef<F>) -> Result<(), SynthesisError> {
+            let x = cs.new_input_variable(|| Ok(self.0))?;
+            let y = cs.new_witness_variable(|| Ok(self.0 * self.0))?;
+            let w = cs.new_witness_variable(|| Ok(self.0 * self.0 * self.0))?;
+            let lc = |v: Variable| LinearCombination::from(v);
+            cs.enforce_r1cs_constraint(|| lc(x), || lc(x), || lc(y))?;
+            cs.enforce_r1cs_constraint(|| lc(y), || lc(x), || lc(w))?;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_assignment_is_taken_and_the_circuit_s_copies_are_wiped() {
+        let x = F::from(3u64);
+        for matrices in [false, true] {
+            let cs = synthesize(Cube(x), matrices).expect("synthesis");
+            assert!(cs.is_satisfied().expect("prove mode"));
+            let full = take_assignment(&cs).expect("assignment");
+            assert_eq!(
+                full.as_slice(),
+                &[F::from(1u64), x, F::from(9u64), F::from(27u64)]
+            );
+            // zeroize writes zeros over a vector's memory, then empties it
+            let b = cs.borrow().expect("cs");
+            let a = &b.assignments;
+            for v in [
+                &a.instance_assignment,
+                &a.witness_assignment,
+                &a.lc_assignment,
+            ] {
+                assert!(v.is_empty(), "{v:?}");
+            }
+            assert_eq!(b.num_witness_variables, 2);
+        }
     }
 }

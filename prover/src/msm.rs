@@ -20,6 +20,7 @@ use ark_ec::short_weierstrass::{Affine, Bucket, Projective, SWCurveConfig};
 use ark_ec::AffineRepr;
 use ark_ff::{AdditiveGroup, Field, PrimeField, Zero};
 use rayon::prelude::*;
+use zeroize::Zeroize;
 
 /// A group with an endomorphism φ(x, y) = (ζ·x, y) that multiplies by BN254's Λ (the `LAMBDA`
 /// of arkworks' G1 GLV parameters), the multiplier of [`glv::split`].
@@ -161,6 +162,13 @@ pub struct Digits {
     glv: bool,
     n: usize,
     data: Vec<i32>,
+}
+
+/// A proof's digits are a function of its witness: wiped when dropped.
+impl Drop for Digits {
+    fn drop(&mut self) {
+        self.data.zeroize();
+    }
 }
 
 impl Digits {

@@ -25,6 +25,7 @@ use ark_poly::EvaluationDomain;
 use ark_relations::gr1cs::{ConstraintSystemRef, Matrix, SynthesisError};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroize;
 
 /// Which reduction a proving key was made for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,6 +93,9 @@ impl R1CSToQAP for CircomReduction {
             .zip(&b)
             .zip(&c)
             .for_each(|((a, b), c)| *a = *a * b - c);
+        // B·z and C·z are functions of the witness
+        b.zeroize();
+        c.zeroize();
         Ok(a)
     }
 
@@ -120,7 +124,7 @@ impl R1CSToQAP for CircomReduction {
 /// reduction's `witness_map_from_matrices` (ark-poly's FFTs), at about half the FFT cost.
 pub trait Quotient: R1CSToQAP {
     /// The scalars of the H query for the assignment `full` (`[1, public inputs...,
-    /// witnesses...]`).
+    /// witnesses...]`); the caller wipes them (the working vectors are wiped here).
     fn quotient(
         matrices: &[Matrix<Fr>],
         num_inputs: usize,
@@ -195,6 +199,9 @@ impl Quotient for LibsnarkReduction {
             .zip(&b)
             .zip(&c)
             .for_each(|((a, b), c)| *a = (*a * b - c) * z_inv);
+        // B·z and C·z are functions of the witness
+        b.zeroize();
+        c.zeroize();
         d.coset_ifft(&mut a, g);
         Ok(a)
     }
@@ -223,6 +230,9 @@ impl Quotient for CircomReduction {
             .zip(&b)
             .zip(&c)
             .for_each(|((a, b), c)| *a = *a * b - c);
+        // B·z and C·z are functions of the witness
+        b.zeroize();
+        c.zeroize();
         Ok(a)
     }
 }
