@@ -1153,6 +1153,15 @@ impl Node {
                     self.unmark_batched(&taken);
                     return Err(NodeError::Storage(format!("index: {e}")));
                 }
+                Err(e) if !lead.is_empty() => {
+                    // a queued payment the ledger still counts as live cannot be applied (the
+                    // ledger drops the ones it can prove spent): the waiting payments must not
+                    // fail for it, and go without the queue this time
+                    self.metrics.ledger_errors.inc();
+                    tracing::error!(error = %e, "payments queued on the ledger cannot be applied");
+                    lead.clear();
+                    continue;
+                }
                 Err(e) => {
                     self.metrics.batches_failed.inc();
                     tracing::error!(error = %e, "batch cannot be applied");

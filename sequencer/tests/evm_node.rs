@@ -659,3 +659,62 @@ fn the_node_leads_its_batches_with_payments_queued_on_the_contract() {
     );
     drop(anvil);
 }
+
+/// Anyone may queue a copy of a payment that a batch has already committed (its proof is valid
+/// and its root still recent). It can never be included, so the node drops it on the contract
+/// with the spending batch as evidence, and its waiting payments are committed, not failed.
+#[test]
+fn a_committed_payment_queued_again_is_dropped_and_does_not_stall_the_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let anvil = spawn_anvil().unwrap();
+    let (ch, payer, batcher) = chain(&anvil, dir.path(), 1);
+    let (pv, cv) = (
+        payer.keys().verifier.clone(),
+        batcher.keys().verifier.clone(),
+    );
+    let signer = PrivateKeySigner::from_bytes(&ch.seq_key).unwrap();
+    let ledger = Arc::new(EvmLedger::open(ch.ledger_config.clone(), signer, &pv, &cv).unwrap());
+    let node = Node::with_ledger(config(dir.path()), ledger.clone(), pv.clone(), batcher).unwrap();
+    let mut alice = Wallet::new(61, "alice");
+    node.ledger().faucet(&alice.account, &usd(), 100).unwrap();
+    let funder = provider(&ch.url, B256::from_slice(&anvil.keys()[1].to_bytes()));
+    block_on(approve(&ch.url, &funder, &alice, ch.token, ch.rollup));
+    let (dep, note) = deposit(&node, &payer, &mut alice, 60);
+    node.submit(dep).unwrap();
+    assert_eq!(node.run_batch_once().unwrap(), Some(1));
+    let out = withdraw(&node, &payer, &mut alice, &note);
+    node.submit(out.clone()).unwrap();
+    assert_eq!(node.run_batch_once().unwrap(), Some(2));
+
+    // Mallory, who owns nothing here, copies the withdrawal from batch 2's event into the queue
+    let mallory = provider(&ch.url, B256::from_slice(&anvil.keys()[2].to_bytes()));
+    block_on(async {
+        ZkPayRollup::new(ch.rollup, &mallory)
+            .forcePayment(zkpay_ledger::evm::rollup::payment_arg(&out).unwrap())
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap()
+    });
+    assert_eq!(node.forced_pending(), 1);
+
+    // an honest deposit waits; the node's next batch commits it and consumes the dead entry
+    let (dep2, _) = deposit(&node, &payer, &mut alice, 25);
+    node.submit(dep2.clone()).unwrap();
+    assert_eq!(node.run_batch_once().unwrap(), Some(3));
+    assert_eq!(node.ledger().forced().unwrap(), vec![], "dropped, not led with");
+    assert_eq!(committed(&node, &dep2.id()), 3);
+    assert_eq!(node.ledger().batch(3).unwrap().unwrap().payments, vec![dep2]);
+    assert_eq!(node.forced_pending(), 0);
+    let dropped = block_on(async {
+        ZkPayRollup::new(ch.rollup, &ch.seq)
+            .forcedQueue(U256::ZERO)
+            .call()
+            .await
+    })
+    .unwrap();
+    assert!(dropped.dead);
+    drop(anvil);
+}

@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use zkpay_ledger::{
     BaseLedger, BatchSubmission, CommittedBatch, EmbeddedLedger, LedgerError, LedgerHead,
     PaymentSubmission,
@@ -20,6 +20,8 @@ struct Refusing {
     inner: EmbeddedLedger,
     refuse: AtomicBool,
     broken: AtomicBool,
+    /// What the ledger reports queued for forced inclusion.
+    queued: Mutex<Vec<PaymentSubmission>>,
 }
 
 impl BaseLedger for Refusing {
@@ -59,6 +61,9 @@ impl BaseLedger for Refusing {
     fn faucet(&self, a: &PublicAccount, asset: &AssetId, amount: u64) -> Result<(), LedgerError> {
         self.inner.faucet(a, asset, amount)
     }
+    fn forced(&self) -> Result<Vec<PaymentSubmission>, LedgerError> {
+        Ok(self.queued.lock().unwrap().clone())
+    }
 }
 
 #[test]
@@ -69,6 +74,7 @@ fn refused_batch_is_reported_not_dropped() {
         inner,
         refuse: AtomicBool::new(true),
         broken: AtomicBool::new(false),
+        queued: Mutex::new(Vec::new()),
     });
     let node =
         Node::with_ledger(cfg, ledger.clone(), payer.keys().verifier.clone(), batcher).unwrap();
@@ -111,4 +117,38 @@ fn refused_batch_is_reported_not_dropped() {
     ledger.broken.store(false, Ordering::SeqCst);
     assert_eq!(node.run_batch_once().unwrap(), Some(2));
     assert_eq!(node.mempool_len(), 0);
+}
+
+/// A payment the ledger reports queued for forced inclusion that can never be applied (here:
+/// one already committed, whose nullifiers are spent) must not fail the payments waiting in the
+/// mempool: the batch goes without the queue, and they are committed.
+#[test]
+fn a_queued_payment_that_cannot_be_applied_does_not_fail_the_mempool() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, inner, payer, batcher) = embedded_ledger(dir.path());
+    let ledger = Arc::new(Refusing {
+        inner,
+        refuse: AtomicBool::new(false),
+        broken: AtomicBool::new(false),
+        queued: Mutex::new(Vec::new()),
+    });
+    let node =
+        Node::with_ledger(cfg, ledger.clone(), payer.keys().verifier.clone(), batcher).unwrap();
+    let mut alice = Wallet::new(22, "alice");
+    node.ledger().faucet(&alice.account, &usd(), 100).unwrap();
+    let (dep, _) = deposit(&node, &payer, &mut alice, 60);
+    node.submit(dep.clone()).unwrap();
+    assert_eq!(node.run_batch_once().unwrap(), Some(1));
+
+    *ledger.queued.lock().unwrap() = vec![dep];
+    let (dep2, _) = deposit(&node, &payer, &mut alice, 30);
+    node.submit(dep2.clone()).unwrap();
+    assert_eq!(node.run_batch_once().unwrap(), Some(2));
+    assert_eq!(
+        node.status(&dep2.id()).unwrap(),
+        Some(PaymentStatus::Committed { batch: 2 })
+    );
+    assert_eq!(node.ledger().batch(2).unwrap().unwrap().payments, vec![dep2]);
+    assert_eq!(node.metrics.batches_failed.get(), 0);
+    assert_eq!(node.metrics.ledger_errors.get(), 1);
 }

@@ -23,6 +23,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 use zkpay_protocol::address::Network;
 use zkpay_protocol::batch::ChunkParams;
+use zkpay_protocol::field::F;
 use zkpay_protocol::note::{AssetId, Root};
 use zkpay_protocol::payment::PublicAccount;
 use zkpay_verifier::batch::{verify_batch, ChainState};
@@ -377,6 +378,24 @@ impl EvmLedger {
         }
     }
 
+    /// The committed batch that spent one of `p`'s nullifiers, as `dropForced` takes it: its
+    /// number, its nullifiers (two per payment, in order) and the position of `p`'s among them.
+    fn spent_by(&self, p: &PaymentSubmission) -> Result<Option<(u64, Vec<F>, usize)>, LedgerError> {
+        let log = lock(&self.log)?;
+        let mine = p.public.nullifiers.map(|n| n.0);
+        for b in log.batches.iter().rev() {
+            let nfs: Vec<F> = b
+                .payments
+                .iter()
+                .flat_map(|q| q.public.nullifiers.map(|n| n.0))
+                .collect();
+            if let Some(k) = nfs.iter().position(|n| mine.contains(n)) {
+                return Ok(Some((b.number, nfs, k)));
+            }
+        }
+        Ok(None)
+    }
+
     /// Sends a batch and waits until it is buried under the confirmation depth: `Some` with the
     /// block it landed in, `None` when it was not mined in time or a reorganisation removed it.
     /// A resend (`nonce` kept from the attempt before) replaces the earlier transaction: same
@@ -686,11 +705,34 @@ impl BaseLedger for EvmLedger {
         Ok(refused_list)
     }
 
+    /// The live queue entries. An entry whose nullifier a committed batch has already spent can
+    /// never be included (anyone may queue a copy of a committed payment, or a second spend of
+    /// a spent note, while its root is recent), yet a batch must consume it once it is overdue:
+    /// it is marked dead on the contract here (`dropForced`, with that batch as evidence) and
+    /// left out.
     fn forced(&self) -> Result<Vec<PaymentSubmission>, LedgerError> {
         let r = self.rollup.clone();
         let entries =
             self.run(async move { r.forced_entries(super::rollup::MAX_FORCED_PER_BATCH).await })?;
-        Ok(entries.into_iter().filter_map(|e| e.payment).collect())
+        let mut live = Vec::new();
+        for e in entries {
+            let Some(p) = e.payment else { continue };
+            let Some((number, nullifiers, k)) = self.spent_by(&p)? else {
+                live.push(p);
+                continue;
+            };
+            tracing::warn!(
+                entry = e.index,
+                batch = number,
+                "a queued payment spends a nullifier of a committed batch: dropping it"
+            );
+            let (r, confirmations) = (self.rollup.clone(), self.config.confirmations);
+            self.run(async move {
+                r.drop_forced(e.index, number, &nullifiers, k, confirmations)
+                    .await
+            })?;
+        }
+        Ok(live)
     }
 
     fn forced_pending(&self) -> Result<u64, LedgerError> {

@@ -335,6 +335,38 @@ impl Rollup {
         Ok(out)
     }
 
+    /// Marks queue entry `index` dead (`dropForced`): one of its nullifiers was spent by
+    /// committed batch `number`, whose nullifiers (two per payment, in order) are `nullifiers`,
+    /// the `k`-th being the entry's. Waits for `confirmations` blocks.
+    pub async fn drop_forced(
+        &self,
+        index: u64,
+        number: u64,
+        nullifiers: &[F],
+        k: usize,
+        confirmations: u64,
+    ) -> Result<(), EvmError> {
+        let nfs = nullifiers.iter().map(fe_u256).collect();
+        let builder =
+            self.contract
+                .dropForced(U256::from(index), U256::from(number), nfs, U256::from(k));
+        let receipt = builder
+            .send()
+            .await
+            .map_err(|e| EvmError::Contract(reason(&e)))?
+            .with_required_confirmations(confirmations.max(1))
+            .get_receipt()
+            .await
+            .map_err(chain)?;
+        if !receipt.status() {
+            return Err(EvmError::Contract(format!(
+                "dropForced {} reverted",
+                receipt.transaction_hash
+            )));
+        }
+        Ok(())
+    }
+
     /// How many of the oldest queue entries a batch whose payments have ids `ids` consumes: the
     /// dead ones, and the live ones it leads with, in order; it stops at the first live entry
     /// the batch does not lead with.
