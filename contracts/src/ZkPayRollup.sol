@@ -140,7 +140,7 @@ contract ZkPayRollup {
     event ForcedDropped(uint256 indexed index, bytes32 paymentId);
     /// Queue entries `from..to` consumed by batch `number`.
     event ForcedConsumed(uint256 indexed number, uint256 from, uint256 to);
-    event Claimed(address indexed token, address indexed account, uint256 amount);
+    event Claimed(address indexed token, address indexed account, address to, uint256 amount);
 
     error NotAdmin();
     error NotSequencer();
@@ -226,11 +226,18 @@ contract ZkPayRollup {
     }
 
     /// Pays out what `msg.sender` is owed in `token` (fees, withdrawals whose transfer failed).
-    function claim(address token) external nonReentrant {
+    function claim(address token) external {
+        claimTo(token, msg.sender);
+    }
+
+    /// Pays what `msg.sender` is owed in `token` to `to`, with all the gas left: an account the
+    /// token will not pay (a blocked address) sends it elsewhere, and a token whose transfer
+    /// needs more than a batch allows it (`TRANSFER_GAS`) still pays.
+    function claimTo(address token, address to) public nonReentrant {
         uint256 amount = owed[token][msg.sender];
         owed[token][msg.sender] = 0;
-        if (amount > 0 && !_transfer(token, msg.sender, amount)) revert TokenTransferFailed(0);
-        emit Claimed(token, msg.sender, amount);
+        if (amount > 0 && !_transfer(token, to, amount, gasleft())) revert TokenTransferFailed(0);
+        emit Claimed(token, msg.sender, to, amount);
     }
 
     // ------------------------------------------------------------------ batches
@@ -427,7 +434,7 @@ contract ZkPayRollup {
             if (!_transferFrom(a.token, p.publicAccount, uint256(v) * a.scale)) revert TokenTransferFailed(i);
         } else if (v < 0) {
             uint256 amount = uint256(-v) * a.scale;
-            if (!_transfer(a.token, p.publicAccount, amount)) owed[a.token][p.publicAccount] += amount;
+            if (!_transfer(a.token, p.publicAccount, amount, TRANSFER_GAS)) owed[a.token][p.publicAccount] += amount;
         }
         if (p.fee > 0) owed[a.token][p.feeRecipient] += uint256(p.fee) * a.scale;
     }
@@ -564,14 +571,14 @@ contract ZkPayRollup {
 
     // ------------------------------------------------------------------ tokens
 
-    /// A token transfer with at most `TRANSFER_GAS` gas and at most one word of return data
-    /// read: a token (or a recipient hook) that burns gas or answers garbage fails the transfer,
-    /// and the amount is owed instead, never the batch reverted.
-    function _transfer(address token, address to, uint256 amount) internal returns (bool ok) {
+    /// A token transfer with at most `gasLimit` gas and at most one word of return data read: in
+    /// a batch (`TRANSFER_GAS`), a token (or a recipient hook) that burns gas or answers garbage
+    /// fails the transfer, and the amount is owed instead, never the batch reverted.
+    function _transfer(address token, address to, uint256 amount, uint256 gasLimit) internal returns (bool ok) {
         bytes memory data = abi.encodeCall(IERC20Like.transfer, (to, amount));
         assembly ("memory-safe") {
             mstore(0x00, 0)
-            ok := call(TRANSFER_GAS, token, 0, add(data, 32), mload(data), 0x00, 32)
+            ok := call(gasLimit, token, 0, add(data, 32), mload(data), 0x00, 32)
             switch returndatasize()
             case 0 { ok := and(ok, gt(extcodesize(token), 0)) }
             default { ok := and(ok, and(gt(returndatasize(), 31), eq(mload(0x00), 1))) }

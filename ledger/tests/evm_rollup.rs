@@ -550,8 +550,19 @@ async fn rollup_contract_settles_payments_and_refuses_attacks() {
         c.pool(fe_u256(&asset.0)).call().await.unwrap(),
         U256::from(690)
     );
-    // the fee is owed to its recipient, who claims it
+    // the fee is owed to its recipient, who claims it to another address of its own (one the
+    // token would not pay could not claim otherwise); a second claim finds nothing owed
     let before = w.token_balance(seq_addr).await;
+    let elsewhere = Address::repeat_byte(0xca);
+    c.claimTo(w.token, elsewhere)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert_eq!(w.token_balance(elsewhere).await, units(10));
+    assert_eq!(c.owed(w.token, seq_addr).call().await.unwrap(), U256::ZERO);
     c.claim(w.token)
         .send()
         .await
@@ -559,8 +570,8 @@ async fn rollup_contract_settles_payments_and_refuses_attacks() {
         .get_receipt()
         .await
         .unwrap();
-    assert_eq!(w.token_balance(seq_addr).await - before, units(10));
-    assert_eq!(c.owed(w.token, seq_addr).call().await.unwrap(), U256::ZERO);
+    assert_eq!(w.token_balance(seq_addr).await, before);
+    assert_eq!(w.token_balance(elsewhere).await, units(10));
 
     // --- the escape hatch: Alice queues the withdrawal of her change herself ---
     let out = w.pay(
