@@ -704,9 +704,16 @@ fn a_committed_payment_queued_again_is_dropped_and_does_not_stall_the_node() {
     let (dep2, _) = deposit(&node, &payer, &mut alice, 25);
     node.submit(dep2.clone()).unwrap();
     assert_eq!(node.run_batch_once().unwrap(), Some(3));
-    assert_eq!(node.ledger().forced().unwrap(), vec![], "dropped, not led with");
+    assert_eq!(
+        node.ledger().forced().unwrap(),
+        vec![],
+        "dropped, not led with"
+    );
     assert_eq!(committed(&node, &dep2.id()), 3);
-    assert_eq!(node.ledger().batch(3).unwrap().unwrap().payments, vec![dep2]);
+    assert_eq!(
+        node.ledger().batch(3).unwrap().unwrap().payments,
+        vec![dep2]
+    );
     assert_eq!(node.forced_pending(), 0);
     let dropped = block_on(async {
         ZkPayRollup::new(ch.rollup, &ch.seq)

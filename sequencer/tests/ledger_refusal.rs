@@ -148,7 +148,10 @@ fn a_queued_payment_that_cannot_be_applied_does_not_fail_the_mempool() {
         node.status(&dep2.id()).unwrap(),
         Some(PaymentStatus::Committed { batch: 2 })
     );
-    assert_eq!(node.ledger().batch(2).unwrap().unwrap().payments, vec![dep2]);
+    assert_eq!(
+        node.ledger().batch(2).unwrap().unwrap().payments,
+        vec![dep2]
+    );
     assert_eq!(node.metrics.batches_failed.get(), 0);
     assert_eq!(node.metrics.ledger_errors.get(), 1);
 }
