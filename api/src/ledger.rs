@@ -39,11 +39,14 @@ impl PaymentSubmission {
         self.public.payment_id(&self.ext)
     }
 
-    /// Checks that a debit of a public account carries its owner's signature, and that no
-    /// other payment carries one.
-    pub fn check_authorization(&self) -> Result<(), zkpay_protocol::ProtocolError> {
+    /// Checks that a debit of a public account carries its owner's signature for the ledger of
+    /// `domain`, and that no other payment carries one.
+    pub fn check_authorization(
+        &self,
+        domain: zkpay_protocol::account::DebitDomain,
+    ) -> Result<(), zkpay_protocol::ProtocolError> {
         use zkpay_protocol::ProtocolError::Authorization;
-        match (self.public.debit(&self.ext), &self.authorization) {
+        match (self.public.debit(&self.ext, domain), &self.authorization) {
             (Some(debit), Some(sig)) => debit.verify(sig),
             (Some(_), None) => Err(Authorization(
                 "a deposit needs the debited account's signature",

@@ -152,7 +152,10 @@ pub fn fixtures(data_dir: &Path, profile: Profile, n: usize) -> Result<(Vec<Vec<
                         let debit = p
                             .submission
                             .public
-                            .debit(&p.submission.ext)
+                            .debit(
+                                &p.submission.ext,
+                                zkpay_protocol::account::DebitDomain::embedded(Network::Dev),
+                            )
                             .context("a deposit debits its account")?;
                         p.submission.authorization = Some(account.sign(&debit)?);
                         Ok(serde_json::to_vec(&p.submission)?)

@@ -184,6 +184,10 @@ impl BaseLedger for SyntheticLedger {
         Ok(0)
     }
 
+    fn debit_domain(&self) -> zkpay_protocol::account::DebitDomain {
+        zkpay_protocol::account::DebitDomain::embedded(self.network)
+    }
+
     fn faucet(&self, _: &PublicAccount, _: &AssetId, _: u64) -> Result<(), LedgerError> {
         Err(ledger_err("the synthetic ledger has no faucet"))
     }

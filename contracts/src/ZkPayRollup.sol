@@ -87,7 +87,7 @@ contract ZkPayRollup {
     }
 
     // --- deployment parameters ---
-    /// zkpay network id (the EIP-712 chainId of debit signatures, and in every ext data).
+    /// zkpay network id (in every ext data).
     uint32 public immutable networkId;
     /// Payment slots per chunk.
     uint256 public immutable slots;
@@ -100,7 +100,6 @@ contract ZkPayRollup {
     /// Data contracts holding the payment and chunk verifying keys.
     address public immutable paymentKey;
     address public immutable chunkKey;
-    bytes32 internal immutable domainSeparator;
     address public immutable admin;
     address public immutable sequencer;
 
@@ -193,14 +192,6 @@ contract ZkPayRollup {
         if (Groth16Batch.loadKey(paymentKey)[0] != 10 || Groth16Batch.loadKey(chunkKey)[0] != 6 + 4 * slots_) {
             revert Groth16Batch.BadKey();
         }
-        domainSeparator = keccak256(
-            abi.encode(
-                keccak256("EIP712Domain(string name,string version,uint256 chainId)"),
-                keccak256("zkpay"),
-                keccak256("1"),
-                uint256(networkId_)
-            )
-        );
         admin = msg.sender;
         sequencer = sequencer_;
         noteRoot = genesisNoteRoot;
@@ -454,6 +445,20 @@ contract ZkPayRollup {
         if (v <= 0 && p.authorization.length != 0) revert BadPayment(i, "only a deposit carries a signature");
     }
 
+    /// The EIP-712 domain of debit signatures: this contract on this chain, so that a signature
+    /// for another deployment (or for the other chain of a fork) is worth nothing here.
+    function domainSeparator() public view returns (bytes32) {
+        return keccak256(
+            abi.encode(
+                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak256("zkpay"),
+                keccak256("1"),
+                block.chainid,
+                address(this)
+            )
+        );
+    }
+
     /// The depositor's EIP-712 signature of Debit(account, asset, amount, paymentId).
     function _checkDebit(uint256 i, Payment calldata p, bytes32 id) internal view {
         bytes calldata sig = p.authorization;
@@ -465,7 +470,7 @@ contract ZkPayRollup {
         bytes32 digest = keccak256(
             abi.encodePacked(
                 hex"1901",
-                domainSeparator,
+                domainSeparator(),
                 keccak256(abi.encode(DEBIT_TYPEHASH, p.publicAccount, p.asset, uint256(p.publicValue), id))
             )
         );

@@ -15,7 +15,9 @@ fn round_trip<T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + st
 
 fn payment(p: &PaymentSubmission) {
     let _ = p.id();
-    let _ = p.check_authorization();
+    let _ = p.check_authorization(zkpay_protocol::account::DebitDomain::embedded(
+        p.ext.network,
+    ));
     let _ = zkpay_verifier::decode_proof(&p.proof);
     let _ = p.public.public_inputs();
 }

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
 use std::sync::Mutex;
+use zkpay_protocol::account::DebitDomain;
 use zkpay_protocol::batch::BatchPublic;
 use zkpay_protocol::note::{AssetId, Root};
 use zkpay_protocol::payment::{PaymentPublic, PublicAccount};
@@ -276,7 +277,7 @@ impl EmbeddedLedger {
         acc: &mut Accounts,
     ) -> Result<Proof, LedgerError> {
         let bad = |why: String| LedgerError::Payment { index, why };
-        crate::check_payment_rules(index, p, self.config.network, roots)?;
+        crate::check_payment_rules(index, p, self.config.network, self.debit_domain(), roots)?;
         let proof = decode_proof(&p.proof).map_err(|e| bad(e.to_string()))?;
         let asset = p.public.asset;
         let pk = pool_key(&asset);
@@ -393,6 +394,10 @@ impl BaseLedger for EmbeddedLedger {
 
     fn pool(&self, asset: &AssetId) -> Result<u128, LedgerError> {
         u128_of(self.db.db()?.get(pool_key(asset))?)
+    }
+
+    fn debit_domain(&self) -> DebitDomain {
+        DebitDomain::embedded(self.config.network)
     }
 
     fn faucet(

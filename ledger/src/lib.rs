@@ -25,6 +25,7 @@ pub use zkpay_api::ledger::{
 };
 
 use thiserror::Error;
+use zkpay_protocol::account::DebitDomain;
 use zkpay_protocol::address::Network;
 use zkpay_protocol::batch::ChunkParams;
 use zkpay_protocol::note::{AssetId, Root};
@@ -149,6 +150,9 @@ pub trait BaseLedger: Send + Sync {
     fn forced_pending(&self) -> Result<u64, LedgerError> {
         Ok(0)
     }
+    /// The EIP-712 domain of the debits this ledger pulls: a deposit's signature must be for
+    /// it ([`zkpay_protocol::account::DebitDomain`]).
+    fn debit_domain(&self) -> DebitDomain;
     /// Development faucet: credits a public account.
     fn faucet(
         &self,
@@ -164,6 +168,7 @@ pub fn check_payment_rules(
     index: usize,
     p: &PaymentSubmission,
     network: Network,
+    domain: DebitDomain,
     roots: &[Root],
 ) -> Result<(), LedgerError> {
     let bad = |why: String| LedgerError::Payment { index, why };
@@ -184,7 +189,8 @@ pub fn check_payment_rules(
         // money paid to the zero address is burnt, and an EVM ledger reads it as "no account"
         return Err(bad("the public account is the zero address".into()));
     }
-    p.check_authorization().map_err(|e| bad(e.to_string()))?;
+    p.check_authorization(domain)
+        .map_err(|e| bad(e.to_string()))?;
     if !roots.contains(&p.public.note_root) {
         return Err(bad("note root is not a recent committed root".into()));
     }
@@ -259,8 +265,10 @@ mod tests {
     #[test]
     fn a_withdrawal_to_the_zero_address_is_refused() {
         let roots = [Root::default()];
-        assert!(check_payment_rules(0, &submission([9; 20]), Network::Dev, &roots).is_ok());
-        let err = check_payment_rules(3, &submission([0; 20]), Network::Dev, &roots).unwrap_err();
+        let domain = DebitDomain::embedded(Network::Dev);
+        assert!(check_payment_rules(0, &submission([9; 20]), Network::Dev, domain, &roots).is_ok());
+        let err =
+            check_payment_rules(3, &submission([0; 20]), Network::Dev, domain, &roots).unwrap_err();
         assert_eq!(err.payment_index(), Some(3));
         assert!(err.to_string().contains("zero address"), "{err}");
     }

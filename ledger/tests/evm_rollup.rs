@@ -17,7 +17,7 @@ use zkpay_ledger::evm::chain::spawn_anvil;
 use zkpay_ledger::evm::contracts::{TestToken, ZkPayRollup};
 use zkpay_ledger::evm::rollup::{deploy, fe_u256, payment_arg, reason, Deployment, Rollup};
 use zkpay_ledger::{BatchSubmission, ChunkSubmission, PaymentSubmission};
-use zkpay_protocol::account::{AccountKey, DebitSignature};
+use zkpay_protocol::account::{AccountKey, DebitDomain, DebitSignature};
 use zkpay_protocol::address::Network;
 use zkpay_protocol::batch::{ChunkParams, RollupState};
 use zkpay_protocol::encryption::{encrypt_note, try_open_note};
@@ -57,6 +57,8 @@ struct World {
     rollup: Rollup,
     token: Address,
     seq: DynProvider,
+    /// The ledger deposits are signed for: this chain and the contract.
+    domain: DebitDomain,
     /// Every committed batch, as submitted.
     committed: Vec<BatchSubmission>,
 }
@@ -155,7 +157,7 @@ impl World {
             Some(who.account()),
             None,
         );
-        let debit = p.public.debit(&p.ext).unwrap();
+        let debit = p.public.debit(&p.ext, self.domain).unwrap();
         p.authorization = Some(signer.sign(&debit).unwrap());
         (p, note)
     }
@@ -357,6 +359,10 @@ async fn rollup_contract_settles_payments_and_refuses_attacks() {
         rollup,
         token: *token.address(),
         seq: seq.clone(),
+        domain: DebitDomain {
+            chain_id: seq.get_chain_id().await.unwrap(),
+            verifying_contract: PublicAccount::from_bytes(at.into_array()),
+        },
         committed: vec![],
     };
     assert_eq!(w.params.slots, SLOTS);
@@ -373,6 +379,51 @@ async fn rollup_contract_settles_payments_and_refuses_attacks() {
 
     // --- batch 1: a deposit, pulled from Alice's account only with her signature ---
     let (dep, alice_note) = w.deposit(&alice_acct, &alice_acct, &alice, 1_000);
+    // a second deployment of the same network, keys and genesis on the same chain, which Alice
+    // has approved too: her signature for the first contract is worth nothing there (its
+    // EIP-712 domain names the chain and the contract), even in a batch identical to the first
+    let at2 = deploy(&seq, &d, &w.payer.keys().pk.vk, &w.batcher.keys().pk.vk)
+        .await
+        .unwrap();
+    let c2 = ZkPayRollup::new(at2, &seq);
+    c2.registerAsset(fe_u256(&asset.0), *token.address(), 2)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    TestToken::new(w.token, &alice_evm)
+        .approve(at2, U256::MAX)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let (b, _) = w.prove(std::slice::from_ref(&dep));
+    let call = w.rollup.batch_call(&b, 0).unwrap();
+    assert!(
+        outcome(
+            c2.commitBatch(call.payments, call.chunks, call.forcedCount)
+                .call()
+                .await
+        )
+        .starts_with("BadAuthorization"),
+        "a deposit signed for another deployment"
+    );
+    assert_eq!(
+        c2.domainSeparator().call().await.unwrap().0,
+        DebitDomain {
+            chain_id: w.domain.chain_id,
+            verifying_contract: PublicAccount::from_bytes(at2.into_array()),
+        }
+        .separator()
+    );
+    assert_eq!(
+        c.domainSeparator().call().await.unwrap().0,
+        w.domain.separator()
+    );
     let mut unsigned = dep.clone();
     unsigned.authorization = None;
     let (b, next) = w.prove(&[unsigned]);
@@ -383,7 +434,7 @@ async fn rollup_contract_settles_payments_and_refuses_attacks() {
     // Mallory signs a debit of Alice's account
     let mut forged = dep.clone();
     // (our signer refuses to sign for another account; an attacker's tool does not)
-    let digest = B256::from(dep.public.debit(&dep.ext).unwrap().digest());
+    let digest = B256::from(dep.public.debit(&dep.ext, w.domain).unwrap().digest());
     let mallory_signer =
         PrivateKeySigner::from_bytes(&B256::from(*mallory_acct.to_bytes())).unwrap();
     let sig = mallory_signer.sign_hash_sync(&digest).unwrap().as_bytes();

@@ -6,7 +6,10 @@
 //! deposit) carries the account's signature over the payment: an EIP-712 typed-data signature
 //!
 //! ```text
-//! domain   = EIP712Domain(string name = "zkpay", string version = "1", uint256 chainId = network id)
+//! domain   = EIP712Domain(string name = "zkpay", string version = "1", uint256 chainId,
+//!                         address verifyingContract)
+//!            chainId, verifyingContract = the EVM chain's id and the rollup contract on an EVM
+//!            ledger; the zkpay network id and the zero address on the embedded ledger
 //! message  = Debit(address account, bytes32 asset, uint256 amount, bytes32 paymentId)
 //! digest   = keccak256(0x19 0x01 || hashStruct(domain) || hashStruct(message))
 //! ```
@@ -14,7 +17,7 @@
 //! encoded as 65 bytes `r || s || v` with `v` in {27, 28} and `s` in the lower half of the group
 //! order (the one canonical form; anything else is refused). A contract checks it with
 //! `ecrecover`. The payment id binds the nullifiers, so a signature cannot be replayed for another
-//! payment.
+//! payment, and the domain binds the ledger, so it cannot be replayed on another deployment.
 
 use crate::address::Network;
 use crate::error::{ProtocolError, Result};
@@ -114,11 +117,53 @@ impl<'de> Deserialize<'de> for PublicAccount {
     }
 }
 
-/// What the owner of an account authorises: a debit of `amount` of `asset` for one payment.
+/// The EIP-712 domain of debit signatures: the one ledger that may pull a debit. On an EVM
+/// ledger, the chain's id and the rollup contract, so that a signature for one deployment (or
+/// one chain of a fork) is worth nothing on another; on the embedded ledger, the zkpay network id
+/// and the zero address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DebitDomain {
+    /// EIP-712 `chainId`.
+    pub chain_id: u64,
+    /// EIP-712 `verifyingContract` (`0x` and 40 lower-case hex digits).
+    pub verifying_contract: PublicAccount,
+}
+
+impl DebitDomain {
+    /// The embedded ledger's domain on `network`.
+    pub fn embedded(network: Network) -> Self {
+        Self {
+            chain_id: u64::from(network.id()),
+            verifying_contract: PublicAccount::from_bytes([0; ACCOUNT_ID_LEN]),
+        }
+    }
+
+    /// `hashStruct` of the domain (the EIP-712 domain separator).
+    pub fn separator(&self) -> [u8; 32] {
+        let domain_type = keccak(&[
+            b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)",
+        ]);
+        let mut chain_id = [0u8; 32];
+        chain_id[24..].copy_from_slice(&self.chain_id.to_be_bytes());
+        let mut contract = [0u8; 32];
+        contract[12..].copy_from_slice(&self.verifying_contract.0);
+        keccak(&[
+            &domain_type,
+            &keccak(&[b"zkpay"]),
+            &keccak(&[b"1"]),
+            &chain_id,
+            &contract,
+        ])
+    }
+}
+
+/// What the owner of an account authorises: a debit of `amount` of `asset` for one payment, by
+/// one ledger.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Debit {
-    /// Network (the EIP-712 `chainId`).
-    pub network: Network,
+    /// The ledger that may pull it (the EIP-712 domain).
+    pub domain: DebitDomain,
     /// Account debited.
     pub account: PublicAccount,
     /// Asset.
@@ -132,15 +177,6 @@ pub struct Debit {
 impl Debit {
     /// The EIP-712 digest that is signed.
     pub fn digest(&self) -> [u8; 32] {
-        let domain_type = keccak(&[b"EIP712Domain(string name,string version,uint256 chainId)"]);
-        let mut chain_id = [0u8; 32];
-        chain_id[28..].copy_from_slice(&self.network.id().to_be_bytes());
-        let domain = keccak(&[
-            &domain_type,
-            &keccak(&[b"zkpay"]),
-            &keccak(&[b"1"]),
-            &chain_id,
-        ]);
         let debit_type =
             keccak(&[b"Debit(address account,bytes32 asset,uint256 amount,bytes32 paymentId)"]);
         let mut account = [0u8; 32];
@@ -154,7 +190,7 @@ impl Debit {
             &amount,
             &self.payment_id,
         ]);
-        keccak(&[&[0x19, 0x01], &domain, &message])
+        keccak(&[&[0x19, 0x01], &self.domain.separator(), &message])
     }
 
     /// Checks `sig` (canonical form only) against the debited account.
@@ -309,30 +345,58 @@ mod tests {
 
     #[test]
     fn eip712_digest_vector() {
-        // Debit(0x1111…11, asset 7, 1234, paymentId 0x2222…22) on dev (chainId 3).
+        // Debit(0x1111…11, asset 7, 1234, paymentId 0x2222…22) for the rollup contract at
+        // 0x5fbd…0aa3 on chain 31337 (anvil's first deployment)
+        let evm = DebitDomain {
+            chain_id: 31337,
+            verifying_contract: PublicAccount::new("0x5fbdb2315678afecb367f032d93f642f64180aa3")
+                .unwrap(),
+        };
         let d = Debit {
-            network: Network::Dev,
+            domain: evm,
             account: PublicAccount::from_bytes([0x11; 20]),
             asset: AssetId(F::from(7u64)),
             amount: 1234,
             payment_id: [0x22; 32],
         };
-        let domain_type = keccak(&[b"EIP712Domain(string name,string version,uint256 chainId)"]);
+        // EIP-712's domain type hash with verifyingContract
+        let domain_type = keccak(&[
+            b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)",
+        ]);
         assert_eq!(
             hex::encode(domain_type),
-            "c2f8787176b8ac6bf7215b4adcc1e069bf4ab82d9ab1df05a57a91d425935b6e"
+            "8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f"
         );
-        // the whole digest, computed independently (Python, pycryptodome's keccak-256, the
-        // EIP-712 encoding written out by hand)
+        // the separators and digests, computed independently (node, js-sha3's keccak-256, the
+        // EIP-712 encoding written out by hand); the contract's own is checked on anvil
+        assert_eq!(
+            hex::encode(evm.separator()),
+            "a16c9534b1a45f025e18120fd749c9c4cad6366be1e4e0bae535efaeee4c568a"
+        );
         let base = d.digest();
         assert_eq!(
             hex::encode(base),
-            "5a10c77caf05f0f06fd94dd5c071de74a309ca9f7aad2dfcf0f9bf760fc6beae"
+            "c96482080541a9ec21e470174221225f275bd17d79712efe2098eefcf047c162"
         );
-        // the digest changes with every field
+        let embedded = Debit {
+            domain: DebitDomain::embedded(Network::Dev),
+            ..d
+        };
+        assert_eq!(
+            hex::encode(embedded.digest()),
+            "29f4b32fd87ddb4a0c17a2b1a839427f9da4739cb40ac49c1c713049deeb7286"
+        );
+        // the digest changes with every field, the domain's included
         for alt in [
             Debit {
-                network: Network::Test,
+                domain: DebitDomain { chain_id: 1, ..evm },
+                ..d
+            },
+            Debit {
+                domain: DebitDomain {
+                    verifying_contract: PublicAccount::from_bytes([0x5f; 20]),
+                    ..evm
+                },
                 ..d
             },
             Debit {
@@ -359,7 +423,7 @@ mod tests {
         let k = AccountKey::random(&mut rng);
         let other = AccountKey::random(&mut rng);
         let d = Debit {
-            network: Network::Dev,
+            domain: DebitDomain::embedded(Network::Dev),
             account: k.account(),
             asset: AssetId(F::from(7u64)),
             amount: 50,
@@ -367,7 +431,7 @@ mod tests {
         };
         let sig = k.sign(&d).unwrap();
         d.verify(&sig).unwrap();
-        // another payment, amount or network: refused
+        // another payment, amount, network or deployment: refused
         assert!(Debit {
             payment_id: [8; 32],
             ..d
@@ -376,7 +440,16 @@ mod tests {
         .is_err());
         assert!(Debit { amount: 51, ..d }.verify(&sig).is_err());
         assert!(Debit {
-            network: Network::Main,
+            domain: DebitDomain::embedded(Network::Main),
+            ..d
+        }
+        .verify(&sig)
+        .is_err());
+        assert!(Debit {
+            domain: DebitDomain {
+                chain_id: 31337,
+                verifying_contract: PublicAccount::from_bytes([0x5f; 20]),
+            },
             ..d
         }
         .verify(&sig)

@@ -177,14 +177,18 @@ impl PaymentPublic {
         (self.invoice_tag != F::from(0u64)).then_some(self.invoice_tag)
     }
 
-    /// The debit a deposit makes from `ext.public_account`, which its owner must sign; `None`
-    /// for payments that debit no account.
-    pub fn debit(&self, ext: &ExtData) -> Option<crate::account::Debit> {
+    /// The debit a deposit makes from `ext.public_account` on the ledger of `domain`, which the
+    /// account's owner must sign; `None` for payments that debit no account.
+    pub fn debit(
+        &self,
+        ext: &ExtData,
+        domain: crate::account::DebitDomain,
+    ) -> Option<crate::account::Debit> {
         if self.public_value <= 0 {
             return None;
         }
         Some(crate::account::Debit {
-            network: ext.network,
+            domain,
             account: ext.public_account?,
             asset: self.asset,
             amount: u64::try_from(self.public_value).ok()?,

@@ -18,6 +18,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use utoipa::ToSchema;
 use zkpay_ledger::PaymentSubmission;
+use zkpay_protocol::account::DebitDomain;
 use zkpay_protocol::address::Network;
 use zkpay_protocol::batch::BatchPublic;
 use zkpay_protocol::field::{fe_from_hex, fe_to_bytes, fe_to_hex};
@@ -159,6 +160,9 @@ pub struct Info {
     pub chunk_slots: usize,
     /// Account credited with fees.
     pub operator: PublicAccount,
+    /// The EIP-712 domain a deposit's debit signature must be for: the ledger's (an EVM
+    /// chain's id and the rollup contract, or the embedded ledger's).
+    pub debit_domain: DebitDomain,
     /// Id of the payment verifying key wallets must prove for.
     #[schema(pattern = "^[0-9a-f]{64}$")]
     pub payment_key_id: String,
@@ -723,6 +727,7 @@ async fn info(State(s): State<AppState>) -> Response {
         tree_depth: params.depth,
         chunk_slots: params.slots,
         operator: s.node.operator(),
+        debit_domain: s.node.ledger().debit_domain(),
         payment_key_id: s.node.payment_verifier().key_id().to_hex(),
         keys: c.keys_origin().into(),
         min_fees: c

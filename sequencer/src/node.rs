@@ -587,7 +587,7 @@ impl Node {
                 "ext data does not match the proof".into(),
             ));
         }
-        sub.check_authorization()
+        sub.check_authorization(self.ledger.debit_domain())
             .map_err(|e| inv("bad_authorization", e.to_string()))?;
         decode_proof(&sub.proof).map_err(|e| inv("bad_proof_encoding", e.to_string()))
     }

@@ -6,7 +6,7 @@ use rand_chacha::ChaCha20Rng;
 use std::path::Path;
 use std::sync::Arc;
 use zkpay_ledger::PaymentSubmission;
-use zkpay_protocol::account::AccountKey;
+use zkpay_protocol::account::{AccountKey, DebitDomain};
 use zkpay_protocol::address::Network;
 use zkpay_protocol::encryption::encrypt_note;
 use zkpay_protocol::keys::SpendingKey;
@@ -80,6 +80,9 @@ pub struct Wallet {
     pub rng: ChaCha20Rng,
     /// The network its payments name (dev unless a test changes it).
     pub network: Network,
+    /// The ledger its deposits' debits are signed for (the embedded ledger of its network
+    /// unless a test sets another).
+    pub domain: Option<DebitDomain>,
 }
 
 impl Wallet {
@@ -94,6 +97,7 @@ impl Wallet {
             account_key,
             rng,
             network: Network::Dev,
+            domain: None,
         }
     }
 }
@@ -103,9 +107,15 @@ pub fn operator_account() -> PublicAccount {
     PublicAccount::from_bytes([0x0f; 20])
 }
 
-/// Signs the debit of a deposit with `key` (the account's owner, or an attacker's key).
+/// Signs the debit of a deposit with `key` (the account's owner, or an attacker's key) for the
+/// embedded ledger of its network.
 pub fn authorize(sub: &mut PaymentSubmission, key: &AccountKey) {
-    let debit = sub.public.debit(&sub.ext).expect("a deposit");
+    authorize_for(sub, key, DebitDomain::embedded(sub.ext.network));
+}
+
+/// Signs the debit of a deposit with `key` for the ledger of `domain`.
+pub fn authorize_for(sub: &mut PaymentSubmission, key: &AccountKey, domain: DebitDomain) {
+    let debit = sub.public.debit(&sub.ext, domain).expect("a deposit");
     sub.authorization = Some(key.sign(&debit).expect("sign"));
 }
 
@@ -185,8 +195,9 @@ pub fn deposit_with(
     };
     // the wallet signs debits of its own account only (a test naming another account signs,
     // or not, itself)
-    if sub.public.debit(&sub.ext).is_some() && sub.ext.public_account == Some(w.account) {
-        authorize(&mut sub, &w.account_key);
+    if sub.public.public_value > 0 && sub.ext.public_account == Some(w.account) {
+        let domain = w.domain.unwrap_or(DebitDomain::embedded(w.network));
+        authorize_for(&mut sub, &w.account_key, domain);
     }
     (sub, out)
 }

@@ -227,6 +227,23 @@ fn node_commits_to_the_rollup_contract_and_rebuilds_from_its_events() {
     let bob = Wallet::new(32, "bob");
     let alice_addr = Address::from(alice.account.to_bytes());
     node.ledger().faucet(&alice.account, &usd(), 100).unwrap();
+    // a deposit signed for another ledger (the embedded one of this network) is refused: the
+    // node's debits are for this chain and this contract
+    let (elsewhere, _) = deposit(&node, &payer, &mut alice, 60);
+    assert_eq!(
+        node.submit(elsewhere).map_err(|e| e.code()),
+        Err("bad_authorization")
+    );
+    alice.domain = Some(node.ledger().debit_domain());
+    assert_eq!(
+        node.ledger().debit_domain(),
+        zkpay_protocol::account::DebitDomain {
+            chain_id: anvil.chain_id(),
+            verifying_contract: zkpay_protocol::payment::PublicAccount::from_bytes(
+                rollup.into_array()
+            ),
+        }
+    );
     // without the allowance the contract cannot pull: the ledger screens the deposit out
     assert_eq!(node.ledger().balance(&alice.account, &usd()).unwrap(), 0);
     let funder = provider(&url, B256::from_slice(&anvil.keys()[1].to_bytes()));
@@ -356,6 +373,7 @@ fn a_batch_removed_by_a_reorganisation_before_its_confirmations_is_sent_again() 
     )
     .unwrap();
     let mut alice = Wallet::new(41, "alice");
+    alice.domain = Some(node.ledger().debit_domain());
     node.ledger().faucet(&alice.account, &usd(), 100).unwrap();
     let funder = provider(&ch.url, B256::from_slice(&anvil.keys()[1].to_bytes()));
     block_on(approve(&ch.url, &funder, &alice, ch.token, ch.rollup));
@@ -604,6 +622,7 @@ fn the_node_leads_its_batches_with_payments_queued_on_the_contract() {
     let ledger = Arc::new(EvmLedger::open(ch.ledger_config.clone(), signer, &pv, &cv).unwrap());
     let node = Node::with_ledger(config(dir.path()), ledger.clone(), pv.clone(), batcher).unwrap();
     let mut alice = Wallet::new(51, "alice");
+    alice.domain = Some(node.ledger().debit_domain());
     let bob = Wallet::new(52, "bob");
     let alice_addr = Address::from(alice.account.to_bytes());
     node.ledger().faucet(&alice.account, &usd(), 100).unwrap();
@@ -676,6 +695,7 @@ fn a_committed_payment_queued_again_is_dropped_and_does_not_stall_the_node() {
     let ledger = Arc::new(EvmLedger::open(ch.ledger_config.clone(), signer, &pv, &cv).unwrap());
     let node = Node::with_ledger(config(dir.path()), ledger.clone(), pv.clone(), batcher).unwrap();
     let mut alice = Wallet::new(61, "alice");
+    alice.domain = Some(node.ledger().debit_domain());
     node.ledger().faucet(&alice.account, &usd(), 100).unwrap();
     let funder = provider(&ch.url, B256::from_slice(&anvil.keys()[1].to_bytes()));
     block_on(approve(&ch.url, &funder, &alice, ch.token, ch.rollup));

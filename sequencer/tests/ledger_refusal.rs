@@ -58,6 +58,9 @@ impl BaseLedger for Refusing {
     fn pool(&self, asset: &AssetId) -> Result<u128, LedgerError> {
         self.inner.pool(asset)
     }
+    fn debit_domain(&self) -> zkpay_protocol::account::DebitDomain {
+        self.inner.debit_domain()
+    }
     fn faucet(&self, a: &PublicAccount, asset: &AssetId, amount: u64) -> Result<(), LedgerError> {
         self.inner.faucet(a, asset, amount)
     }

@@ -12,7 +12,8 @@ use zkpay_ledger::{
     BaseLedger, BatchSubmission, CommittedBatch, EmbeddedLedger, LedgerError, LedgerHead,
     PaymentSubmission,
 };
-use zkpay_protocol::account::AccountKey;
+use zkpay_protocol::account::{AccountKey, DebitDomain};
+use zkpay_protocol::address::Network;
 use zkpay_protocol::field::fe_to_bytes;
 use zkpay_protocol::invoice::{invoice_key, invoice_tag};
 use zkpay_protocol::note::{AssetId, Root};
@@ -49,7 +50,10 @@ fn a_debit_needs_the_account_owners_signature() {
     });
     assert!(forged.authorization.is_none());
     let mut signed_by_thief = forged.clone();
-    let debit = signed_by_thief.public.debit(&signed_by_thief.ext).unwrap();
+    let debit = signed_by_thief
+        .public
+        .debit(&signed_by_thief.ext, DebitDomain::embedded(Network::Dev))
+        .unwrap();
     let thief_key = AccountKey::random(&mut rand::rngs::OsRng);
     assert!(
         thief_key.sign(&debit).is_err(),
@@ -72,7 +76,19 @@ fn a_debit_needs_the_account_owners_signature() {
     let mut replayed = forged.clone();
     replayed.authorization = honest.authorization;
     assert_eq!(code(node.submit(replayed.clone())), "bad_authorization");
-    assert_eq!(node.metrics.rejected("bad_authorization"), 3);
+    // the victim's own signature of this very payment, but for another ledger (a rollup
+    // contract on some chain): worth nothing here
+    let mut for_elsewhere = honest.clone();
+    authorize_for(
+        &mut for_elsewhere,
+        &victim_w.account_key,
+        DebitDomain {
+            chain_id: 31337,
+            verifying_contract: PublicAccount::from_bytes([0x5f; 20]),
+        },
+    );
+    assert_eq!(code(node.submit(for_elsewhere)), "bad_authorization");
+    assert_eq!(node.metrics.rejected("bad_authorization"), 4);
     // the ledger applies the same rule when the node is bypassed
     let refused = node
         .ledger()
@@ -197,6 +213,9 @@ impl BaseLedger for Stale {
     }
     fn pool(&self, asset: &AssetId) -> Result<u128, LedgerError> {
         self.inner.pool(asset)
+    }
+    fn debit_domain(&self) -> DebitDomain {
+        self.inner.debit_domain()
     }
     fn faucet(&self, a: &PublicAccount, asset: &AssetId, amount: u64) -> Result<(), LedgerError> {
         self.inner.faucet(a, asset, amount)

@@ -31,6 +31,8 @@ pub struct NodeInfo {
     pub chunk_slots: usize,
     /// Operator account (receives fees).
     pub operator: String,
+    /// The ledger a deposit's debit signature is for.
+    pub debit_domain: zkpay_protocol::account::DebitDomain,
     /// Id of the payment verifying key.
     pub payment_key_id: String,
 }

@@ -829,7 +829,7 @@ impl Wallet {
         let debit = proven
             .submission
             .public
-            .debit(&proven.submission.ext)
+            .debit(&proven.submission.ext, info.debit_domain)
             .ok_or(WalletError::Plan("a deposit debits its account"))?;
         proven.submission.authorization = Some(account_key.sign(&debit)?);
         self.learn_asset(asset);

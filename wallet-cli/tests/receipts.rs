@@ -153,6 +153,7 @@ fn a_test_network_wallet_proves_only_with_manifest_keys() {
         tree_depth: 4,
         chunk_slots: 2,
         operator: format!("0x{}", "0f".repeat(20)),
+        debit_domain: zkpay_protocol::account::DebitDomain::embedded(Network::Test),
         payment_key_id: "00".repeat(32),
     };
     let err = w

@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
+use zkpay_protocol::account::DebitDomain;
 use zkpay_protocol::address::Network;
 use zkpay_protocol::batch::ChunkParams;
 use zkpay_protocol::field::F;
@@ -76,6 +77,8 @@ pub struct EvmLedger {
     sender: Address,
     config: EvmLedgerConfig,
     window: usize,
+    /// The debits the contract pulls: this chain's id and the contract.
+    domain: DebitDomain,
     log: Mutex<Log>,
     write_lock: Mutex<()>,
     payment_verifier: Verifier,
@@ -182,6 +185,7 @@ impl EvmLedger {
             provider,
             sender,
             window: 1,
+            domain: DebitDomain::embedded(config.network),
             log: Mutex::new(Log {
                 genesis: crate::genesis_head(config.network, config.params)?,
                 batches: vec![],
@@ -194,8 +198,28 @@ impl EvmLedger {
         };
         let genesis_root = fe_u256(&lock(&ledger.log)?.genesis.state.note_root.0);
         let (r, pv, cv) = (ledger.rollup.clone(), payment_vk.clone(), chunk_vk.clone());
-        let window = ledger.run(async move {
+        let p = ledger.provider.clone();
+        let (window, domain) = ledger.run(async move {
             r.check(&pv, &cv).await?;
+            // the debits it pulls are signed for this chain and this contract
+            let domain = DebitDomain {
+                chain_id: p
+                    .get_chain_id()
+                    .await
+                    .map_err(|e| EvmError::Chain(e.to_string()))?,
+                verifying_contract: PublicAccount::from_bytes(r.address().into_array()),
+            };
+            let separator = r
+                .contract()
+                .domainSeparator()
+                .call()
+                .await
+                .map_err(|e| EvmError::Chain(e.to_string()))?;
+            if separator.0 != domain.separator() {
+                return Err(EvmError::Contract(
+                    "the contract's EIP-712 domain is not this chain's and this contract's".into(),
+                ));
+            }
             // its genesis is this network's: the empty trees' roots
             let seq = r
                 .contract()
@@ -214,9 +238,10 @@ impl EvmLedger {
                 .call()
                 .await
                 .map_err(|e| EvmError::Chain(e.to_string()))?;
-            Ok(usize::try_from(w).unwrap_or(usize::MAX))
+            Ok((usize::try_from(w).unwrap_or(usize::MAX), domain))
         })?;
         ledger.window = window;
+        ledger.domain = domain;
         ledger.sync()?;
         Ok(ledger)
     }
@@ -615,7 +640,7 @@ impl BaseLedger for EvmLedger {
         let mut refused_list = Vec::new();
         let mut checked = Vec::new();
         for (index, p) in payments.iter().enumerate() {
-            match crate::check_payment_rules(index, p, self.config.network, &roots) {
+            match crate::check_payment_rules(index, p, self.config.network, self.domain, &roots) {
                 Ok(()) => checked.push((index, p.clone())),
                 Err(e) => refused_list.push((index, e)),
             }
@@ -795,6 +820,10 @@ impl BaseLedger for EvmLedger {
 
     /// Development faucet: mints the asset's test token to the account (only a `TestToken`
     /// mints for anyone; a real token refuses, and so does this faucet).
+    fn debit_domain(&self) -> DebitDomain {
+        self.domain
+    }
+
     fn faucet(
         &self,
         account: &PublicAccount,

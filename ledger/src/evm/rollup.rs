@@ -25,7 +25,7 @@ use zkpay_verifier::{decode_proof, encode_proof, VerifyingKey};
 /// The parameters a rollup contract is deployed with.
 #[derive(Clone, Debug)]
 pub struct Deployment {
-    /// zkpay network (the EIP-712 chain id of debit signatures, and in every ext data).
+    /// zkpay network (in every ext data).
     pub network: Network,
     /// Tree depth and chunk size (the chunk key must be of this shape).
     pub params: ChunkParams,
@@ -165,6 +165,37 @@ pub fn reason(e: &alloy::contract::Error) -> String {
 
 fn chain<E: std::fmt::Display>(e: E) -> EvmError {
     EvmError::Chain(e.to_string())
+}
+
+/// Sends a contract call with its gas estimate (a call the contract would refuse fails there,
+/// with the contract's reason, and costs nothing) plus a fifth (anvil's estimate can fall short
+/// of what the pairing precompile needs under the 63/64 rule), waits for `confirmations` blocks
+/// and requires that it succeeded.
+async fn send_confirmed<P: Provider, D: alloy::contract::CallDecoder>(
+    builder: alloy::contract::CallBuilder<P, D>,
+    confirmations: u64,
+    what: &str,
+) -> Result<TransactionReceipt, EvmError> {
+    let gas = builder
+        .estimate_gas()
+        .await
+        .map_err(|e| EvmError::Contract(reason(&e)))?;
+    let receipt = builder
+        .gas(gas + gas / 5)
+        .send()
+        .await
+        .map_err(|e| EvmError::Contract(reason(&e)))?
+        .with_required_confirmations(confirmations.max(1))
+        .get_receipt()
+        .await
+        .map_err(chain)?;
+    if !receipt.status() {
+        return Err(EvmError::Contract(format!(
+            "{what} {} reverted",
+            receipt.transaction_hash
+        )));
+    }
+    Ok(receipt)
 }
 
 /// Deploys a rollup contract with the payment and chunk verifying keys; returns its address.
@@ -350,20 +381,7 @@ impl Rollup {
         let builder =
             self.contract
                 .dropForced(U256::from(index), U256::from(number), nfs, U256::from(k));
-        let receipt = builder
-            .send()
-            .await
-            .map_err(|e| EvmError::Contract(reason(&e)))?
-            .with_required_confirmations(confirmations.max(1))
-            .get_receipt()
-            .await
-            .map_err(chain)?;
-        if !receipt.status() {
-            return Err(EvmError::Contract(format!(
-                "dropForced {} reverted",
-                receipt.transaction_hash
-            )));
-        }
+        send_confirmed(builder, confirmations, "dropForced").await?;
         Ok(())
     }
 
@@ -440,26 +458,7 @@ impl Rollup {
         let builder = self
             .contract
             .commitBatch(call.payments, call.chunks, call.forcedCount);
-        let gas = builder
-            .estimate_gas()
-            .await
-            .map_err(|e| EvmError::Contract(reason(&e)))?;
-        let receipt = builder
-            .gas(gas + gas / 5)
-            .send()
-            .await
-            .map_err(|e| EvmError::Contract(reason(&e)))?
-            .with_required_confirmations(confirmations.max(1))
-            .get_receipt()
-            .await
-            .map_err(chain)?;
-        if !receipt.status() {
-            return Err(EvmError::Contract(format!(
-                "batch transaction {} reverted",
-                receipt.transaction_hash
-            )));
-        }
-        Ok(receipt)
+        send_confirmed(builder, confirmations, "batch transaction").await
     }
 
     /// Every committed batch, rebuilt from the contract's events up to block `to` (the latest
