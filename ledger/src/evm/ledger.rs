@@ -9,7 +9,7 @@
 //! back rather than sent twice.
 
 use super::contracts::{TestToken, ZkPayRollup};
-use super::rollup::{fe_u256, refusal, Rollup};
+use super::rollup::{fe_u256, refusal, ForcedDrop, Rollup};
 use super::EvmError;
 use crate::{
     BaseLedger, BatchSubmission, CommittedBatch, LedgerError, LedgerHead, PaymentSubmission,
@@ -17,7 +17,7 @@ use crate::{
 use alloy::primitives::{Address, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -53,6 +53,8 @@ struct Log {
     batches: Vec<CommittedBatch>,
     /// The block holding the last batch's event (0 without batches).
     last_block: u64,
+    /// The batch that spent each nullifier of the log.
+    spent: HashMap<F, u64>,
 }
 
 impl Log {
@@ -190,6 +192,7 @@ impl EvmLedger {
                 genesis: crate::genesis_head(config.network, config.params)?,
                 batches: vec![],
                 last_block: 0,
+                spent: HashMap::new(),
             }),
             config,
             write_lock: Mutex::new(()),
@@ -374,11 +377,17 @@ impl EvmLedger {
         if !extend {
             log.batches.clear();
             log.last_block = 0;
+            log.spent.clear();
         }
         // a concurrent sync may have appended some of these already
         for (b, block) in batches {
             if b.number == log.batches.len() as u64 + 1 {
                 log.last_block = block;
+                for p in &b.payments {
+                    for n in p.public.nullifiers {
+                        log.spent.insert(n.0, b.number);
+                    }
+                }
                 log.batches.push(b);
             }
         }
@@ -403,22 +412,35 @@ impl EvmLedger {
         }
     }
 
-    /// The committed batch that spent one of `p`'s nullifiers, as `dropForced` takes it: its
-    /// number, its nullifiers (two per payment, in order) and the position of `p`'s among them.
-    fn spent_by(&self, p: &PaymentSubmission) -> Result<Option<(u64, Vec<F>, usize)>, LedgerError> {
+    /// The drop of queue entry `index`, whose payment is `p`, if a batch of the confirmed log
+    /// spent one of its nullifiers.
+    fn spent_by(
+        &self,
+        index: u64,
+        p: &PaymentSubmission,
+    ) -> Result<Option<ForcedDrop>, LedgerError> {
         let log = lock(&self.log)?;
         let mine = p.public.nullifiers.map(|n| n.0);
-        for b in log.batches.iter().rev() {
-            let nfs: Vec<F> = b
-                .payments
-                .iter()
-                .flat_map(|q| q.public.nullifiers.map(|n| n.0))
-                .collect();
-            if let Some(k) = nfs.iter().position(|n| mine.contains(n)) {
-                return Ok(Some((b.number, nfs, k)));
-            }
-        }
-        Ok(None)
+        let Some(batch) = mine.iter().find_map(|n| log.spent.get(n).copied()) else {
+            return Ok(None);
+        };
+        let Some(b) = log.batches.get(batch.saturating_sub(1) as usize) else {
+            return Ok(None);
+        };
+        let nullifiers: Vec<F> = b
+            .payments
+            .iter()
+            .flat_map(|q| q.public.nullifiers.map(|n| n.0))
+            .collect();
+        Ok(nullifiers
+            .iter()
+            .position(|n| mine.contains(n))
+            .map(|k| ForcedDrop {
+                index,
+                batch,
+                nullifiers: nullifiers.clone(),
+                k,
+            }))
     }
 
     /// Sends a batch and waits until it is buried under the confirmation depth: `Some` with the
@@ -736,26 +758,32 @@ impl BaseLedger for EvmLedger {
     /// it is marked dead on the contract here (`dropForced`, with that batch as evidence) and
     /// left out.
     fn forced(&self) -> Result<Vec<PaymentSubmission>, LedgerError> {
+        // the spending batch may be one this ledger has not read yet
+        self.sync()?;
         let r = self.rollup.clone();
         let entries =
             self.run(async move { r.forced_entries(super::rollup::MAX_FORCED_PER_BATCH).await })?;
         let mut live = Vec::new();
+        let mut drops = Vec::new();
         for e in entries {
             let Some(p) = e.payment else { continue };
-            let Some((number, nullifiers, k)) = self.spent_by(&p)? else {
-                live.push(p);
-                continue;
-            };
+            match self.spent_by(e.index, &p)? {
+                Some(d) => drops.push(d),
+                None => live.push(p),
+            }
+        }
+        if !drops.is_empty() {
             tracing::warn!(
-                entry = e.index,
-                batch = number,
-                "a queued payment spends a nullifier of a committed batch: dropping it"
+                entries = ?drops.iter().map(|d| d.index).collect::<Vec<_>>(),
+                "queued payments spend nullifiers of committed batches: dropping them"
             );
-            let (r, confirmations) = (self.rollup.clone(), self.config.confirmations);
-            self.run(async move {
-                r.drop_forced(e.index, number, &nullifiers, k, confirmations)
-                    .await
-            })?;
+            // sent together and waited for once, for inclusion only: a drop a reorganisation
+            // undoes is found and sent again; one that does not land is tried again next time
+            let (r, timeout) = (self.rollup.clone(), self.config.inclusion_timeout);
+            let failed = self.run(async move { Ok(r.drop_forced(&drops, timeout).await) })?;
+            for (index, e) in failed {
+                tracing::warn!(entry = index, error = %e, "dropping a spent queue entry failed");
+            }
         }
         Ok(live)
     }
@@ -818,12 +846,12 @@ impl BaseLedger for EvmLedger {
         })
     }
 
-    /// Development faucet: mints the asset's test token to the account (only a `TestToken`
-    /// mints for anyone; a real token refuses, and so does this faucet).
     fn debit_domain(&self) -> DebitDomain {
         self.domain
     }
 
+    /// Development faucet: mints the asset's test token to the account (only a `TestToken`
+    /// mints for anyone; a real token refuses, and so does this faucet).
     fn faucet(
         &self,
         account: &PublicAccount,

@@ -241,6 +241,21 @@ pub struct ForcedEntry {
     pub payment: Option<PaymentSubmission>,
 }
 
+/// A queue entry to mark dead: its index, and the committed batch that spent one of its
+/// nullifiers (its number, its nullifiers two per payment in order, and the position `k` of the
+/// entry's among them), as `dropForced` takes them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForcedDrop {
+    /// The entry's index in the queue.
+    pub index: u64,
+    /// The spending batch's number.
+    pub batch: u64,
+    /// The spending batch's nullifiers.
+    pub nullifiers: Vec<F>,
+    /// Where the entry's nullifier is among them.
+    pub k: usize,
+}
+
 /// A deployed rollup contract.
 #[derive(Clone, Debug)]
 pub struct Rollup {
@@ -366,23 +381,47 @@ impl Rollup {
         Ok(out)
     }
 
-    /// Marks queue entry `index` dead (`dropForced`): one of its nullifiers was spent by
-    /// committed batch `number`, whose nullifiers (two per payment, in order) are `nullifiers`,
-    /// the `k`-th being the entry's. Waits for `confirmations` blocks.
+    /// Marks queue entries dead (`dropForced`), each with the committed batch that spent one of
+    /// its nullifiers as evidence: sends them all, then waits for each to be mined, at most
+    /// `timeout` in all. Returns the drops that did not land (refused, not mined in time), with
+    /// why; the caller may try them again later.
     pub async fn drop_forced(
         &self,
-        index: u64,
-        number: u64,
-        nullifiers: &[F],
-        k: usize,
-        confirmations: u64,
-    ) -> Result<(), EvmError> {
-        let nfs = nullifiers.iter().map(fe_u256).collect();
-        let builder =
-            self.contract
-                .dropForced(U256::from(index), U256::from(number), nfs, U256::from(k));
-        send_confirmed(builder, confirmations, "dropForced").await?;
-        Ok(())
+        drops: &[ForcedDrop],
+        timeout: std::time::Duration,
+    ) -> Vec<(u64, EvmError)> {
+        let mut failed = Vec::new();
+        let mut sent = Vec::new();
+        for d in drops {
+            let nfs = d.nullifiers.iter().map(fe_u256).collect();
+            let builder = self.contract.dropForced(
+                U256::from(d.index),
+                U256::from(d.batch),
+                nfs,
+                U256::from(d.k),
+            );
+            let pending = match builder.estimate_gas().await {
+                Ok(gas) => builder.gas(gas + gas / 5).send().await,
+                Err(e) => Err(e),
+            };
+            match pending {
+                Ok(p) => sent.push((d.index, p)),
+                Err(e) => failed.push((d.index, EvmError::Contract(reason(&e)))),
+            }
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        for (index, p) in sent {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match p.with_timeout(Some(left)).get_receipt().await {
+                Ok(r) if r.status() => {}
+                Ok(r) => failed.push((
+                    index,
+                    EvmError::Contract(format!("dropForced {} reverted", r.transaction_hash)),
+                )),
+                Err(e) => failed.push((index, chain(e))),
+            }
+        }
+        failed
     }
 
     /// How many of the oldest queue entries a batch whose payments have ids `ids` consumes: the
