@@ -20,7 +20,7 @@ use ark_bn254::{Bn254, G1Projective, G2Projective};
 use ark_ec::CurveGroup;
 use ark_groth16::{Proof, ProvingKey};
 use ark_relations::gr1cs::{Matrix, SynthesisError};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 use zkpay_verifier::F;
 
 /// A query without its first point (the constant's, added apart).
@@ -61,8 +61,8 @@ impl Images {
 pub fn create_proof<Q: Quotient>(
     pk: &ProvingKey<Bn254>,
     images: Option<&Images>,
-    r: F,
-    s: F,
+    mut r: F,
+    mut s: F,
     matrices: &[Matrix<F>],
     num_inputs: usize,
     num_constraints: usize,
@@ -128,7 +128,12 @@ pub fn create_proof<Q: Quotient>(
         + pk.b_g2_query.first().copied().unwrap_or_default()
         + pk.vk.beta_g2
         + pk.vk.delta_g2 * s;
-    let g_c = g_a * s + g1_b * r - delta * (r * s) + lh;
+    let mut rs = r * s;
+    let g_c = g_a * s + g1_b * r - delta * rs + lh;
+    // this frame's copies of the randomness (the caller wipes its own)
+    rs.zeroize();
+    r.zeroize();
+    s.zeroize();
     Ok(Proof {
         a: g_a.into_affine(),
         b: g2_b.into_affine(),

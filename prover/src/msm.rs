@@ -54,6 +54,8 @@ impl Endo for ark_bn254::g2::Config {
 /// k1 = k − u1·A1 − u2·B and k2 = u1·B − u2·A2, both below 2^128 in absolute value; they are
 /// computed modulo 2^256 and read as signed numbers.
 pub mod glv {
+    use zeroize::Zeroize;
+
     const A1: [u64; 2] = [0x8211bbeb7d4f1128, 0x6f4d8248eeb859fc];
     const A2: [u64; 2] = [0x0be4e1541221250b, 0x6f4d8248eeb859fd];
     const B: [u64; 1] = [0x89d3256894d213e3];
@@ -130,16 +132,25 @@ pub mod glv {
 
     /// k = k1 + Λ·k2 (mod r) for a scalar k < r given by its little-endian limbs.
     pub fn split(k: &[u64; 4]) -> Split {
-        let p1 = mul(k, &G1);
-        let p2 = mul(k, &G2);
-        let u1 = [p1[4], p1[5]];
-        let u2 = [p2[4]];
-        let k1 = sub(sub(*k, &mul(&u1, &A1)), &mul(&u2, &B));
-        let k2 = sub(low(mul(&u1, &B)), &mul(&u2, &A2));
-        Split {
+        let mut p1 = mul(k, &G1);
+        let mut p2 = mul(k, &G2);
+        let mut u1 = [p1[4], p1[5]];
+        let mut u2 = [p2[4]];
+        let mut k1 = sub(sub(*k, &mul(&u1, &A1)), &mul(&u2, &B));
+        let mut k2 = sub(low(mul(&u1, &B)), &mul(&u2, &A2));
+        let out = Split {
             k1: signed(k1),
             k2: signed(k2),
-        }
+        };
+        // the scalar may be a secret (a witness, a contribution's δ⁻¹): the named temporaries
+        // are wiped (those the compiler makes itself cannot be)
+        p1.zeroize();
+        p2.zeroize();
+        u1.zeroize();
+        u2.zeroize();
+        k1.zeroize();
+        k2.zeroize();
+        out
     }
 }
 
@@ -189,14 +200,16 @@ impl Digits {
     /// Digits of `scalars` in windows of `c` bits (`c` is brought into 2..=24).
     pub fn new<F: PrimeField>(scalars: &[F], c: usize) -> Self {
         let c = c.clamp(2, 24);
-        let big: Vec<F::BigInt> = scalars.par_iter().map(|s| s.into_bigint()).collect();
+        let mut big: Vec<F::BigInt> = scalars.par_iter().map(|s| s.into_bigint()).collect();
         // One bit more than the modulus: the top window takes the last carry.
         let windows = (F::MODULUS_BIT_SIZE as usize + 1).div_ceil(c);
-        Self::of(c, windows, false, scalars.len(), |w, out| {
+        let digits = Self::of(c, windows, false, scalars.len(), |w, out| {
             for (d, k) in out.iter_mut().zip(&big) {
                 *d = digit(k.as_ref(), false, w, c);
             }
-        })
+        });
+        big.par_iter_mut().for_each(|k| k.as_mut().zeroize());
+        digits
     }
 
     /// Digits of BN254 scalars split by the GLV endomorphism: k = k1 + Λ·k2 (mod r) with
@@ -206,20 +219,26 @@ impl Digits {
     /// stay the same.
     pub fn glv(scalars: &[Fr], c: usize) -> Self {
         let c = c.clamp(2, 24);
-        let halves: Vec<glv::Split> = scalars
+        let mut halves: Vec<glv::Split> = scalars
             .par_iter()
             .map(|s| glv::split(&s.into_bigint().0))
             .collect();
         let bits = halves.par_iter().map(|h| h.bits()).max().unwrap_or(0);
         // One bit more than the largest half: the top window takes the last carry.
         let windows = (bits + 1).div_ceil(c);
-        Self::of(c, windows, true, scalars.len(), |row, out| {
+        let digits = Self::of(c, windows, true, scalars.len(), |row, out| {
             let w = row % windows.max(1);
             for (d, h) in out.iter_mut().zip(&halves) {
                 let (neg, k) = if row < windows { &h.k1 } else { &h.k2 };
                 *d = digit(k, *neg, w, c);
             }
-        })
+        });
+        // the halves rebuild the scalars (a proof's witness): wiped, as the digits are
+        halves.par_iter_mut().for_each(|h| {
+            h.k1.1.zeroize();
+            h.k2.1.zeroize();
+        });
+        digits
     }
 
     /// Fills the rows (W, or 2W with GLV) in parallel.

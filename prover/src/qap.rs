@@ -25,7 +25,7 @@ use ark_poly::EvaluationDomain;
 use ark_relations::gr1cs::{ConstraintSystemRef, Matrix, SynthesisError};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 /// Which reduction a proving key was made for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,12 +175,14 @@ impl Quotient for LibsnarkReduction {
         num_constraints: usize,
         full: &[Fr],
     ) -> Result<Vec<Fr>, SynthesisError> {
-        let (d, mut a, mut b) = domain_and_ab(matrices, num_inputs, num_constraints, full)?;
+        let (d, a, b) = domain_and_ab(matrices, num_inputs, num_constraints, full)?;
+        // A·z, B·z and C·z are functions of the witness: wiped on every way out
+        let (mut a, mut b) = (Zeroizing::new(a), Zeroizing::new(b));
         let n = d.size();
         let g = Fr::GENERATOR;
         // evaluations on the domain -> on the coset g·ω^i, the three at once
         let to_coset = |v: &mut Vec<Fr>| d.to_coset(v, g);
-        let mut c = vec![Fr::ZERO; n];
+        let mut c = Zeroizing::new(vec![Fr::ZERO; n]);
         rayon::join(
             || rayon::join(|| to_coset(&mut a), || to_coset(&mut b)),
             || {
@@ -196,14 +198,11 @@ impl Quotient for LibsnarkReduction {
             .inverse()
             .ok_or(SynthesisError::DivisionByZero)?;
         a.par_iter_mut()
-            .zip(&b)
-            .zip(&c)
+            .zip(&b[..])
+            .zip(&c[..])
             .for_each(|((a, b), c)| *a = (*a * b - c) * z_inv);
-        // B·z and C·z are functions of the witness
-        b.zeroize();
-        c.zeroize();
         d.coset_ifft(&mut a, g);
-        Ok(a)
+        Ok(std::mem::take(&mut *a))
     }
 }
 
@@ -214,9 +213,12 @@ impl Quotient for CircomReduction {
         num_constraints: usize,
         full: &[Fr],
     ) -> Result<Vec<Fr>, SynthesisError> {
-        let (d, mut a, mut b) = domain_and_ab(matrices, num_inputs, num_constraints, full)?;
+        let (d, a, b) = domain_and_ab(matrices, num_inputs, num_constraints, full)?;
+        // A·z, B·z and C·z are functions of the witness: wiped on every way out
+        let (mut a, mut b) = (Zeroizing::new(a), Zeroizing::new(b));
         // c = a·b on the domain: the public-input rows have b = 0, and the R1CS rows hold
-        let mut c: Vec<Fr> = a.par_iter().zip(&b).map(|(x, y)| *x * y).collect();
+        let mut c: Zeroizing<Vec<Fr>> =
+            Zeroizing::new(a.par_iter().zip(&b[..]).map(|(x, y)| *x * y).collect());
         // the generator of the domain of size 2n, as ark-poly's (its tables are not needed)
         let zeta = Fr::get_root_of_unity(2 * d.size() as u64)
             .ok_or(SynthesisError::PolynomialDegreeTooLarge)?;
@@ -227,13 +229,10 @@ impl Quotient for CircomReduction {
             || to_odd(&mut c),
         );
         a.par_iter_mut()
-            .zip(&b)
-            .zip(&c)
+            .zip(&b[..])
+            .zip(&c[..])
             .for_each(|((a, b), c)| *a = *a * b - c);
-        // B·z and C·z are functions of the witness
-        b.zeroize();
-        c.zeroize();
-        Ok(a)
+        Ok(std::mem::take(&mut *a))
     }
 }
 
