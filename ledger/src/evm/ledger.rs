@@ -438,7 +438,7 @@ impl EvmLedger {
             .map(|k| ForcedDrop {
                 index,
                 batch,
-                nullifiers: nullifiers.clone(),
+                nullifiers,
                 k,
             }))
     }

@@ -169,20 +169,25 @@ fn chain<E: std::fmt::Display>(e: E) -> EvmError {
 
 /// Sends a contract call with its gas estimate (a call the contract would refuse fails there,
 /// with the contract's reason, and costs nothing) plus a fifth (anvil's estimate can fall short
-/// of what the pairing precompile needs under the 63/64 rule), waits for `confirmations` blocks
-/// and requires that it succeeded.
+/// of what the pairing precompile needs under the 63/64 rule).
+async fn send_estimated<P: Provider, D: alloy::contract::CallDecoder>(
+    builder: alloy::contract::CallBuilder<P, D>,
+) -> Result<
+    alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
+    alloy::contract::Error,
+> {
+    let gas = builder.estimate_gas().await?;
+    builder.gas(gas + gas / 5).send().await
+}
+
+/// Sends a contract call ([`send_estimated`]), waits for `confirmations` blocks and requires
+/// that it succeeded.
 async fn send_confirmed<P: Provider, D: alloy::contract::CallDecoder>(
     builder: alloy::contract::CallBuilder<P, D>,
     confirmations: u64,
     what: &str,
 ) -> Result<TransactionReceipt, EvmError> {
-    let gas = builder
-        .estimate_gas()
-        .await
-        .map_err(|e| EvmError::Contract(reason(&e)))?;
-    let receipt = builder
-        .gas(gas + gas / 5)
-        .send()
+    let receipt = send_estimated(builder)
         .await
         .map_err(|e| EvmError::Contract(reason(&e)))?
         .with_required_confirmations(confirmations.max(1))
@@ -400,11 +405,7 @@ impl Rollup {
                 nfs,
                 U256::from(d.k),
             );
-            let pending = match builder.estimate_gas().await {
-                Ok(gas) => builder.gas(gas + gas / 5).send().await,
-                Err(e) => Err(e),
-            };
-            match pending {
+            match send_estimated(builder).await {
                 Ok(p) => sent.push((d.index, p)),
                 Err(e) => failed.push((d.index, EvmError::Contract(reason(&e)))),
             }
