@@ -7,6 +7,7 @@ import {Groth16Batch} from "./Groth16Batch.sol";
 interface IERC20Like {
     function transfer(address to, uint256 amount) external returns (bool);
     function transferFrom(address from, address to, uint256 amount) external returns (bool);
+    function balanceOf(address account) external view returns (uint256);
     function decimals() external view returns (uint8);
 }
 
@@ -18,9 +19,14 @@ interface IERC20Like {
 /// commitments), checks every payment proof and every chunk proof in one pairing check, refuses
 /// a payment whose root is not recent or whose invoice was paid before (double spends are
 /// refused by the chunk proofs: a nullifier already in the tree has no insertion), settles
-/// deposits (ERC-20 pulled from the depositor, only with the depositor's EIP-712 signature of
-/// the payment), pays withdrawals and credits fees, and emits one event per batch with the whole
-/// batch, from which wallets and nodes sync.
+/// deposits (debited from the depositor's escrow, only with the depositor's EIP-712 signature
+/// of the payment), pays withdrawals and credits fees, and emits one event per batch with the
+/// whole batch, from which wallets and nodes sync.
+/// @dev Deposits come from an escrow, never from a token call inside a batch: an account first
+/// moves tokens in with `fund`, and they leave only `releaseDelay` blocks after it asks
+/// (`startRelease`, then `release`). A depositor therefore cannot make a batch carrying its
+/// signed deposit revert by revoking an allowance or moving tokens once the sequencer has
+/// screened it: what the sequencer saw unreleased stays debitable for `releaseDelay` blocks.
 /// @dev Escape hatch: anyone may queue a transfer or withdrawal with `forcePayment` (its proof is
 /// checked then; no two pending entries share a nullifier or an invoice tag). A batch consumes
 /// queue entries in order: live ones as its first payments, dead ones (a nullifier spent by
@@ -75,6 +81,12 @@ contract ZkPayRollup {
         uint256 scale;
     }
 
+    /// An escrow release asked for: at most `amount` asset units, paid from block `readyAt` on.
+    struct Release {
+        uint256 amount;
+        uint256 readyAt;
+    }
+
     /// A queued payment: its id, nullifiers, invoice tag and the block it was queued in.
     struct Forced {
         bytes32 paymentId;
@@ -97,6 +109,8 @@ contract ZkPayRollup {
     uint256 public immutable forceDelay;
     /// Blocks without a batch after which anyone may commit.
     uint256 public immutable sequencerTimeout;
+    /// Blocks an account waits between asking for escrow back and receiving it.
+    uint256 public immutable releaseDelay;
     /// Data contracts holding the payment and chunk verifying keys.
     address public immutable paymentKey;
     address public immutable chunkKey;
@@ -121,6 +135,10 @@ contract ZkPayRollup {
     mapping(uint256 => AssetInfo) public assets;
     /// Asset => shielded pool (asset units).
     mapping(uint256 => uint256) public pool;
+    /// Account => asset => escrowed amount (asset units) its signed deposits draw on.
+    mapping(address => mapping(uint256 => uint256)) public escrow;
+    /// Account => asset => the escrow release it asked for: at most `amount`, from block `readyAt`.
+    mapping(address => mapping(uint256 => Release)) public releases;
     /// Token => account => amount owed (fees; withdrawals whose transfer failed).
     mapping(address => mapping(address => uint256)) public owed;
     Forced[] public forcedQueue;
@@ -140,6 +158,10 @@ contract ZkPayRollup {
     /// Queue entries `from..to` consumed by batch `number`.
     event ForcedConsumed(uint256 indexed number, uint256 from, uint256 to);
     event Claimed(address indexed token, address indexed account, address to, uint256 amount);
+    event Escrowed(address indexed account, uint256 indexed asset, uint256 amount);
+    /// `amount` 0 withdraws an earlier request.
+    event ReleaseStarted(address indexed account, uint256 indexed asset, uint256 amount, uint256 readyAt);
+    event Released(address indexed account, uint256 indexed asset, address to, uint256 amount);
 
     error NotAdmin();
     error NotSequencer();
@@ -152,6 +174,8 @@ contract ZkPayRollup {
     error BadAuthorization(uint256 index);
     error Turnstile(uint256 index);
     error TokenTransferFailed(uint256 index);
+    error EscrowShort(uint256 index);
+    error ReleaseNotReady();
     error ForcedMismatch(uint256 index);
     error ForcedOverdue(uint256 queueIndex);
     error AlreadyQueued(uint256 value);
@@ -178,15 +202,20 @@ contract ZkPayRollup {
         uint256 rootWindow_,
         uint256 forceDelay_,
         uint256 sequencerTimeout_,
+        uint256 releaseDelay_,
         address sequencer_
     ) {
         if (slots_ == 0 || rootWindow_ == 0) revert BadBatchShape();
-        if (rootWindow_ > 1 << 40 || forceDelay_ > 1 << 40 || sequencerTimeout_ > 1 << 40) revert BadParameters();
+        if (
+            rootWindow_ > 1 << 40 || forceDelay_ > 1 << 40 || sequencerTimeout_ > 1 << 40 || releaseDelay_ > 1 << 40
+                || releaseDelay_ == 0
+        ) revert BadParameters();
         networkId = networkId_;
         slots = slots_;
         rootWindow = rootWindow_;
         forceDelay = forceDelay_;
         sequencerTimeout = sequencerTimeout_;
+        releaseDelay = releaseDelay_;
         paymentKey = Groth16Batch.deployKey(paymentVk);
         chunkKey = Groth16Batch.deployKey(chunkVk);
         if (Groth16Batch.loadKey(paymentKey)[0] != 10 || Groth16Batch.loadKey(chunkKey)[0] != 6 + 4 * slots_) {
@@ -231,6 +260,47 @@ contract ZkPayRollup {
         emit Claimed(token, msg.sender, to, amount);
     }
 
+    // ------------------------------------------------------------------ escrow
+
+    /// Moves `amount` asset units of `asset`'s token from `msg.sender` (which must have approved
+    /// this contract) into its escrow, for its signed deposits to draw on. The contract must
+    /// receive exactly that amount (a token that takes a fee on transfer is refused).
+    function fund(uint256 asset, uint256 amount) external nonReentrant {
+        AssetInfo memory a = assets[asset];
+        if (a.token == address(0)) revert UnknownAsset(asset);
+        if (amount == 0 || amount > MAX_VALUE) revert BadParameters();
+        uint256 units = amount * a.scale;
+        uint256 before = IERC20Like(a.token).balanceOf(address(this));
+        if (!_transferFrom(a.token, msg.sender, units)) revert TokenTransferFailed(0);
+        if (IERC20Like(a.token).balanceOf(address(this)) != before + units) revert TokenTransferFailed(0);
+        escrow[msg.sender][asset] += amount;
+        emit Escrowed(msg.sender, asset, amount);
+    }
+
+    /// Asks for up to `amount` of `msg.sender`'s escrow of `asset` back, payable `releaseDelay`
+    /// blocks from now (batches may still debit it meanwhile: what they leave is paid). A new
+    /// request replaces the last and starts the delay again; `amount` 0 withdraws it.
+    function startRelease(uint256 asset, uint256 amount) external {
+        if (amount > escrow[msg.sender][asset]) revert EscrowShort(0);
+        uint256 readyAt = amount == 0 ? 0 : block.number + releaseDelay;
+        releases[msg.sender][asset] = Release(amount, readyAt);
+        emit ReleaseStarted(msg.sender, asset, amount, readyAt);
+    }
+
+    /// Pays `msg.sender`'s due release of `asset` to `to`: the amount asked for, or what
+    /// batches left of the escrow if less, with all the gas left.
+    function release(uint256 asset, address to) external nonReentrant {
+        Release memory r = releases[msg.sender][asset];
+        if (r.readyAt == 0 || block.number < r.readyAt) revert ReleaseNotReady();
+        uint256 held = escrow[msg.sender][asset];
+        uint256 amount = r.amount < held ? r.amount : held;
+        escrow[msg.sender][asset] = held - amount;
+        delete releases[msg.sender][asset];
+        AssetInfo memory a = assets[asset];
+        if (amount > 0 && !_transfer(a.token, to, amount * a.scale, gasleft())) revert TokenTransferFailed(0);
+        emit Released(msg.sender, asset, to, amount);
+    }
+
     // ------------------------------------------------------------------ batches
 
     /// Commits the next batch: `payments` in order, cut into chunks of `slots`, with their chunk
@@ -260,7 +330,7 @@ contract ZkPayRollup {
         if (msg.sender == sequencer) lastSequencerCommit = block.number;
         // interactions: tokens move only after everything else
         for (uint256 i = 0; i < n; i++) {
-            _pay(i, payments[i]);
+            _pay(payments[i]);
         }
     }
 
@@ -404,6 +474,9 @@ contract ZkPayRollup {
         if (v > 0) {
             if (forced) revert BadPayment(i, "a queued payment cannot be a deposit");
             _checkDebit(i, p, id);
+            uint256 held = escrow[p.publicAccount][p.asset];
+            if (held < uint256(v)) revert EscrowShort(i);
+            escrow[p.publicAccount][p.asset] = held - uint256(v);
             pool[p.asset] += uint256(v);
         }
         uint256 out = uint256(p.fee) + (v < 0 ? uint256(-v) : 0);
@@ -414,16 +487,14 @@ contract ZkPayRollup {
         }
     }
 
-    /// Moves the tokens of a checked payment: pulls a deposit, pays a withdrawal (or owes it,
-    /// when the transfer fails: a paused token or a blocked recipient must not stop the rollup)
-    /// and owes the fee to its recipient.
-    function _pay(uint256 i, Payment calldata p) internal {
+    /// Moves the tokens of a checked payment: pays a withdrawal (or owes it, when the transfer
+    /// fails: a paused token or a blocked recipient must not stop the rollup) and owes the fee
+    /// to its recipient. A deposit moves no token here: `_check` debited the escrow.
+    function _pay(Payment calldata p) internal {
         int256 v = p.publicValue;
-        if (v == 0 && p.fee == 0) return;
+        if (v >= 0 && p.fee == 0) return;
         AssetInfo memory a = assets[p.asset];
-        if (v > 0) {
-            if (!_transferFrom(a.token, p.publicAccount, uint256(v) * a.scale)) revert TokenTransferFailed(i);
-        } else if (v < 0) {
+        if (v < 0) {
             uint256 amount = uint256(-v) * a.scale;
             if (!_transfer(a.token, p.publicAccount, amount, TRANSFER_GAS)) owed[a.token][p.publicAccount] += amount;
         }
@@ -590,10 +661,17 @@ contract ZkPayRollup {
         }
     }
 
-    function _transferFrom(address token, address from, uint256 amount) internal returns (bool) {
-        (bool ok, bytes memory ret) =
-            token.call(abi.encodeCall(IERC20Like.transferFrom, (from, address(this), amount)));
-        return ok && (ret.length == 0 ? token.code.length > 0 : abi.decode(ret, (bool)));
+    /// A token transfer into this contract, the same checks as `_transfer` (a token that
+    /// returns nothing must be a contract; one that returns must return exactly true).
+    function _transferFrom(address token, address from, uint256 amount) internal returns (bool ok) {
+        bytes memory data = abi.encodeCall(IERC20Like.transferFrom, (from, address(this), amount));
+        assembly ("memory-safe") {
+            mstore(0x00, 0)
+            ok := call(gas(), token, 0, add(data, 32), mload(data), 0x00, 32)
+            switch returndatasize()
+            case 0 { ok := and(ok, gt(extcodesize(token), 0)) }
+            default { ok := and(ok, and(gt(returndatasize(), 31), eq(mload(0x00), 1))) }
+        }
     }
 }
 

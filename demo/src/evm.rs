@@ -1,6 +1,6 @@
 //! The demo on the EVM base ledger: a local anvil, the rollup contract deployed with the node's
-//! keys, a test USD token, the customer's one-time approval, and receipts checked against the
-//! contract's events.
+//! keys, a test USD token, the customer's escrow funded on chain, and receipts checked against
+//! the contract's events.
 
 use alloy::network::TransactionBuilder;
 use alloy::node_bindings::AnvilInstance;
@@ -66,6 +66,7 @@ pub fn start(rt: &Runtime, config: NodeConfig) -> Result<(Arc<Node>, Chain), Wal
             root_window: config.recent_roots as u64,
             force_delay: 100,
             sequencer_timeout: 10_000,
+            release_delay: 100,
             sequencer,
         };
         let at = deploy(&deployer, &d, &pvk, &cvk).await.map_err(err)?;
@@ -118,11 +119,18 @@ pub fn start(rt: &Runtime, config: NodeConfig) -> Result<(Arc<Node>, Chain), Wal
     ))
 }
 
-/// Gives the customer's account a little ether and approves the rollup contract to pull its
-/// USD tokens: the one transaction a wallet signs itself before its first deposit.
-pub fn approve(rt: &Runtime, ch: &Chain, account: &AccountKey) -> Result<(), WalletError> {
+/// Gives the customer's account a little ether and moves `amount` (USD cents) of its test
+/// tokens into its escrow in the rollup contract: the transactions a wallet's account signs
+/// itself before it deposits. Returns the escrow after it, in cents.
+pub fn fund_escrow(
+    rt: &Runtime,
+    ch: &Chain,
+    account: &AccountKey,
+    amount: u64,
+) -> Result<u64, WalletError> {
     let addr = Address::from(account.account().to_bytes());
     let customer = provider(&ch.url, B256::from(*account.to_bytes()))?;
+    let usd = Asset::from_text("USD").map_err(err)?.id();
     rt.block_on(async {
         ch.funder
             .send_transaction(
@@ -135,15 +143,14 @@ pub fn approve(rt: &Runtime, ch: &Chain, account: &AccountKey) -> Result<(), Wal
             .get_receipt()
             .await
             .map_err(err)?;
-        TestToken::new(ch.token, &customer)
-            .approve(ch.rollup, U256::MAX)
-            .send()
-            .await
-            .map_err(err)?
-            .get_receipt()
+        zkpay_ledger::evm::rollup::fund_escrow(&customer, ch.rollup, &usd, amount)
             .await
             .map_err(err)?;
-        Ok(())
+        let held =
+            zkpay_ledger::evm::rollup::escrow_available(ch.rollup_client.contract(), addr, &usd)
+                .await
+                .map_err(err)?;
+        u64::try_from(held).map_err(err)
     })
 }
 

@@ -242,21 +242,31 @@ pub fn run(opts: &DemoOptions) -> Result<Summary, WalletError> {
         || {
             let account = customer.account()?;
             let b = client.faucet(&account.to_hex(), "USD", 10_000)?;
-            Ok((
-                (),
-                format!(
+            let what = match &chain {
+                // on a chain the faucet mints tokens; deposits draw on the escrow (next step)
+                Some(_) => format!("account {account}: 100.00 USD of test tokens minted"),
+                None => format!(
                     "public account {account}: {}",
                     format_in("USD", u64::try_from(b).unwrap_or(u64::MAX))
                 ),
-            ))
+            };
+            Ok(((), what))
         },
     )?;
     if let Some(ch) = &chain {
         rec.step(
-            "customer's account approves the rollup contract to pull its USD tokens (once, on chain)",
+            "customer's account moves 100.00 USD of its tokens into its escrow in the rollup contract (on chain)",
             || {
-                evm::approve(&rt, ch, customer.account_key()?)?;
-                Ok(((), format!("account {} approved {}", customer.account()?, ch.rollup)))
+                let held = evm::fund_escrow(&rt, ch, customer.account_key()?, 10_000)?;
+                Ok((
+                    (),
+                    format!(
+                        "account {} escrow in {}: {}",
+                        customer.account()?,
+                        ch.rollup,
+                        format_in("USD", held)
+                    ),
+                ))
             },
         )?;
     }

@@ -15,7 +15,9 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use zkpay_ledger::evm::chain::spawn_anvil;
 use zkpay_ledger::evm::contracts::{TestToken, ZkPayRollup};
-use zkpay_ledger::evm::rollup::{deploy, fe_u256, payment_arg, reason, Deployment, Rollup};
+use zkpay_ledger::evm::rollup::{
+    deploy, escrow_available, fe_u256, fund_escrow, payment_arg, reason, Deployment, Rollup,
+};
 use zkpay_ledger::{BatchSubmission, ChunkSubmission, PaymentSubmission};
 use zkpay_protocol::account::{AccountKey, DebitDomain, DebitSignature};
 use zkpay_protocol::address::Network;
@@ -34,6 +36,7 @@ const DEPTH: usize = 4;
 const SLOTS: usize = 2;
 const FORCE_DELAY: u64 = 5;
 const TIMEOUT: u64 = 40;
+const RELEASE_DELAY: u64 = 6;
 /// Token units per asset unit: the token has 6 decimals, USD 2.
 const SCALE: u64 = 10_000;
 
@@ -246,8 +249,8 @@ impl World {
             .unwrap();
     }
 
-    /// An EVM account with ether, tokens and the rollup approved to pull them.
-    async fn account(&self, key: &AccountKey, tokens: u64) -> DynProvider {
+    /// An EVM account with ether and `tokens`, `escrowed` of them moved into its escrow.
+    async fn account(&self, key: &AccountKey, tokens: u64, escrowed: u64) -> DynProvider {
         let addr = Address::from(key.account().to_bytes());
         let secret = B256::from(*key.to_bytes());
         let signer = PrivateKeySigner::from_bytes(&secret).unwrap();
@@ -271,15 +274,19 @@ impl World {
             .get_receipt()
             .await
             .unwrap();
-        TestToken::new(self.token, &p)
-            .approve(self.rollup.address(), U256::MAX)
-            .send()
+        if escrowed > 0 {
+            fund_escrow(&p, self.rollup.address(), &self.asset, escrowed)
+                .await
+                .unwrap();
+        }
+        p
+    }
+
+    /// What `who`'s deposits can draw on: its escrow, less any release it asked for.
+    async fn escrow(&self, who: Address) -> U256 {
+        escrow_available(self.rollup.contract(), who, &self.asset)
             .await
             .unwrap()
-            .get_receipt()
-            .await
-            .unwrap();
-        p
     }
 }
 
@@ -306,6 +313,7 @@ async fn rollup_contract_settles_payments_and_refuses_attacks() {
         root_window: 8,
         force_delay: FORCE_DELAY,
         sequencer_timeout: TIMEOUT,
+        release_delay: RELEASE_DELAY,
         sequencer: seq_addr,
     };
     let at = deploy(&seq, &d, &payer.keys().pk.vk, &batcher.keys().pk.vk)
@@ -372,15 +380,15 @@ async fn rollup_contract_settles_payments_and_refuses_attacks() {
     let bob_acct = AccountKey::random(&mut rng);
     let alice = SpendingKey::random(&mut rng);
     let bob = SpendingKey::random(&mut rng);
-    let alice_evm = w.account(&alice_acct, 5_000).await;
-    let mallory_evm = w.account(&mallory_acct, 0).await;
+    let alice_evm = w.account(&alice_acct, 5_000, 4_000).await;
+    let mallory_evm = w.account(&mallory_acct, 0, 0).await;
     let alice_addr = Address::from(alice_acct.account().to_bytes());
     let bob_addr = Address::from(bob_acct.account().to_bytes());
 
     // --- batch 1: a deposit, pulled from Alice's account only with her signature ---
     let (dep, alice_note) = w.deposit(&alice_acct, &alice_acct, &alice, 1_000);
-    // a second deployment of the same network, keys and genesis on the same chain, which Alice
-    // has approved too: her signature for the first contract is worth nothing there (its
+    // a second deployment of the same network, keys and genesis on the same chain, where Alice
+    // has an escrow too: her signature for the first contract is worth nothing there (its
     // EIP-712 domain names the chain and the contract), even in a batch identical to the first
     let at2 = deploy(&seq, &d, &w.payer.keys().pk.vk, &w.batcher.keys().pk.vk)
         .await
@@ -393,14 +401,7 @@ async fn rollup_contract_settles_payments_and_refuses_attacks() {
         .get_receipt()
         .await
         .unwrap();
-    TestToken::new(w.token, &alice_evm)
-        .approve(at2, U256::MAX)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    fund_escrow(&alice_evm, at2, &asset, 500).await.unwrap();
     let (b, _) = w.prove(std::slice::from_ref(&dep));
     let call = w.rollup.batch_call(&b, 0).unwrap();
     assert!(
@@ -470,13 +471,101 @@ async fn rollup_contract_settles_payments_and_refuses_attacks() {
         .send(&b, &next, 0, Some(&mallory_evm))
         .await
         .starts_with("NotSequencer"));
+    // Alice front-runs the batch that carries her signed deposit: once the sequencer has
+    // screened it, she asks for her whole escrow back, revokes the contract's allowance and
+    // moves every token she holds away. The batch must land all the same (it would otherwise
+    // revert after its pairing check, at the sequencer's cost, and every batch carrying one of
+    // her deposits could be made to): the escrow leaves only after the release delay
+    let alice_c = ZkPayRollup::new(at, &alice_evm);
+    let usd = fe_u256(&asset.0);
+    alice_c
+        .startRelease(usd, U256::from(4_000))
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let stash = Address::repeat_byte(0x5a);
+    assert_eq!(
+        outcome(alice_c.release(usd, stash).call().await),
+        "ReleaseNotReady(ReleaseNotReady)"
+    );
+    // (no more than the escrow can be asked for)
+    assert_eq!(
+        outcome(alice_c.startRelease(usd, U256::from(4_001)).call().await),
+        "EscrowShort(EscrowShort { index: 0 })"
+    );
+    let alice_t = TestToken::new(w.token, &alice_evm);
+    alice_t
+        .approve(at, U256::ZERO)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let held = w.token_balance(alice_addr).await;
+    assert_eq!(held, units(500));
+    alice_t
+        .transfer(stash, held)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
     assert_eq!(w.send(&b, &next, 0, None).await, "ok");
-    assert_eq!(w.token_balance(alice_addr).await, units(4_000));
+    assert_eq!(
+        c.escrow(alice_addr, usd).call().await.unwrap(),
+        U256::from(3_000)
+    );
+    assert_eq!(w.token_balance(at).await, units(4_000));
+    assert_eq!(c.pool(usd).call().await.unwrap(), U256::from(1_000));
+    // after the delay the release pays what batches left of the escrow (3,000 of the 4,000
+    // asked for), once
+    assert_eq!(
+        outcome(alice_c.release(usd, stash).call().await),
+        "ReleaseNotReady(ReleaseNotReady)"
+    );
+    w.mine(RELEASE_DELAY).await;
+    alice_c
+        .release(usd, stash)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert_eq!(w.token_balance(stash).await, units(3_500));
+    assert_eq!(w.escrow(alice_addr).await, U256::ZERO);
     assert_eq!(w.token_balance(at).await, units(1_000));
     assert_eq!(
-        c.pool(fe_u256(&asset.0)).call().await.unwrap(),
-        U256::from(1_000)
+        outcome(alice_c.release(usd, stash).call().await),
+        "ReleaseNotReady(ReleaseNotReady)"
     );
+    // a deposit its escrow does not cover is refused by the contract itself
+    let (short, _) = w.deposit(&alice_acct, &alice_acct, &alice, 50);
+    let (b, next) = w.prove(std::slice::from_ref(&short));
+    assert_eq!(
+        w.send(&b, &next, 0, None).await,
+        "EscrowShort(EscrowShort { index: 0 })"
+    );
+    // an escrow takes only the tokens its account sends, exactly (no allowance, no funding)
+    assert!(
+        outcome(alice_c.fund(usd, U256::from(100)).call().await).starts_with("TokenTransferFailed")
+    );
+    assert!(outcome(alice_c.fund(usd, U256::ZERO).call().await).starts_with("BadParameters"));
+    TestToken::new(w.token, &seq)
+        .mint(alice_addr, units(100))
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    fund_escrow(&alice_evm, at, &asset, 100).await.unwrap();
+    assert_eq!(w.escrow(alice_addr).await, U256::from(100));
 
     // --- batch 2: Alice pays Bob's invoice of 300, fee 10, change 690 ---
     let ikey = invoice_key(b"order-17", &[7u8; 16]).unwrap();
@@ -635,7 +724,6 @@ async fn rollup_contract_settles_payments_and_refuses_attacks() {
         Some(alice_acct.account()),
         None,
     );
-    let alice_c = ZkPayRollup::new(at, &alice_evm);
     // a queued payment's proof is checked when it is queued; deposits cannot be queued
     let mut bad = payment_arg(&out).unwrap();
     bad.proof = payment_arg(&dep).unwrap().proof;
@@ -693,10 +781,7 @@ async fn rollup_contract_settles_payments_and_refuses_attacks() {
         .await
         .starts_with("ForcedMismatch"));
     assert_eq!(w.send(&b, &next, 1, None).await, "ok");
-    assert_eq!(
-        w.token_balance(alice_addr).await - before + units(20),
-        units(690)
-    );
+    assert_eq!(w.token_balance(alice_addr).await - before, units(690));
     assert_eq!(c.forcedPending().call().await.unwrap(), U256::ZERO);
 
     // --- a queued payment whose note the sequencer spends meanwhile is skipped (dead) ---

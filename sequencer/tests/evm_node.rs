@@ -16,7 +16,7 @@ use std::time::Duration;
 use zkpay_ledger::evm::chain::spawn_anvil;
 use zkpay_ledger::evm::contracts::{TestToken, ZkPayRollup};
 use zkpay_ledger::evm::ledger::{EvmLedger, EvmLedgerConfig};
-use zkpay_ledger::evm::rollup::{deploy, fe_u256, Deployment};
+use zkpay_ledger::evm::rollup::{deploy, fe_u256, fund_escrow, Deployment};
 use zkpay_ledger::BaseLedger;
 use zkpay_protocol::address::Network;
 use zkpay_protocol::encryption::encrypt_note;
@@ -46,9 +46,9 @@ fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
         .block_on(f)
 }
 
-/// Gives the wallet's account ether and approves the rollup to pull its tokens: what a wallet
-/// does once before its first deposit on an EVM ledger.
-async fn approve(url: &str, funder: &DynProvider, w: &Wallet, token: Address, rollup: Address) {
+/// Gives the wallet's account ether and moves `amount` of its tokens into its escrow in the
+/// rollup: what a wallet's account does before it deposits on an EVM ledger.
+async fn fund(url: &str, funder: &DynProvider, w: &Wallet, rollup: Address, amount: u64) {
     let addr = Address::from(w.account.to_bytes());
     funder
         .send_transaction(
@@ -62,14 +62,7 @@ async fn approve(url: &str, funder: &DynProvider, w: &Wallet, token: Address, ro
         .await
         .unwrap();
     let p = provider(url, B256::from(*w.account_key.to_bytes()));
-    TestToken::new(token, &p)
-        .approve(rollup, U256::MAX)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    fund_escrow(&p, rollup, &usd(), amount).await.unwrap();
 }
 
 /// A withdrawal of the whole `note` (at its position in the node's tree) to the wallet's account.
@@ -153,6 +146,7 @@ fn chain(
             root_window: 16,
             force_delay: 100,
             sequencer_timeout: 1000,
+            release_delay: 50,
             sequencer: anvil.addresses()[0],
         };
         let at = deploy(&seq, &d, &pvk, &cvk).await.unwrap();
@@ -222,7 +216,7 @@ fn node_commits_to_the_rollup_contract_and_rebuilds_from_its_events() {
     )
     .unwrap();
 
-    // a deposit: the faucet mints test tokens, the wallet approves, the node commits
+    // a deposit: the faucet mints test tokens, the account funds its escrow, the node commits
     let mut alice = Wallet::new(31, "alice");
     let bob = Wallet::new(32, "bob");
     let alice_addr = Address::from(alice.account.to_bytes());
@@ -244,10 +238,41 @@ fn node_commits_to_the_rollup_contract_and_rebuilds_from_its_events() {
             ),
         }
     );
-    // without the allowance the contract cannot pull: the ledger screens the deposit out
+    // tokens outside the escrow are not debitable: the node refuses the deposit
     assert_eq!(node.ledger().balance(&alice.account, &usd()).unwrap(), 0);
+    let (unfunded, _) = deposit(&node, &payer, &mut alice, 60);
+    assert_eq!(
+        node.submit(unfunded).map_err(|e| e.code()),
+        Err("insufficient_public_balance")
+    );
     let funder = provider(&url, B256::from_slice(&anvil.keys()[1].to_bytes()));
-    block_on(approve(&url, &funder, &alice, token, rollup));
+    block_on(fund(&url, &funder, &alice, rollup, 100));
+    assert_eq!(node.ledger().balance(&alice.account, &usd()).unwrap(), 100);
+    // a release asked for counts as gone at once (it may leave before a batch lands): 30 are
+    // left to deposits, and a deposit of 60 is refused
+    let alice_key = B256::from(*alice.account_key.to_bytes());
+    let release = |amount: u64| {
+        block_on(async {
+            // a provider per runtime: its block watcher lives on the runtime that made it
+            ZkPayRollup::new(rollup, provider(&url, alice_key))
+                .startRelease(fe_u256(&usd().0), U256::from(amount))
+                .send()
+                .await
+                .unwrap()
+                .get_receipt()
+                .await
+                .unwrap()
+        })
+    };
+    release(70);
+    assert_eq!(node.ledger().balance(&alice.account, &usd()).unwrap(), 30);
+    let (too_much, _) = deposit(&node, &payer, &mut alice, 60);
+    assert_eq!(
+        node.submit(too_much.clone()).map_err(|e| e.code()),
+        Err("insufficient_public_balance")
+    );
+    // she withdraws the request; the deposit of 60 commits, from the escrow
+    release(0);
     assert_eq!(node.ledger().balance(&alice.account, &usd()).unwrap(), 100);
     let (dep, note) = deposit(&node, &payer, &mut alice, 60);
     node.submit(dep.clone()).unwrap();
@@ -262,9 +287,10 @@ fn node_commits_to_the_rollup_contract_and_rebuilds_from_its_events() {
                 .unwrap()
         })
     };
-    assert_eq!(token_balance(alice_addr), U256::from(40 * SCALE));
-    assert_eq!(token_balance(rollup), U256::from(60 * SCALE));
+    assert_eq!(token_balance(alice_addr), U256::ZERO);
+    assert_eq!(token_balance(rollup), U256::from(100 * SCALE));
     assert_eq!(node.ledger().pool(&usd()).unwrap(), 60);
+    assert_eq!(node.ledger().balance(&alice.account, &usd()).unwrap(), 40);
 
     // an invoice of 25 paid to Bob with a fee of 1
     let ikey = invoice_key(b"till-4", &[9u8; 16]).unwrap();
@@ -376,7 +402,7 @@ fn a_batch_removed_by_a_reorganisation_before_its_confirmations_is_sent_again() 
     alice.domain = Some(node.ledger().debit_domain());
     node.ledger().faucet(&alice.account, &usd(), 100).unwrap();
     let funder = provider(&ch.url, B256::from_slice(&anvil.keys()[1].to_bytes()));
-    block_on(approve(&ch.url, &funder, &alice, ch.token, ch.rollup));
+    block_on(fund(&ch.url, &funder, &alice, ch.rollup, 100));
     let (dep, _) = deposit(&node, &payer, &mut alice, 60);
     node.submit(dep.clone()).unwrap();
 
@@ -496,6 +522,8 @@ fn zkpay_node_runs_on_the_rollup_contract_from_its_flags() {
         "test",
         "--data-dir",
         data_dir,
+        "--release-delay",
+        "3",
     ]);
     let token = evm(&["deploy-test-token", "--symbol", "USDT", "--decimals", "6"]);
     evm(&[
@@ -539,6 +567,54 @@ fn zkpay_node_runs_on_the_rollup_contract_from_its_flags() {
             inclusion_timeout: Duration::from_secs(20),
         },
     };
+    // an account moves tokens into its escrow, asks for part back and gets it after the delay
+    let me = anvil.addresses()[0];
+    block_on(async {
+        TestToken::new(ch.token, provider(&url, seq_key))
+            .mint(me, U256::from(5 * 100 * SCALE))
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap()
+    });
+    let escrow = |cmd: &[&str]| {
+        let mut args = cmd.to_vec();
+        args.extend(["--contract", &rollup, "--asset", "USD"]);
+        evm(&args)
+    };
+    let funded = escrow(&["fund", "--amount", "5.00"]);
+    assert!(funded.ends_with(": 500 (units)"), "{funded}");
+    let asked = escrow(&["request-release", "--amount", "2.00"]);
+    assert!(asked.contains("2.00 USD payable from block"), "{asked}");
+    let early = Command::new(env!("CARGO_BIN_EXE_zkpay-evm"))
+        .args(["--rpc", &url, "--key-file"])
+        .arg(&key_file)
+        .args(["release", "--contract", &rollup, "--asset", "USD"])
+        .output()
+        .unwrap();
+    assert!(!early.status.success());
+    assert!(String::from_utf8_lossy(&early.stderr).contains("ReleaseNotReady"));
+    block_on(async {
+        let _: serde_json::Value = provider(&url, seq_key)
+            .raw_request("anvil_mine".into(), ("0x3",))
+            .await
+            .unwrap();
+    });
+    let to = Address::repeat_byte(0x77);
+    escrow(&["release", "--to", &to.to_string()]);
+    let (paid, left) = block_on(async {
+        let p = provider(&url, seq_key);
+        let paid = TestToken::new(ch.token, &p)
+            .balanceOf(to)
+            .call()
+            .await
+            .unwrap();
+        let c = ZkPayRollup::new(ch.rollup, &p);
+        (paid, c.escrow(me, fe_u256(&usd().0)).call().await.unwrap())
+    });
+    assert_eq!((paid, left), (U256::from(200 * SCALE), U256::from(300)));
     let node = |contract: &str, key: &std::path::Path| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_zkpay-node"));
         cmd.args([
@@ -627,7 +703,7 @@ fn the_node_leads_its_batches_with_payments_queued_on_the_contract() {
     let alice_addr = Address::from(alice.account.to_bytes());
     node.ledger().faucet(&alice.account, &usd(), 100).unwrap();
     let funder = provider(&ch.url, B256::from_slice(&anvil.keys()[1].to_bytes()));
-    block_on(approve(&ch.url, &funder, &alice, ch.token, ch.rollup));
+    block_on(fund(&ch.url, &funder, &alice, ch.rollup, 100));
     let (dep, note) = deposit(&node, &payer, &mut alice, 60);
     node.submit(dep).unwrap();
     assert_eq!(node.run_batch_once().unwrap(), Some(1));
@@ -673,8 +749,8 @@ fn the_node_leads_its_batches_with_payments_queued_on_the_contract() {
     .unwrap();
     assert_eq!(
         balance,
-        U256::from(100 * SCALE),
-        "the 60 came back to Alice's account"
+        U256::from(60 * SCALE),
+        "the 60 came back to Alice's account (40 stay in her escrow)"
     );
     drop(anvil);
 }
@@ -698,7 +774,7 @@ fn a_committed_payment_queued_again_is_dropped_and_does_not_stall_the_node() {
     alice.domain = Some(node.ledger().debit_domain());
     node.ledger().faucet(&alice.account, &usd(), 100).unwrap();
     let funder = provider(&ch.url, B256::from_slice(&anvil.keys()[1].to_bytes()));
-    block_on(approve(&ch.url, &funder, &alice, ch.token, ch.rollup));
+    block_on(fund(&ch.url, &funder, &alice, ch.rollup, 100));
     let (dep, note) = deposit(&node, &payer, &mut alice, 60);
     node.submit(dep).unwrap();
     assert_eq!(node.run_batch_once().unwrap(), Some(1));

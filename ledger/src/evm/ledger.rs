@@ -9,7 +9,7 @@
 //! back rather than sent twice.
 
 use super::contracts::{TestToken, ZkPayRollup};
-use super::rollup::{fe_u256, refusal, ForcedDrop, Rollup};
+use super::rollup::{escrow_available, fe_u256, refusal, ForcedDrop, Rollup};
 use super::EvmError;
 use crate::{
     BaseLedger, BatchSubmission, CommittedBatch, LedgerError, LedgerHead, PaymentSubmission,
@@ -126,9 +126,9 @@ fn refused(e: ZkPayRollup::ZkPayRollupErrors) -> LedgerError {
             x.index,
             "turnstile: the pool of the asset would go below zero".into(),
         ),
-        E::TokenTransferFailed(x) => payment(
+        E::EscrowShort(x) => payment(
             x.index,
-            "the token refused to move the deposit (balance or allowance)".into(),
+            "the depositor's escrow does not cover the deposit".into(),
         ),
         // not this batch's fault: the queue or the sender; the batch is tried again later
         e @ (E::ForcedOverdue(_) | E::NotSequencer(_) | E::Reentered(_)) => LedgerError::Storage(
@@ -667,14 +667,14 @@ impl BaseLedger for EvmLedger {
                 Err(e) => refused_list.push((index, e)),
             }
         }
-        let (r, rollup_at) = (self.rollup.clone(), self.rollup.address());
-        let provider = self.provider.clone();
+        let r = self.rollup.clone();
         let chain = |e: alloy::contract::Error| EvmError::Chain(e.to_string());
         let more = self.run(async move {
             let c = r.contract();
             let mut out = Vec::new();
             let mut invoices = std::collections::HashSet::new();
-            // per (account, asset): what earlier deposits of the list pull; per asset: the pool
+            // per (account, asset): what earlier deposits of the list debit from its escrow; per
+            // asset: the pool
             let mut pulled: BTreeMap<(Address, U256), U256> = BTreeMap::new();
             let mut pools: BTreeMap<U256, i128> = BTreeMap::new();
             for (index, p) in checked {
@@ -720,15 +720,10 @@ impl BaseLedger for EvmLedger {
                             .map(|a| a.to_bytes())
                             .unwrap_or_default(),
                     );
-                    let token = TestToken::new(info.token, &provider);
-                    let have = token.balanceOf(account).call().await.map_err(chain)?.min(
-                        token
-                            .allowance(account, rollup_at)
-                            .call()
-                            .await
-                            .map_err(chain)?,
-                    );
-                    let need = U256::from(q.public_value.unsigned_abs()) * info.scale;
+                    // the escrow less any release asked for: what stays debitable until the
+                    // batch lands (a release needs the deployment's delay to leave)
+                    let have = escrow_available(c, account, &q.asset).await?;
+                    let need = U256::from(q.public_value.unsigned_abs());
                     let before = pulled.get(&(account, asset)).copied().unwrap_or_default();
                     if have < before + need {
                         out.push((
@@ -809,26 +804,14 @@ impl BaseLedger for EvmLedger {
             .cloned())
     }
 
-    /// What the contract can pull from the account: the smaller of its token balance and its
-    /// allowance to the contract, in asset units.
+    /// What the account's deposits can draw on: its escrow in the contract, less any release
+    /// it has asked for, in asset units (tokens it holds outside the escrow do not count).
     fn balance(&self, account: &PublicAccount, asset: &AssetId) -> Result<u128, LedgerError> {
-        let (r, p) = (self.rollup.clone(), self.provider.clone());
-        let (who, a) = (Address::from(account.to_bytes()), fe_u256(&asset.0));
-        let chain = |e: alloy::contract::Error| EvmError::Chain(e.to_string());
+        let r = self.rollup.clone();
+        let (who, asset) = (Address::from(account.to_bytes()), *asset);
         self.run(async move {
-            let info = r.contract().assets(a).call().await.map_err(chain)?;
-            if info.token == Address::ZERO || info.scale.is_zero() {
-                return Ok(0);
-            }
-            let token = TestToken::new(info.token, &p);
-            let have = token.balanceOf(who).call().await.map_err(chain)?.min(
-                token
-                    .allowance(who, r.address())
-                    .call()
-                    .await
-                    .map_err(chain)?,
-            );
-            Ok(u128::try_from(have / info.scale).unwrap_or(u128::MAX))
+            let have = escrow_available(r.contract(), who, &asset).await?;
+            Ok(u128::try_from(have).unwrap_or(u128::MAX))
         })
     }
 

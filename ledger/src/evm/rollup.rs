@@ -35,6 +35,10 @@ pub struct Deployment {
     pub force_delay: u64,
     /// Blocks without a batch after which anyone may commit.
     pub sequencer_timeout: u64,
+    /// Blocks between an account asking for its escrow back and receiving it. A batch must land
+    /// within this many blocks of the sequencer screening its deposits (a release asked for
+    /// after the screening could otherwise empty the escrow first).
+    pub release_delay: u64,
     /// The account that commits batches.
     pub sequencer: Address,
 }
@@ -223,11 +227,55 @@ pub async fn deploy(
         U256::from(d.root_window),
         U256::from(d.force_delay),
         U256::from(d.sequencer_timeout),
+        U256::from(d.release_delay),
         d.sequencer,
     )
     .await
     .map_err(|e| EvmError::Contract(reason(&e)))?;
     Ok(*c.address())
+}
+
+/// What an account's signed deposits of `asset` can draw on now: its escrow, less any release
+/// it has asked for (that part may leave before a batch lands), in asset units.
+pub async fn escrow_available(
+    contract: &ZkPayRollupInstance<DynProvider>,
+    account: Address,
+    asset: &AssetId,
+) -> Result<U256, EvmError> {
+    let a = fe_u256(&asset.0);
+    let held = contract.escrow(account, a).call().await.map_err(chain)?;
+    let release = contract.releases(account, a).call().await.map_err(chain)?;
+    Ok(held.saturating_sub(release.amount))
+}
+
+/// Moves `amount` asset units of `asset`'s token from the account behind `account` (a provider
+/// that signs for it) into its escrow on `rollup`: an allowance of exactly that much, then
+/// `fund`. What a wallet's account does before its deposits.
+pub async fn fund_escrow(
+    account: &DynProvider,
+    rollup: Address,
+    asset: &AssetId,
+    amount: u64,
+) -> Result<(), EvmError> {
+    let c = ZkPayRollup::new(rollup, account.clone());
+    let a = fe_u256(&asset.0);
+    let info = c.assets(a).call().await.map_err(chain)?;
+    if info.token == Address::ZERO {
+        return Err(EvmError::Contract(
+            "the asset has no token on this contract".into(),
+        ));
+    }
+    let units = U256::from(amount)
+        .checked_mul(info.scale)
+        .ok_or_else(|| EvmError::Contract("amount out of range".into()))?;
+    send_confirmed(
+        super::contracts::TestToken::new(info.token, account.clone()).approve(rollup, units),
+        1,
+        "the allowance",
+    )
+    .await?;
+    send_confirmed(c.fund(a, U256::from(amount)), 1, "the escrow funding").await?;
+    Ok(())
 }
 
 /// Most queue entries a batch must consume (`MAX_FORCED_PER_BATCH` of the contract).

@@ -1,11 +1,12 @@
 //! `zkpay-evm`: deploys and administers the EVM base ledger (the `ZkPayRollup` contract) that
 //! `zkpay-node --ledger evm` commits to.
 
+use alloy::primitives::U256;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use zkpay_ledger::evm::contracts::{TestToken, ZkPayRollup};
-use zkpay_ledger::evm::rollup::{deploy, fe_u256, Deployment};
+use zkpay_ledger::evm::rollup::{deploy, escrow_available, fe_u256, fund_escrow, Deployment};
 use zkpay_protocol::address::Network;
 use zkpay_sequencer::{NodeConfig, Profile};
 
@@ -63,6 +64,10 @@ enum Command {
         /// Blocks without a batch after which anyone may commit.
         #[arg(long, default_value_t = 50_400)]
         sequencer_timeout: u64,
+        /// Blocks an account waits for its escrow back after asking (a batch must land within
+        /// this many blocks of the sequencer screening its deposits).
+        #[arg(long, default_value_t = 7_200)]
+        release_delay: u64,
     },
     /// Registers the ERC-20 token of an asset (once per asset; by the deployer).
     RegisterAsset {
@@ -76,15 +81,43 @@ enum Command {
         #[arg(long)]
         token: String,
     },
-    /// Approves the rollup contract to pull deposits of an asset from the sending account (what
-    /// a wallet's account does once before its first deposit).
-    Approve {
+    /// Moves tokens of the sending account into its escrow in the rollup contract, for its
+    /// signed deposits to draw on (an allowance of exactly the amount, then the funding).
+    Fund {
         /// The rollup contract.
         #[arg(long)]
         contract: String,
         /// Asset.
         #[arg(long)]
         asset: String,
+        /// Amount, in the asset's decimals (e.g. 25.00).
+        #[arg(long)]
+        amount: String,
+    },
+    /// Asks for escrow back: payable to `release` after the contract's release delay (deposits
+    /// already signed may still draw on it meanwhile). An amount of 0 withdraws the request.
+    RequestRelease {
+        /// The rollup contract.
+        #[arg(long)]
+        contract: String,
+        /// Asset.
+        #[arg(long)]
+        asset: String,
+        /// Amount, in the asset's decimals.
+        #[arg(long)]
+        amount: String,
+    },
+    /// Pays a due release of escrow to an address (by default the sending account).
+    Release {
+        /// The rollup contract.
+        #[arg(long)]
+        contract: String,
+        /// Asset.
+        #[arg(long)]
+        asset: String,
+        /// Where the tokens go.
+        #[arg(long)]
+        to: Option<String>,
     },
     /// Deploys a test ERC-20 that anyone may mint (development chains only); prints its address.
     DeployTestToken {
@@ -111,6 +144,13 @@ fn main() -> Result<()> {
     let address = |s: &str, what: &str| -> Result<alloy::primitives::Address> {
         s.parse().with_context(|| format!("{what} {s:?}"))
     };
+    let amount_of = |s: &str, asset: &zkpay_protocol::note::Asset| -> Result<u64> {
+        zkpay_protocol::uri::parse_amount(s, asset.decimals)
+            .map_err(|e| anyhow::anyhow!("--amount {s}: {e}"))
+    };
+    let refused = |e: alloy::contract::Error| {
+        anyhow::anyhow!("refused: {}", zkpay_ledger::evm::rollup::reason(&e))
+    };
     let asset_of = |s: &str| -> Result<zkpay_protocol::note::Asset> {
         zkpay_protocol::note::Asset::from_text(s).map_err(|e| anyhow::anyhow!("--asset {s}: {e}"))
     };
@@ -125,6 +165,7 @@ fn main() -> Result<()> {
             root_window,
             force_delay,
             sequencer_timeout,
+            release_delay,
         } => {
             let profile = match profile {
                 ProfileArg::Full => Profile::Full,
@@ -142,6 +183,7 @@ fn main() -> Result<()> {
                 root_window,
                 force_delay,
                 sequencer_timeout,
+                release_delay,
                 sequencer: match sequencer {
                     Some(s) => address(&s, "--sequencer")?,
                     None => from,
@@ -176,26 +218,70 @@ fn main() -> Result<()> {
             })?;
             println!("{} -> {token}", asset.to_text());
         }
-        Command::Approve { contract, asset } => {
+        Command::Fund {
+            contract,
+            asset,
+            amount,
+        } => {
             let contract = address(&contract, "--contract")?;
             let asset = asset_of(&asset)?;
-            rt.block_on(async {
+            let units = amount_of(&amount, &asset)?;
+            rt.block_on(fund_escrow(&provider, contract, &asset.id(), units))?;
+            let held = rt.block_on(escrow_available(
+                &ZkPayRollup::new(contract, provider.clone()),
+                from,
+                &asset.id(),
+            ))?;
+            println!(
+                "{from} escrow of {} in {contract}: {} (units)",
+                asset.to_text(),
+                held
+            );
+        }
+        Command::RequestRelease {
+            contract,
+            asset,
+            amount,
+        } => {
+            let contract = address(&contract, "--contract")?;
+            let asset = asset_of(&asset)?;
+            let units = amount_of(&amount, &asset)?;
+            let ready = rt.block_on(async {
                 let c = ZkPayRollup::new(contract, &provider);
-                let info = c.assets(fe_u256(&asset.id().0)).call().await?;
-                anyhow::ensure!(
-                    !info.token.is_zero(),
-                    "{} has no token on this contract",
+                let call = c.startRelease(fe_u256(&asset.id().0), U256::from(units));
+                call.call().await.map_err(refused)?;
+                call.send().await?.get_receipt().await?;
+                let r = c.releases(from, fe_u256(&asset.id().0)).call().await?;
+                anyhow::Ok(r.readyAt)
+            })?;
+            if units == 0 {
+                println!("{from}: release request of {} withdrawn", asset.to_text());
+            } else {
+                println!(
+                    "{from}: {amount} {} payable from block {ready}",
                     asset.to_text()
                 );
-                TestToken::new(info.token, &provider)
-                    .approve(contract, alloy::primitives::U256::MAX)
-                    .send()
-                    .await?
-                    .get_receipt()
-                    .await?;
+            }
+        }
+        Command::Release {
+            contract,
+            asset,
+            to,
+        } => {
+            let contract = address(&contract, "--contract")?;
+            let asset = asset_of(&asset)?;
+            let to = match to {
+                Some(t) => address(&t, "--to")?,
+                None => from,
+            };
+            rt.block_on(async {
+                let c = ZkPayRollup::new(contract, &provider);
+                let call = c.release(fe_u256(&asset.id().0), to);
+                call.call().await.map_err(refused)?;
+                call.send().await?.get_receipt().await?;
                 anyhow::Ok(())
             })?;
-            println!("{from} approved {contract} for {}", asset.to_text());
+            println!("{from}: escrow of {} released to {to}", asset.to_text());
         }
         Command::DeployTestToken { symbol, decimals } => {
             let at = rt.block_on(async {
