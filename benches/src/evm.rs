@@ -266,7 +266,7 @@ async fn settle(
         root_window: 128,
         force_delay: 1_000,
         sequencer_timeout: 100_000,
-        release_delay: 50,
+        release_delay: 64,
         sequencer: anvil.addresses()[0],
     };
     let at = deploy(provider, &d, &payer.keys().pk.vk, &batcher.keys().pk.vk).await?;

@@ -146,7 +146,7 @@ fn chain(
             root_window: 16,
             force_delay: 100,
             sequencer_timeout: 1000,
-            release_delay: 50,
+            release_delay: 64,
             sequencer: anvil.addresses()[0],
         };
         let at = deploy(&seq, &d, &pvk, &cvk).await.unwrap();
@@ -523,7 +523,7 @@ fn zkpay_node_runs_on_the_rollup_contract_from_its_flags() {
         "--data-dir",
         data_dir,
         "--release-delay",
-        "3",
+        "64",
     ]);
     let token = evm(&["deploy-test-token", "--symbol", "USDT", "--decimals", "6"]);
     evm(&[
@@ -598,7 +598,7 @@ fn zkpay_node_runs_on_the_rollup_contract_from_its_flags() {
     assert!(String::from_utf8_lossy(&early.stderr).contains("ReleaseNotReady"));
     block_on(async {
         let _: serde_json::Value = provider(&url, seq_key)
-            .raw_request("anvil_mine".into(), ("0x3",))
+            .raw_request("anvil_mine".into(), ("0x40",))
             .await
             .unwrap();
     });
@@ -659,6 +659,19 @@ fn zkpay_node_runs_on_the_rollup_contract_from_its_flags() {
         &mut node(&ch.token.to_string(), &key_file),
         "node failed to start",
     );
+    // a rollup whose escrow release delay is too short for a batch to land within it
+    let hasty = evm(&[
+        "deploy",
+        "--network",
+        "dev",
+        "--profile",
+        "test",
+        "--data-dir",
+        data_dir,
+        "--release-delay",
+        "63",
+    ]);
+    refused(&mut node(&hasty, &key_file), "release delay (63 blocks)");
     let bad_key = dir.path().join("bad.key");
     std::fs::write(&bad_key, "not a key").unwrap();
     refused(

@@ -70,6 +70,12 @@ impl Log {
     }
 }
 
+/// The shortest escrow release delay (in blocks) a node accepts: a batch's deposits are
+/// screened against the escrows before it is proven, and it must land (a few proving seconds,
+/// then up to four sends, each waiting the inclusion timeout) before a release asked for after
+/// the screening can leave. 64 blocks is nearly 13 minutes at 12 seconds a block.
+pub const MIN_RELEASE_DELAY: u64 = 64;
+
 /// The base ledger on an EVM chain.
 pub struct EvmLedger {
     /// Its own runtime (`Option` only so that dropping can shut it down from any context).
@@ -241,6 +247,21 @@ impl EvmLedger {
                 .call()
                 .await
                 .map_err(|e| EvmError::Chain(e.to_string()))?;
+            // a deposit's escrow stays debitable for the release delay after the screening:
+            // the batch must land within it
+            let delay = r
+                .contract()
+                .releaseDelay()
+                .call()
+                .await
+                .map_err(|e| EvmError::Chain(e.to_string()))?;
+            if delay < U256::from(MIN_RELEASE_DELAY) {
+                return Err(EvmError::Contract(format!(
+                    "the contract's release delay ({delay} blocks) is shorter than the \
+                     {MIN_RELEASE_DELAY} blocks a batch may take from screening to inclusion: \
+                     a depositor could take its escrow back before the batch lands"
+                )));
+            }
             Ok((usize::try_from(w).unwrap_or(usize::MAX), domain))
         })?;
         ledger.window = window;
