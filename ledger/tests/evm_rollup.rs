@@ -40,6 +40,17 @@ const RELEASE_DELAY: u64 = 6;
 /// Token units per asset unit: the token has 6 decimals, USD 2.
 const SCALE: u64 = 10_000;
 
+/// Sends a contract call and waits for its receipt (the test fails if either fails).
+trait Mined {
+    async fn mined(self);
+}
+
+impl<P: Provider, D: alloy::contract::CallDecoder> Mined for alloy::contract::CallBuilder<P, D> {
+    async fn mined(self) {
+        self.send().await.unwrap().get_receipt().await.unwrap();
+    }
+}
+
 fn provider(url: &str, key: B256) -> DynProvider {
     ProviderBuilder::new()
         .wallet(PrivateKeySigner::from_bytes(&key).unwrap())
@@ -268,12 +279,8 @@ impl World {
             .unwrap();
         let t = TestToken::new(self.token, &self.seq);
         t.mint(addr, U256::from(tokens) * U256::from(SCALE))
-            .send()
-            .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap();
+            .mined()
+            .await;
         if escrowed > 0 {
             fund_escrow(&p, self.rollup.address(), &self.asset, escrowed)
                 .await
@@ -339,12 +346,8 @@ async fn rollup_contract_settles_payments_and_refuses_attacks() {
     let asset = Asset::from_text("USD").unwrap().id();
     let c = ZkPayRollup::new(at, &seq);
     c.registerAsset(fe_u256(&asset.0), *token.address(), 2)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+        .mined()
+        .await;
     // an asset's token never changes
     assert_eq!(
         outcome(
@@ -395,12 +398,8 @@ async fn rollup_contract_settles_payments_and_refuses_attacks() {
         .unwrap();
     let c2 = ZkPayRollup::new(at2, &seq);
     c2.registerAsset(fe_u256(&asset.0), *token.address(), 2)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+        .mined()
+        .await;
     fund_escrow(&alice_evm, at2, &asset, 500).await.unwrap();
     let (b, _) = w.prove(std::slice::from_ref(&dep));
     let call = w.rollup.batch_call(&b, 0).unwrap();
@@ -478,14 +477,7 @@ async fn rollup_contract_settles_payments_and_refuses_attacks() {
     // her deposits could be made to): the escrow leaves only after the release delay
     let alice_c = ZkPayRollup::new(at, &alice_evm);
     let usd = fe_u256(&asset.0);
-    alice_c
-        .startRelease(usd, U256::from(4_000))
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    alice_c.startRelease(usd, U256::from(4_000)).mined().await;
     let stash = Address::repeat_byte(0x5a);
     assert_eq!(
         outcome(alice_c.release(usd, stash).call().await),
@@ -497,24 +489,10 @@ async fn rollup_contract_settles_payments_and_refuses_attacks() {
         "EscrowShort(EscrowShort { index: 0 })"
     );
     let alice_t = TestToken::new(w.token, &alice_evm);
-    alice_t
-        .approve(at, U256::ZERO)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    alice_t.approve(at, U256::ZERO).mined().await;
     let held = w.token_balance(alice_addr).await;
     assert_eq!(held, units(500));
-    alice_t
-        .transfer(stash, held)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    alice_t.transfer(stash, held).mined().await;
     assert_eq!(w.send(&b, &next, 0, None).await, "ok");
     assert_eq!(
         c.escrow(alice_addr, usd).call().await.unwrap(),
@@ -529,14 +507,7 @@ async fn rollup_contract_settles_payments_and_refuses_attacks() {
         "ReleaseNotReady(ReleaseNotReady)"
     );
     w.mine(RELEASE_DELAY).await;
-    alice_c
-        .release(usd, stash)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    alice_c.release(usd, stash).mined().await;
     assert_eq!(w.token_balance(stash).await, units(3_500));
     assert_eq!(w.escrow(alice_addr).await, U256::ZERO);
     assert_eq!(w.token_balance(at).await, units(1_000));
@@ -558,12 +529,8 @@ async fn rollup_contract_settles_payments_and_refuses_attacks() {
     assert!(outcome(alice_c.fund(usd, U256::ZERO).call().await).starts_with("BadParameters"));
     TestToken::new(w.token, &seq)
         .mint(alice_addr, units(100))
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+        .mined()
+        .await;
     fund_escrow(&alice_evm, at, &asset, 100).await.unwrap();
     assert_eq!(w.escrow(alice_addr).await, U256::from(100));
 
@@ -694,22 +661,10 @@ async fn rollup_contract_settles_payments_and_refuses_attacks() {
     // token would not pay could not claim otherwise); a second claim finds nothing owed
     let before = w.token_balance(seq_addr).await;
     let elsewhere = Address::repeat_byte(0xca);
-    c.claimTo(w.token, elsewhere)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    c.claimTo(w.token, elsewhere).mined().await;
     assert_eq!(w.token_balance(elsewhere).await, units(10));
     assert_eq!(c.owed(w.token, seq_addr).call().await.unwrap(), U256::ZERO);
-    c.claim(w.token)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    c.claim(w.token).mined().await;
     assert_eq!(w.token_balance(seq_addr).await, before);
     assert_eq!(w.token_balance(elsewhere).await, units(10));
 
@@ -738,12 +693,8 @@ async fn rollup_contract_settles_payments_and_refuses_attacks() {
     .contains("a queued payment cannot be a deposit"));
     alice_c
         .forcePayment(payment_arg(&out).unwrap())
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+        .mined()
+        .await;
     assert_eq!(c.forcedPending().call().await.unwrap(), U256::from(1));
     // within the delay the sequencer may commit other payments first (this deposit, batch 4)
     w.commit(std::slice::from_ref(&dep2)).await;
@@ -799,12 +750,8 @@ async fn rollup_contract_settles_payments_and_refuses_attacks() {
     );
     alice_c
         .forcePayment(payment_arg(&queued).unwrap())
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+        .mined()
+        .await;
     // no two pending entries share a nullifier (two entries spending one note would block the
     // queue: the second could never be included)
     let twin = w.pay(
@@ -862,12 +809,8 @@ async fn rollup_contract_settles_payments_and_refuses_attacks() {
     );
     alice_c
         .forcePayment(payment_arg(&stale).unwrap())
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+        .mined()
+        .await;
     let nfs = |bt: &BatchSubmission| -> Vec<U256> {
         bt.payments
             .iter()
@@ -897,12 +840,8 @@ async fn rollup_contract_settles_payments_and_refuses_attacks() {
     // anyone may mark it dead with the batch that spent its nullifier
     ZkPayRollup::new(at, &mallory_evm)
         .dropForced(two, two, spent.clone(), U256::ZERO)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+        .mined()
+        .await;
     assert!(
         outcome(c.dropForced(two, two, spent, U256::ZERO).call().await)
             .starts_with("NothingQueued")

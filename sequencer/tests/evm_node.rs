@@ -38,6 +38,17 @@ fn provider(url: &str, key: B256) -> DynProvider {
         .erased()
 }
 
+/// Sends a contract call and waits for its receipt (the test fails if either fails).
+trait Mined {
+    async fn mined(self);
+}
+
+impl<P: Provider, D: alloy::contract::CallDecoder> Mined for alloy::contract::CallBuilder<P, D> {
+    async fn mined(self) {
+        self.send().await.unwrap().get_receipt().await.unwrap();
+    }
+}
+
 fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -155,12 +166,8 @@ fn chain(
             .unwrap();
         ZkPayRollup::new(at, &seq)
             .registerAsset(fe_u256(&usd().0), *token.address(), 2)
-            .send()
-            .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap();
+            .mined()
+            .await;
         (at, *token.address())
     });
     let ledger_config = EvmLedgerConfig {
@@ -256,12 +263,8 @@ fn node_commits_to_the_rollup_contract_and_rebuilds_from_its_events() {
             // a provider per runtime: its block watcher lives on the runtime that made it
             ZkPayRollup::new(rollup, provider(&url, alice_key))
                 .startRelease(fe_u256(&usd().0), U256::from(amount))
-                .send()
+                .mined()
                 .await
-                .unwrap()
-                .get_receipt()
-                .await
-                .unwrap()
         })
     };
     release(70);
@@ -514,17 +517,20 @@ fn zkpay_node_runs_on_the_rollup_contract_from_its_flags() {
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     };
     let data_dir = dir.path().to_str().unwrap();
-    let rollup = evm(&[
-        "deploy",
-        "--network",
-        "dev",
-        "--profile",
-        "test",
-        "--data-dir",
-        data_dir,
-        "--release-delay",
-        "64",
-    ]);
+    let deploy = |release_delay: &str| {
+        evm(&[
+            "deploy",
+            "--network",
+            "dev",
+            "--profile",
+            "test",
+            "--data-dir",
+            data_dir,
+            "--release-delay",
+            release_delay,
+        ])
+    };
+    let rollup = deploy("64");
     let token = evm(&["deploy-test-token", "--symbol", "USDT", "--decimals", "6"]);
     evm(&[
         "register-asset",
@@ -572,12 +578,8 @@ fn zkpay_node_runs_on_the_rollup_contract_from_its_flags() {
     block_on(async {
         TestToken::new(ch.token, provider(&url, seq_key))
             .mint(me, U256::from(5 * 100 * SCALE))
-            .send()
+            .mined()
             .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap()
     });
     let escrow = |cmd: &[&str]| {
         let mut args = cmd.to_vec();
@@ -660,18 +662,10 @@ fn zkpay_node_runs_on_the_rollup_contract_from_its_flags() {
         "node failed to start",
     );
     // a rollup whose escrow release delay is too short for a batch to land within it
-    let hasty = evm(&[
-        "deploy",
-        "--network",
-        "dev",
-        "--profile",
-        "test",
-        "--data-dir",
-        data_dir,
-        "--release-delay",
-        "63",
-    ]);
-    refused(&mut node(&hasty, &key_file), "release delay (63 blocks)");
+    refused(
+        &mut node(&deploy("63"), &key_file),
+        "release delay (63 blocks)",
+    );
     let bad_key = dir.path().join("bad.key");
     std::fs::write(&bad_key, "not a key").unwrap();
     refused(
@@ -728,12 +722,8 @@ fn the_node_leads_its_batches_with_payments_queued_on_the_contract() {
     block_on(async {
         ZkPayRollup::new(ch.rollup, &alice_evm)
             .forcePayment(zkpay_ledger::evm::rollup::payment_arg(&out).unwrap())
-            .send()
+            .mined()
             .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap()
     });
     assert_eq!(node.forced_pending(), 1);
     assert_eq!(node.ledger().forced().unwrap(), vec![out.clone()]);
@@ -800,12 +790,8 @@ fn a_committed_payment_queued_again_is_dropped_and_does_not_stall_the_node() {
     block_on(async {
         ZkPayRollup::new(ch.rollup, &mallory)
             .forcePayment(zkpay_ledger::evm::rollup::payment_arg(&out).unwrap())
-            .send()
+            .mined()
             .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap()
     });
     assert_eq!(node.forced_pending(), 1);
 

@@ -84,12 +84,8 @@ enum Command {
     /// Moves tokens of the sending account into its escrow in the rollup contract, for its
     /// signed deposits to draw on (an allowance of exactly the amount, then the funding).
     Fund {
-        /// The rollup contract.
-        #[arg(long)]
-        contract: String,
-        /// Asset.
-        #[arg(long)]
-        asset: String,
+        #[command(flatten)]
+        escrow: EscrowArgs,
         /// Amount, in the asset's decimals (e.g. 25.00).
         #[arg(long)]
         amount: String,
@@ -97,24 +93,16 @@ enum Command {
     /// Asks for escrow back: payable to `release` after the contract's release delay (deposits
     /// already signed may still draw on it meanwhile). An amount of 0 withdraws the request.
     RequestRelease {
-        /// The rollup contract.
-        #[arg(long)]
-        contract: String,
-        /// Asset.
-        #[arg(long)]
-        asset: String,
+        #[command(flatten)]
+        escrow: EscrowArgs,
         /// Amount, in the asset's decimals.
         #[arg(long)]
         amount: String,
     },
     /// Pays a due release of escrow to an address (by default the sending account).
     Release {
-        /// The rollup contract.
-        #[arg(long)]
-        contract: String,
-        /// Asset.
-        #[arg(long)]
-        asset: String,
+        #[command(flatten)]
+        escrow: EscrowArgs,
         /// Where the tokens go.
         #[arg(long)]
         to: Option<String>,
@@ -128,6 +116,17 @@ enum Command {
         #[arg(long, default_value_t = 6)]
         decimals: u8,
     },
+}
+
+/// The escrow an escrow command acts on: the sending account's, of one asset, in one contract.
+#[derive(clap::Args)]
+struct EscrowArgs {
+    /// The rollup contract.
+    #[arg(long)]
+    contract: String,
+    /// Asset, as zkpay writes it (USD, PTS-ACME.0, ...).
+    #[arg(long)]
+    asset: String,
 }
 
 fn main() -> Result<()> {
@@ -154,6 +153,10 @@ fn main() -> Result<()> {
     let asset_of = |s: &str| -> Result<zkpay_protocol::note::Asset> {
         zkpay_protocol::note::Asset::from_text(s).map_err(|e| anyhow::anyhow!("--asset {s}: {e}"))
     };
+    let escrow_of =
+        |e: &EscrowArgs| -> Result<(alloy::primitives::Address, zkpay_protocol::note::Asset)> {
+            Ok((address(&e.contract, "--contract")?, asset_of(&e.asset)?))
+        };
     match cli.command {
         Command::Deploy {
             network,
@@ -218,13 +221,8 @@ fn main() -> Result<()> {
             })?;
             println!("{} -> {token}", asset.to_text());
         }
-        Command::Fund {
-            contract,
-            asset,
-            amount,
-        } => {
-            let contract = address(&contract, "--contract")?;
-            let asset = asset_of(&asset)?;
+        Command::Fund { escrow, amount } => {
+            let (contract, asset) = escrow_of(&escrow)?;
             let units = amount_of(&amount, &asset)?;
             rt.block_on(fund_escrow(&provider, contract, &asset.id(), units))?;
             let held = rt.block_on(escrow_available(
@@ -238,13 +236,8 @@ fn main() -> Result<()> {
                 held
             );
         }
-        Command::RequestRelease {
-            contract,
-            asset,
-            amount,
-        } => {
-            let contract = address(&contract, "--contract")?;
-            let asset = asset_of(&asset)?;
+        Command::RequestRelease { escrow, amount } => {
+            let (contract, asset) = escrow_of(&escrow)?;
             let units = amount_of(&amount, &asset)?;
             let ready = rt.block_on(async {
                 let c = ZkPayRollup::new(contract, &provider);
@@ -263,13 +256,8 @@ fn main() -> Result<()> {
                 );
             }
         }
-        Command::Release {
-            contract,
-            asset,
-            to,
-        } => {
-            let contract = address(&contract, "--contract")?;
-            let asset = asset_of(&asset)?;
+        Command::Release { escrow, to } => {
+            let (contract, asset) = escrow_of(&escrow)?;
             let to = match to {
                 Some(t) => address(&t, "--to")?,
                 None => from,
