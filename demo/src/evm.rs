@@ -143,7 +143,7 @@ pub fn fund_escrow(
             .get_receipt()
             .await
             .map_err(err)?;
-        zkpay_ledger::evm::rollup::fund_escrow(&customer, ch.rollup, &usd, amount)
+        zkpay_ledger::evm::rollup::fund_escrow(&customer, addr, ch.rollup, &usd, amount)
             .await
             .map_err(err)?;
         let held =

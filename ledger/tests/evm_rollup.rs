@@ -40,16 +40,24 @@ const RELEASE_DELAY: u64 = 6;
 /// Token units per asset unit: the token has 6 decimals, USD 2.
 const SCALE: u64 = 10_000;
 
-/// Sends a contract call and waits for its receipt (the test fails if either fails).
+/// Sends a contract call and waits for its receipt (the test fails if either fails, or if the
+/// call reverted).
 trait Mined {
     async fn mined(self);
 }
 
 impl<P: Provider, D: alloy::contract::CallDecoder> Mined for alloy::contract::CallBuilder<P, D> {
     async fn mined(self) {
-        self.send().await.unwrap().get_receipt().await.unwrap();
+        let receipt = self.send().await.unwrap().get_receipt().await.unwrap();
+        assert!(receipt.status(), "{receipt:?}");
     }
 }
+
+alloy::sol!(
+    #[sol(rpc)]
+    TestFeeToken,
+    "../contracts/out/TestFeeToken.json"
+);
 
 fn provider(url: &str, key: B256) -> DynProvider {
     ProviderBuilder::new()
@@ -282,7 +290,7 @@ impl World {
             .mined()
             .await;
         if escrowed > 0 {
-            fund_escrow(&p, self.rollup.address(), &self.asset, escrowed)
+            fund_escrow(&p, addr, self.rollup.address(), &self.asset, escrowed)
                 .await
                 .unwrap();
         }
@@ -388,6 +396,29 @@ async fn rollup_contract_settles_payments_and_refuses_attacks() {
     let alice_addr = Address::from(alice_acct.account().to_bytes());
     let bob_addr = Address::from(bob_acct.account().to_bytes());
 
+    // an escrow takes exactly what its account sends: a token that keeps a fee on transfer
+    // (the escrow would count more than the contract holds) is refused
+    let fee_token = TestFeeToken::deploy(&seq).await.unwrap();
+    let eur = Asset::from_text("EUR").unwrap().id();
+    c.registerAsset(fe_u256(&eur.0), *fee_token.address(), 2)
+        .mined()
+        .await;
+    TestFeeToken::new(*fee_token.address(), &seq)
+        .mint(alice_addr, units(100))
+        .mined()
+        .await;
+    let alice_fee = TestFeeToken::new(*fee_token.address(), &alice_evm);
+    alice_fee.approve(at, units(100)).mined().await;
+    assert_eq!(
+        outcome(
+            ZkPayRollup::new(at, &alice_evm)
+                .fund(fe_u256(&eur.0), U256::from(100))
+                .call()
+                .await
+        ),
+        "TokenTransferFailed(TokenTransferFailed { index: 0 })"
+    );
+
     // --- batch 1: a deposit, pulled from Alice's account only with her signature ---
     let (dep, alice_note) = w.deposit(&alice_acct, &alice_acct, &alice, 1_000);
     // a second deployment of the same network, keys and genesis on the same chain, where Alice
@@ -400,7 +431,9 @@ async fn rollup_contract_settles_payments_and_refuses_attacks() {
     c2.registerAsset(fe_u256(&asset.0), *token.address(), 2)
         .mined()
         .await;
-    fund_escrow(&alice_evm, at2, &asset, 500).await.unwrap();
+    fund_escrow(&alice_evm, alice_addr, at2, &asset, 500)
+        .await
+        .unwrap();
     let (b, _) = w.prove(std::slice::from_ref(&dep));
     let call = w.rollup.batch_call(&b, 0).unwrap();
     assert!(
@@ -531,8 +564,18 @@ async fn rollup_contract_settles_payments_and_refuses_attacks() {
         .mint(alice_addr, units(100))
         .mined()
         .await;
-    fund_escrow(&alice_evm, at, &asset, 100).await.unwrap();
+    fund_escrow(&alice_evm, alice_addr, at, &asset, 100)
+        .await
+        .unwrap();
     assert_eq!(w.escrow(alice_addr).await, U256::from(100));
+    // two deposits that the escrow covers one at a time but not together: the second is refused
+    let (d60, _) = w.deposit(&alice_acct, &alice_acct, &alice, 60);
+    let (d50, _) = w.deposit(&alice_acct, &alice_acct, &alice, 50);
+    let (b, next) = w.prove(&[d60, d50]);
+    assert_eq!(
+        w.send(&b, &next, 0, None).await,
+        "EscrowShort(EscrowShort { index: 1 })"
+    );
 
     // --- batch 2: Alice pays Bob's invoice of 300, fee 10, change 690 ---
     let ikey = invoice_key(b"order-17", &[7u8; 16]).unwrap();

@@ -1103,14 +1103,24 @@ impl Node {
             let ids: std::collections::HashSet<[u8; 32]> = lead.iter().map(|p| p.id()).collect();
             let spent: std::collections::HashSet<_> =
                 lead.iter().flat_map(|p| p.public.nullifiers).collect();
+            let paid: std::collections::HashSet<_> =
+                lead.iter().filter_map(|p| p.public.invoice()).collect();
             let (conflicting, keep): (Vec<_>, Vec<_>) = taken.into_iter().partition(|(_, s)| {
-                !ids.contains(&s.id()) && s.public.nullifiers.iter().any(|n| spent.contains(n))
+                !ids.contains(&s.id())
+                    && (s.public.nullifiers.iter().any(|n| spent.contains(n))
+                        || s.public.invoice().is_some_and(|t| paid.contains(&t)))
             });
             taken = keep;
-            let reason = "its note is spent by a payment queued on the ledger for forced inclusion";
             let each: Vec<_> = conflicting
                 .into_iter()
-                .map(|c| (c, reason.to_string()))
+                .map(|c| {
+                    let reason = if c.1.public.nullifiers.iter().any(|n| spent.contains(n)) {
+                        "its note is spent by a payment queued on the ledger for forced inclusion"
+                    } else {
+                        "its invoice is paid by a payment queued on the ledger for forced inclusion"
+                    };
+                    (c, reason.to_string())
+                })
                 .collect();
             self.fail_each("ledger_rules", &each)?;
         }

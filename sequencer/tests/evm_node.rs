@@ -38,14 +38,16 @@ fn provider(url: &str, key: B256) -> DynProvider {
         .erased()
 }
 
-/// Sends a contract call and waits for its receipt (the test fails if either fails).
+/// Sends a contract call and waits for its receipt (the test fails if either fails, or if the
+/// call reverted).
 trait Mined {
     async fn mined(self);
 }
 
 impl<P: Provider, D: alloy::contract::CallDecoder> Mined for alloy::contract::CallBuilder<P, D> {
     async fn mined(self) {
-        self.send().await.unwrap().get_receipt().await.unwrap();
+        let receipt = self.send().await.unwrap().get_receipt().await.unwrap();
+        assert!(receipt.status(), "{receipt:?}");
     }
 }
 
@@ -73,7 +75,7 @@ async fn fund(url: &str, funder: &DynProvider, w: &Wallet, rollup: Address, amou
         .await
         .unwrap();
     let p = provider(url, B256::from(*w.account_key.to_bytes()));
-    fund_escrow(&p, rollup, &usd(), amount).await.unwrap();
+    fund_escrow(&p, addr, rollup, &usd(), amount).await.unwrap();
 }
 
 /// A withdrawal of the whole `note` (at its position in the node's tree) to the wallet's account.
@@ -192,6 +194,23 @@ fn chain(
     )
 }
 
+/// The EVM ledger on `ch`'s contract (the sequencer's key signs) and a node on it.
+fn open_node(
+    ch: &Chain,
+    dir: &std::path::Path,
+    payer: &zkpay_prover::PaymentProver,
+    batcher: BatchProver,
+) -> (Arc<EvmLedger>, Arc<Node>) {
+    let (pv, cv) = (
+        payer.keys().verifier.clone(),
+        batcher.keys().verifier.clone(),
+    );
+    let signer = PrivateKeySigner::from_bytes(&ch.seq_key).unwrap();
+    let ledger = Arc::new(EvmLedger::open(ch.ledger_config.clone(), signer, &pv, &cv).unwrap());
+    let node = Node::with_ledger(config(dir), ledger.clone(), pv, batcher).unwrap();
+    (ledger, node)
+}
+
 #[test]
 fn node_commits_to_the_rollup_contract_and_rebuilds_from_its_events() {
     let dir = tempfile::tempdir().unwrap();
@@ -274,8 +293,62 @@ fn node_commits_to_the_rollup_contract_and_rebuilds_from_its_events() {
         node.submit(too_much.clone()).map_err(|e| e.code()),
         Err("insufficient_public_balance")
     );
+    // she withdraws the request; a deposit of 60 is admitted...
+    release(0);
+    assert_eq!(node.ledger().balance(&alice.account, &usd()).unwrap(), 100);
+    let (late, _) = deposit(&node, &payer, &mut alice, 60);
+    node.submit(late.clone()).unwrap();
+    // ...and she asks for 70 back before the batch is formed: its screening fails the deposit
+    release(70);
+    assert_eq!(node.run_batch_once().unwrap(), None);
+    match node.status(&late.id()).unwrap() {
+        Some(PaymentStatus::Failed { reason }) => {
+            assert!(reason.contains("insufficient public balance"), "{reason}")
+        }
+        other => panic!("expected failed, got {other:?}"),
+    }
+    // a release asked for after the screening is caught right before the send: the ledger
+    // refuses that payment (the node proves the rest again) and sends nothing
+    let (screened, _) = deposit(&node, &payer, &mut alice, 60);
+    let head = ledger.head().unwrap();
+    let unsent = zkpay_ledger::BatchSubmission {
+        number: head.number + 1,
+        parent: head.hash,
+        payments: vec![screened.clone()],
+        chunks: vec![],
+    };
+    let nonce = || block_on(async { seq.get_transaction_count(anvil.addresses()[0]).await });
+    let before = nonce().unwrap();
+    match ledger.commit(&unsent) {
+        Err(zkpay_ledger::LedgerError::Payment { index: 0, why }) => {
+            assert!(why.contains("no longer covers"), "{why}")
+        }
+        other => panic!("expected the deposit refused, got {other:?}"),
+    }
+    assert_eq!(
+        ledger
+            .unbacked_deposit(std::slice::from_ref(&screened))
+            .unwrap()
+            .map(|(i, _)| i),
+        Some(0)
+    );
+    assert_eq!(nonce().unwrap(), before, "nothing was sent");
     // she withdraws the request; the deposit of 60 commits, from the escrow
     release(0);
+    assert_eq!(
+        ledger
+            .unbacked_deposit(std::slice::from_ref(&screened))
+            .unwrap(),
+        None
+    );
+    // two deposits that together overdraw the escrow: the second is refused
+    assert_eq!(
+        ledger
+            .unbacked_deposit(&[screened.clone(), late.clone()])
+            .unwrap()
+            .map(|(i, _)| i),
+        Some(1)
+    );
     assert_eq!(node.ledger().balance(&alice.account, &usd()).unwrap(), 100);
     let (dep, note) = deposit(&node, &payer, &mut alice, 60);
     node.submit(dep.clone()).unwrap();
@@ -388,19 +461,7 @@ fn a_batch_removed_by_a_reorganisation_before_its_confirmations_is_sent_again() 
     let anvil = spawn_anvil().unwrap();
     // three confirmations
     let (ch, payer, batcher) = chain(&anvil, dir.path(), 3);
-    let (pvk, cvk) = (
-        payer.keys().verifier.clone(),
-        batcher.keys().verifier.clone(),
-    );
-    let signer = PrivateKeySigner::from_bytes(&ch.seq_key).unwrap();
-    let ledger = Arc::new(EvmLedger::open(ch.ledger_config.clone(), signer, &pvk, &cvk).unwrap());
-    let node = Node::with_ledger(
-        config(dir.path()),
-        ledger.clone(),
-        payer.keys().verifier.clone(),
-        batcher,
-    )
-    .unwrap();
+    let (ledger, node) = open_node(&ch, dir.path(), &payer, batcher);
     let mut alice = Wallet::new(41, "alice");
     alice.domain = Some(node.ledger().debit_domain());
     node.ledger().faucet(&alice.account, &usd(), 100).unwrap();
@@ -469,6 +530,114 @@ fn a_batch_removed_by_a_reorganisation_before_its_confirmations_is_sent_again() 
     assert_eq!(ledger.head().unwrap().number, 1);
     let on_chain = block_on(ledger.rollup().state()).unwrap();
     assert_eq!(on_chain.state, ledger.head().unwrap().state);
+    drop(anvil);
+}
+
+/// A batch transaction that stays unmined for half the escrow release delay is checked again
+/// and replaced (same nonce): a depositor who asked for its escrow back meanwhile has its
+/// deposit failed before the resend, and the rest of the batch lands; the stale transaction
+/// cannot land later. Only the block count can trigger the resend here: the inclusion timeout
+/// is longer than the test.
+#[test]
+fn a_batch_unmined_for_half_the_release_delay_is_checked_again_and_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let anvil = spawn_anvil().unwrap();
+    let (mut ch, payer, batcher) = chain(&anvil, dir.path(), 1);
+    ch.ledger_config.inclusion_timeout = Duration::from_secs(3_600);
+    let (ledger, node) = open_node(&ch, dir.path(), &payer, batcher);
+    let mut alice = Wallet::new(71, "alice");
+    let mut carol = Wallet::new(72, "carol");
+    let mut deposits = vec![];
+    for w in [&mut alice, &mut carol] {
+        w.domain = Some(node.ledger().debit_domain());
+        node.ledger().faucet(&w.account, &usd(), 100).unwrap();
+        // a provider per runtime: its block watcher lives on the runtime that made it
+        let funder = provider(&ch.url, B256::from_slice(&anvil.keys()[1].to_bytes()));
+        block_on(fund(&ch.url, &funder, w, ch.rollup, 100));
+        let (dep, _) = deposit(&node, &payer, w, 60);
+        node.submit(dep.clone()).unwrap();
+        deposits.push(dep);
+    }
+
+    // from here on a block is mined only when the test says so
+    let rpc = |method: &'static str| {
+        let seq = ch.seq.clone();
+        move |params: Vec<serde_json::Value>| -> serde_json::Value {
+            block_on(seq.raw_request(method.into(), params)).unwrap()
+        }
+    };
+    let (set_automine, mine) = (rpc("evm_setAutomine"), rpc("anvil_mine"));
+    set_automine(vec![false.into()]);
+    let committer = {
+        let node = node.clone();
+        std::thread::spawn(move || node.run_batch_once())
+    };
+    let sequencer = anvil.addresses()[0];
+    let nonces = || {
+        block_on(async {
+            let pending = ch.seq.get_transaction_count(sequencer).pending().await;
+            let mined = ch.seq.get_transaction_count(sequencer).latest().await;
+            (pending.unwrap(), mined.unwrap())
+        })
+    };
+    let (_, mined_before) = nonces();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while nonces().0 == mined_before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the batch was never sent"
+        );
+        assert!(!committer.is_finished(), "the committer stopped unsent");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // the transaction leaves the pool unmined (as one priced out would stay unmined), and
+    // Alice asks for her escrow back; then blocks pass
+    rpc("anvil_dropAllTransactions")(vec![]);
+    let alice_key = B256::from(*alice.account_key.to_bytes());
+    let asked = std::thread::spawn({
+        let (url, rollup) = (ch.url.clone(), ch.rollup);
+        move || {
+            block_on(async {
+                ZkPayRollup::new(rollup, provider(&url, alice_key))
+                    .startRelease(fe_u256(&usd().0), U256::from(100))
+                    .mined()
+                    .await
+            })
+        }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !asked.is_finished() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the release was never mined"
+        );
+        mine(vec!["0x1".into()]);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    asked.join().unwrap();
+    // half the release delay (64 / 2 blocks) without the batch: the node checks the escrows
+    // again, fails Alice's deposit, proves Carol's alone and replaces the transaction
+    let deadline = std::time::Instant::now() + Duration::from_secs(180);
+    while !committer.is_finished() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the batch was never replaced"
+        );
+        mine(vec!["0x4".into()]);
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert_eq!(committer.join().unwrap().unwrap(), Some(1));
+    let b1 = ledger.batch(1).unwrap().unwrap();
+    assert_eq!(b1.payments, vec![deposits[1].clone()]);
+    match node.status(&deposits[0].id()).unwrap() {
+        Some(PaymentStatus::Failed { reason }) => {
+            assert!(reason.contains("no longer covers"), "{reason}")
+        }
+        other => panic!("expected failed, got {other:?}"),
+    }
+    // one batch transaction landed, in the dropped one's nonce
+    let (pending, mined) = nonces();
+    assert_eq!((pending, mined), (mined_before + 1, mined_before + 1));
     drop(anvil);
 }
 
@@ -697,13 +866,7 @@ fn the_node_leads_its_batches_with_payments_queued_on_the_contract() {
     let dir = tempfile::tempdir().unwrap();
     let anvil = spawn_anvil().unwrap();
     let (ch, payer, batcher) = chain(&anvil, dir.path(), 1);
-    let (pv, cv) = (
-        payer.keys().verifier.clone(),
-        batcher.keys().verifier.clone(),
-    );
-    let signer = PrivateKeySigner::from_bytes(&ch.seq_key).unwrap();
-    let ledger = Arc::new(EvmLedger::open(ch.ledger_config.clone(), signer, &pv, &cv).unwrap());
-    let node = Node::with_ledger(config(dir.path()), ledger.clone(), pv.clone(), batcher).unwrap();
+    let (_, node) = open_node(&ch, dir.path(), &payer, batcher);
     let mut alice = Wallet::new(51, "alice");
     alice.domain = Some(node.ledger().debit_domain());
     let bob = Wallet::new(52, "bob");
@@ -712,7 +875,11 @@ fn the_node_leads_its_batches_with_payments_queued_on_the_contract() {
     let funder = provider(&ch.url, B256::from_slice(&anvil.keys()[1].to_bytes()));
     block_on(fund(&ch.url, &funder, &alice, ch.rollup, 100));
     let (dep, note) = deposit(&node, &payer, &mut alice, 60);
-    node.submit(dep).unwrap();
+    let (dep2, note2) = deposit(&node, &payer, &mut alice, 20);
+    let (dep3, note3) = deposit(&node, &payer, &mut alice, 10);
+    for d in [dep, dep2, dep3] {
+        node.submit(d).unwrap();
+    }
     assert_eq!(node.run_batch_once().unwrap(), Some(1));
     assert_eq!(node.forced_pending(), 0);
 
@@ -730,17 +897,58 @@ fn the_node_leads_its_batches_with_payments_queued_on_the_contract() {
     // ... and also sends the node a payment of the same note to Bob: it can never be committed
     let conflict = pay(&node, &payer, &mut alice, &note, &bob.key, 10, 0, None);
     node.submit(conflict.clone()).unwrap();
+    // Bob's invoice of 10: Alice queues its payment from one note and sends the node another
+    // payment of it from another note. Only one can be paid; the queued one goes first
+    let ikey = invoice_key(b"order-9", &[3u8; 16]).unwrap();
+    let queued_invoice = pay(
+        &node,
+        &payer,
+        &mut alice,
+        &note2,
+        &bob.key,
+        10,
+        0,
+        Some(ikey),
+    );
+    let again_invoice = pay(
+        &node,
+        &payer,
+        &mut alice,
+        &note3,
+        &bob.key,
+        10,
+        0,
+        Some(ikey),
+    );
+    assert_eq!(
+        queued_invoice.public.invoice(),
+        again_invoice.public.invoice()
+    );
+    block_on(async {
+        ZkPayRollup::new(
+            ch.rollup,
+            provider(&ch.url, B256::from(*alice.account_key.to_bytes())),
+        )
+        .forcePayment(zkpay_ledger::evm::rollup::payment_arg(&queued_invoice).unwrap())
+        .mined()
+        .await
+    });
+    node.submit(again_invoice.clone()).unwrap();
 
-    // the node's next batch leads with the queued payment
+    // the node's next batch leads with the queued payments; the mempool's two that conflict
+    // with them are failed before proving, not refused by the contract
     assert_eq!(node.run_batch_once().unwrap(), Some(2));
     let b2 = node.ledger().batch(2).unwrap().unwrap();
-    assert_eq!(b2.payments, vec![out.clone()]);
+    assert_eq!(b2.payments, vec![out.clone(), queued_invoice.clone()]);
     assert_eq!(committed(&node, &out.id()), 2);
-    match node.status(&conflict.id()).unwrap() {
-        Some(PaymentStatus::Failed { reason }) => {
-            assert!(reason.contains("forced inclusion"), "{reason}")
+    for (p, why) in [
+        (&conflict, "its note is spent by a payment queued"),
+        (&again_invoice, "its invoice is paid by a payment queued"),
+    ] {
+        match node.status(&p.id()).unwrap() {
+            Some(PaymentStatus::Failed { reason }) => assert!(reason.contains(why), "{reason}"),
+            other => panic!("expected failed, got {other:?}"),
         }
-        other => panic!("expected failed, got {other:?}"),
     }
     assert_eq!(node.forced_pending(), 0);
     let balance = block_on(async {
@@ -753,7 +961,7 @@ fn the_node_leads_its_batches_with_payments_queued_on_the_contract() {
     assert_eq!(
         balance,
         U256::from(60 * SCALE),
-        "the 60 came back to Alice's account (40 stay in her escrow)"
+        "the 60 came back to Alice's account (10 stay in her escrow)"
     );
     drop(anvil);
 }
@@ -766,13 +974,7 @@ fn a_committed_payment_queued_again_is_dropped_and_does_not_stall_the_node() {
     let dir = tempfile::tempdir().unwrap();
     let anvil = spawn_anvil().unwrap();
     let (ch, payer, batcher) = chain(&anvil, dir.path(), 1);
-    let (pv, cv) = (
-        payer.keys().verifier.clone(),
-        batcher.keys().verifier.clone(),
-    );
-    let signer = PrivateKeySigner::from_bytes(&ch.seq_key).unwrap();
-    let ledger = Arc::new(EvmLedger::open(ch.ledger_config.clone(), signer, &pv, &cv).unwrap());
-    let node = Node::with_ledger(config(dir.path()), ledger.clone(), pv.clone(), batcher).unwrap();
+    let (_, node) = open_node(&ch, dir.path(), &payer, batcher);
     let mut alice = Wallet::new(61, "alice");
     alice.domain = Some(node.ledger().debit_domain());
     node.ledger().faucet(&alice.account, &usd(), 100).unwrap();

@@ -70,11 +70,21 @@ impl Log {
     }
 }
 
-/// The shortest escrow release delay (in blocks) a node accepts: a batch's deposits are
-/// screened against the escrows before it is proven, and it must land (a few proving seconds,
-/// then up to four sends, each waiting the inclusion timeout) before a release asked for after
-/// the screening can leave. 64 blocks is nearly 13 minutes at 12 seconds a block.
+/// The shortest escrow release delay (in blocks) a node accepts. A batch's deposits are checked
+/// against the escrows less their pending releases right before every send, and a batch
+/// transaction still pending after half the delay is checked again and replaced (same nonce):
+/// a release asked for after a check needs the whole delay to leave. The floor leaves that
+/// half-delay long enough for a transaction to be mined (32 blocks: over six minutes at 12
+/// seconds a block).
 pub const MIN_RELEASE_DELAY: u64 = 64;
+
+/// A batch transaction sent and not yet seen confirmed: its nonce and fees.
+#[derive(Clone, Copy, Debug)]
+struct Outstanding {
+    nonce: u64,
+    max_fee: u128,
+    priority_fee: u128,
+}
 
 /// The base ledger on an EVM chain.
 pub struct EvmLedger {
@@ -89,6 +99,14 @@ pub struct EvmLedger {
     domain: DebitDomain,
     log: Mutex<Log>,
     write_lock: Mutex<()>,
+    /// The last batch transaction sent and not seen confirmed: the next send replaces it (same
+    /// nonce, higher fees), so that a stale batch, screened against an older state, cannot land
+    /// behind the node's back.
+    outstanding: Mutex<Option<Outstanding>>,
+    /// Blocks a batch transaction may stay pending before it is screened again and replaced:
+    /// half the contract's escrow release delay (a release asked for after the screening needs
+    /// the whole delay to leave).
+    max_pending_blocks: u64,
     payment_verifier: Verifier,
     chunk_verifier: Verifier,
 }
@@ -202,13 +220,15 @@ impl EvmLedger {
             }),
             config,
             write_lock: Mutex::new(()),
+            outstanding: Mutex::new(None),
+            max_pending_blocks: MIN_RELEASE_DELAY / 2,
             payment_verifier: payment_verifier.clone(),
             chunk_verifier: chunk_verifier.clone(),
         };
         let genesis_root = fe_u256(&lock(&ledger.log)?.genesis.state.note_root.0);
         let (r, pv, cv) = (ledger.rollup.clone(), payment_vk.clone(), chunk_vk.clone());
         let p = ledger.provider.clone();
-        let (window, domain) = ledger.run(async move {
+        let (window, domain, delay) = ledger.run(async move {
             r.check(&pv, &cv).await?;
             // the debits it pulls are signed for this chain and this contract
             let domain = DebitDomain {
@@ -262,10 +282,15 @@ impl EvmLedger {
                      a depositor could take its escrow back before the batch lands"
                 )));
             }
-            Ok((usize::try_from(w).unwrap_or(usize::MAX), domain))
+            Ok((
+                usize::try_from(w).unwrap_or(usize::MAX),
+                domain,
+                u64::try_from(delay).unwrap_or(u64::MAX),
+            ))
         })?;
         ledger.window = window;
         ledger.domain = domain;
+        ledger.max_pending_blocks = delay / 2;
         ledger.sync()?;
         Ok(ledger)
     }
@@ -464,16 +489,65 @@ impl EvmLedger {
             }))
     }
 
-    /// Sends a batch and waits until it is buried under the confirmation depth: `Some` with the
-    /// block it landed in, `None` when it was not mined in time or a reorganisation removed it.
-    /// A resend (`nonce` kept from the attempt before) replaces the earlier transaction: same
-    /// nonce, fees raised by a quarter per attempt.
-    fn send_and_confirm(
+    /// The first deposit of `payments` whose account's escrow, less any release it has asked
+    /// for, no longer covers it (with the deposits before it of the same account and asset):
+    /// checked right before every send, since the screening may be a proving time old.
+    pub fn unbacked_deposit(
         &self,
-        batch: &BatchSubmission,
-        nonce: &mut Option<u64>,
-        attempt: u32,
-    ) -> Result<Option<u64>, LedgerError> {
+        payments: &[PaymentSubmission],
+    ) -> Result<Option<(usize, LedgerError)>, LedgerError> {
+        let deposits: Vec<(usize, Address, AssetId, u64)> = payments
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.public.public_value > 0)
+            .map(|(i, p)| {
+                let account = p
+                    .ext
+                    .public_account
+                    .map(|a| a.to_bytes())
+                    .unwrap_or_default();
+                let v = u64::try_from(p.public.public_value).unwrap_or(u64::MAX);
+                (i, Address::from(account), p.public.asset, v)
+            })
+            .collect();
+        if deposits.is_empty() {
+            return Ok(None);
+        }
+        let r = self.rollup.clone();
+        self.run(async move {
+            let mut left: BTreeMap<(Address, [u8; 32]), U256> = BTreeMap::new();
+            for (index, account, asset, v) in deposits {
+                let key = (account, asset.to_bytes());
+                let have = match left.get(&key) {
+                    Some(x) => *x,
+                    None => escrow_available(r.contract(), account, &asset).await?,
+                };
+                let Some(after) = have.checked_sub(U256::from(v)) else {
+                    return Ok(Some((
+                        index,
+                        LedgerError::Payment {
+                            index,
+                            why: "the depositor's escrow, less the release it asked for, no \
+                                  longer covers the deposit"
+                                .into(),
+                        },
+                    )));
+                };
+                left.insert(key, after);
+            }
+            Ok(None)
+        })
+    }
+
+    /// Sends a batch and waits until it is buried under the confirmation depth: `Some` with the
+    /// block it landed in, `None` when it was not mined in time (the inclusion timeout, or
+    /// `max_pending_blocks` blocks) or a reorganisation removed it. Every send first checks the
+    /// deposits' escrows again ([`Self::unbacked_deposit`]) and replaces the outstanding batch
+    /// transaction, if any (same nonce, fees a quarter above both its fees and the estimate).
+    fn send_and_confirm(&self, batch: &BatchSubmission) -> Result<Option<u64>, LedgerError> {
+        if let Some((_, e)) = self.unbacked_deposit(&batch.payments)? {
+            return Err(e);
+        }
         // the queue entries this batch consumes: the dead ones and those it leads with
         let (r, ids) = (
             self.rollup.clone(),
@@ -485,12 +559,13 @@ impl EvmLedger {
             .batch_call(batch, forced as usize)
             .map_err(storage)?;
         let (r, p, from) = (self.rollup.clone(), self.provider.clone(), self.sender);
-        let (confirmations, timeout) = (
+        let (confirmations, timeout, max_pending) = (
             self.config.confirmations.max(1),
             self.config.inclusion_timeout,
+            self.max_pending_blocks.max(1),
         );
         let chain = |e: alloy::transports::TransportError| EvmError::Chain(e.to_string());
-        let reuse = *nonce;
+        let reuse = *lock(&self.outstanding)?;
         let sent = self.run(async move {
             let builder = r
                 .contract()
@@ -499,23 +574,37 @@ impl EvmLedger {
                 Ok(g) => g,
                 Err(e) => return Ok(Err(e)),
             };
-            let nonce = match reuse {
-                Some(n) => n,
-                None => p
-                    .get_transaction_count(from)
-                    .pending()
-                    .await
-                    .map_err(chain)?,
-            };
+            let mined = p
+                .get_transaction_count(from)
+                .latest()
+                .await
+                .map_err(chain)?;
             let fees = p.estimate_eip1559_fees().await.map_err(chain)?;
-            let bump = |x: u128| x + x * u128::from(attempt) / 4;
+            let bump = |x: u128| x + x / 4;
+            // replace the outstanding transaction while its nonce is not used yet
+            let tx = match reuse {
+                Some(o) if o.nonce >= mined => Outstanding {
+                    nonce: o.nonce,
+                    max_fee: bump(o.max_fee.max(fees.max_fee_per_gas)),
+                    priority_fee: bump(o.priority_fee.max(fees.max_priority_fee_per_gas)),
+                },
+                _ => Outstanding {
+                    nonce: p
+                        .get_transaction_count(from)
+                        .pending()
+                        .await
+                        .map_err(chain)?,
+                    max_fee: fees.max_fee_per_gas,
+                    priority_fee: fees.max_priority_fee_per_gas,
+                },
+            };
             // a margin over the estimate: anvil's can be short of what the pairing precompile
             // needs under the 63/64 rule
             let pending = match builder
                 .gas(gas + gas / 5)
-                .nonce(nonce)
-                .max_fee_per_gas(bump(fees.max_fee_per_gas))
-                .max_priority_fee_per_gas(bump(fees.max_priority_fee_per_gas))
+                .nonce(tx.nonce)
+                .max_fee_per_gas(tx.max_fee)
+                .max_priority_fee_per_gas(tx.priority_fee)
                 .send()
                 .await
             {
@@ -524,12 +613,16 @@ impl EvmLedger {
             };
             let hash = *pending.tx_hash();
             let deadline = tokio::time::Instant::now() + timeout;
+            let sent_at = p.get_block_number().await.map_err(chain)?;
             let receipt = loop {
                 if let Some(r) = p.get_transaction_receipt(hash).await.map_err(chain)? {
                     break r;
                 }
-                if tokio::time::Instant::now() > deadline {
-                    return Ok(Ok((None, nonce)));
+                // not mined in time: checked again and replaced by the next attempt
+                if tokio::time::Instant::now() > deadline
+                    || p.get_block_number().await.map_err(chain)? >= sent_at + max_pending
+                {
+                    return Ok(Ok((None, tx)));
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
             };
@@ -545,31 +638,28 @@ impl EvmLedger {
                     break;
                 }
                 if tokio::time::Instant::now() > deadline + timeout * (confirmations as u32) {
-                    return Ok(Ok((None, nonce)));
+                    return Ok(Ok((None, tx)));
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
             // still in the chain, in the same block?
             match p.get_transaction_receipt(hash).await.map_err(chain)? {
-                Some(again) if again.block_hash == receipt.block_hash => {
-                    Ok(Ok((Some(block), nonce)))
-                }
-                _ => Ok(Ok((None, nonce))),
+                Some(again) if again.block_hash == receipt.block_hash => Ok(Ok((Some(block), tx))),
+                _ => Ok(Ok((None, tx))),
             }
         })?;
         match sent {
-            Ok((landed, used)) => {
-                // not confirmed: the next attempt replaces this transaction
-                *nonce = if landed.is_some() { None } else { Some(used) };
+            Ok((landed, tx)) => {
+                // not confirmed: the next send replaces this transaction
+                *lock(&self.outstanding)? = if landed.is_some() { None } else { Some(tx) };
                 Ok(landed)
             }
-            Err(e) => {
-                *nonce = None;
-                Err(match refusal(&e) {
-                    Some(err) => refused(err),
-                    None => LedgerError::Storage(format!("chain: {e}")),
-                })
-            }
+            // refused before anything was sent (the estimate, or the RPC node refused the
+            // send): an outstanding transaction stays outstanding, for the next send to replace
+            Err(e) => Err(match refusal(&e) {
+                Some(err) => refused(err),
+                None => LedgerError::Storage(format!("chain: {e}")),
+            }),
         }
     }
 
@@ -627,8 +717,7 @@ impl BaseLedger for EvmLedger {
 
     fn commit(&self, batch: &BatchSubmission) -> Result<CommittedBatch, LedgerError> {
         let _guard = lock(&self.write_lock)?;
-        let mut nonce = None;
-        for attempt in 0..4u32 {
+        for _ in 0..4u32 {
             // did it land already (a retry after a crash, a send whose answer was lost, a
             // transaction mined after its timeout or put back by a reorganisation)? The
             // contract's batch count decides; the confirmed log then says whether it is this one
@@ -650,7 +739,7 @@ impl BaseLedger for EvmLedger {
                     parent: hex::encode(head.hash),
                 });
             }
-            match self.send_and_confirm(batch, &mut nonce, attempt)? {
+            match self.send_and_confirm(batch)? {
                 Some(block) => {
                     tracing::info!(
                         "batch {} committed to {} in block {block}",

@@ -248,11 +248,12 @@ pub async fn escrow_available(
     Ok(held.saturating_sub(release.amount))
 }
 
-/// Moves `amount` asset units of `asset`'s token from the account behind `account` (a provider
-/// that signs for it) into its escrow on `rollup`: an allowance of exactly that much, then
-/// `fund`. What a wallet's account does before its deposits.
+/// Moves `amount` asset units of `asset`'s token from `owner` (`account` is a provider that
+/// signs for it) into its escrow on `rollup`: an allowance of exactly that much, then `fund`.
+/// What a wallet's account does before its deposits.
 pub async fn fund_escrow(
     account: &DynProvider,
+    owner: Address,
     rollup: Address,
     asset: &AssetId,
     amount: u64,
@@ -268,12 +269,19 @@ pub async fn fund_escrow(
     let units = U256::from(amount)
         .checked_mul(info.scale)
         .ok_or_else(|| EvmError::Contract("amount out of range".into()))?;
-    send_confirmed(
-        super::contracts::TestToken::new(info.token, account.clone()).approve(rollup, units),
-        1,
-        "the allowance",
-    )
-    .await?;
+    let token = super::contracts::TestToken::new(info.token, account.clone());
+    // a token in the manner of USDT refuses to change a non-zero allowance to another non-zero
+    // one: a leftover allowance is cleared first
+    let left = token.allowance(owner, rollup).call().await.map_err(chain)?;
+    if !left.is_zero() && left != units {
+        send_confirmed(
+            token.approve(rollup, U256::ZERO),
+            1,
+            "clearing the allowance",
+        )
+        .await?;
+    }
+    send_confirmed(token.approve(rollup, units), 1, "the allowance").await?;
     send_confirmed(c.fund(a, U256::from(amount)), 1, "the escrow funding").await?;
     Ok(())
 }

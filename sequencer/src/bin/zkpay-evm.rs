@@ -224,14 +224,14 @@ fn main() -> Result<()> {
         Command::Fund { escrow, amount } => {
             let (contract, asset) = escrow_of(&escrow)?;
             let units = amount_of(&amount, &asset)?;
-            rt.block_on(fund_escrow(&provider, contract, &asset.id(), units))?;
+            rt.block_on(fund_escrow(&provider, from, contract, &asset.id(), units))?;
             let held = rt.block_on(escrow_available(
                 &ZkPayRollup::new(contract, provider.clone()),
                 from,
                 &asset.id(),
             ))?;
             println!(
-                "{from} escrow of {} in {contract}: {} (units)",
+                "{from} escrow of {} in {contract}, less any release asked for: {} (units)",
                 asset.to_text(),
                 held
             );
