@@ -434,34 +434,73 @@ impl Node {
         from: u64,
         head: &LedgerHead,
     ) -> Result<Indexes, NodeError> {
-        let params = self.config.profile.params();
         let mut ix = Indexes {
             state: Some(state),
             ..Default::default()
         };
         for n in from + 1..=head.number {
-            let b = self
-                .ledger
-                .batch(n)?
-                .ok_or_else(|| NodeError::Storage(format!("ledger lacks batch {n}")))?;
-            let state = ix
-                .state
-                .as_mut()
-                .ok_or_else(|| NodeError::Storage("state".into()))?;
-            let start = state.notes.size();
-            let publics: Vec<_> = b.payments.iter().map(|p| p.public.clone()).collect();
-            state.apply_batch(&publics)?;
-            if ChainState::of(state) != b.state {
-                return Err(NodeError::Storage(format!(
-                    "replaying batch {n} does not reproduce the ledger's state"
-                )));
-            }
-            ix.overlay.add_batch(&b, params.slots, start);
+            self.apply_ledger_batch(&mut ix, n)?;
             if n % REPLAY_FLUSH_EVERY == 0 || n == head.number {
                 self.flush_index(&mut ix)?;
             }
         }
         Ok(ix)
+    }
+
+    /// Applies the ledger's batch `n` to the indexes' trees (checking that they reach the
+    /// ledger's state after it) and to the overlay.
+    fn apply_ledger_batch(&self, ix: &mut Indexes, n: u64) -> Result<(), NodeError> {
+        let b = self
+            .ledger
+            .batch(n)?
+            .ok_or_else(|| NodeError::Storage(format!("ledger lacks batch {n}")))?;
+        let state = ix
+            .state
+            .as_mut()
+            .ok_or_else(|| NodeError::Storage("state".into()))?;
+        let start = state.notes.size();
+        let publics: Vec<_> = b.payments.iter().map(|p| p.public.clone()).collect();
+        state.apply_batch(&publics)?;
+        if ChainState::of(state) != b.state {
+            return Err(NodeError::Storage(format!(
+                "applying batch {n} does not reproduce the ledger's state"
+            )));
+        }
+        ix.overlay
+            .add_batch(&b, self.config.profile.params().slots, start);
+        Ok(())
+    }
+
+    /// Applies the ledger's batches after this node's head (batches it did not commit itself)
+    /// as a replay does: trees, indexes, head and recent roots; pending payments they committed
+    /// are released as committed and leave the mempool.
+    fn catch_up(&self) -> Result<(), NodeError> {
+        let head = self.ledger.head()?;
+        let mut ix = self.lock()?;
+        let from = ix.head.as_ref().map(|h| h.number).unwrap_or(0);
+        for n in from + 1..=head.number {
+            self.apply_ledger_batch(&mut ix, n)?;
+            self.metrics.batch_committed(n);
+        }
+        let mut done = Vec::new();
+        for p in ix.pending.values() {
+            if self.committed_in(&ix, &p.sub.id())?.is_some() {
+                done.push((p.seq, p.sub.clone()));
+            }
+        }
+        for (seq, sub) in &done {
+            ix.release(*seq, sub, true);
+        }
+        ix.head = Some(head);
+        ix.recent_roots = self.ledger.recent_roots()?;
+        if let Err(e) = self.flush_index(&mut ix) {
+            self.set_storage_failing();
+            tracing::error!(error = %e, "index write failed: no longer acknowledging payments");
+        }
+        drop(ix);
+        let seqs: Vec<u64> = done.iter().map(|(s, _)| *s).collect();
+        self.remove_from_mempool(&seqs)?;
+        Ok(())
     }
 
     fn rebuild(&self) -> Result<(), NodeError> {
@@ -1228,6 +1267,22 @@ impl Node {
             let mut ix = self.lock()?;
             let committed = match result {
                 Ok(c) => c,
+                Err(zkpay_ledger::LedgerError::NotNext { expected, got, .. }) => {
+                    // the ledger moved on without this node: another committer's batch (anyone
+                    // may commit once the sequencer has been silent for the contract's
+                    // timeout), or an earlier version of this batch that landed late. Follow
+                    // the ledger; what it did not commit stays pending for the next batch.
+                    ix.committing = None;
+                    drop(ix);
+                    self.unmark_batched(&taken);
+                    tracing::warn!(
+                        expected,
+                        got,
+                        "the ledger has batches this node did not commit: following it"
+                    );
+                    self.catch_up()?;
+                    return Ok(None);
+                }
                 Err(zkpay_ledger::LedgerError::Storage(e)) => {
                     // The ledger could not write: nothing was committed and the payments are
                     // still acknowledged and stored here, so they stay pending for the next

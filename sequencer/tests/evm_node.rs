@@ -533,11 +533,11 @@ fn a_batch_removed_by_a_reorganisation_before_its_confirmations_is_sent_again() 
     drop(anvil);
 }
 
-/// A batch transaction that stays unmined for half the escrow release delay is checked again
-/// and replaced (same nonce): a depositor who asked for its escrow back meanwhile has its
-/// deposit failed before the resend, and the rest of the batch lands; the stale transaction
-/// cannot land later. Only the block count can trigger the resend here: the inclusion timeout
-/// is longer than the test.
+/// A batch transaction that stays unmined for half the escrow release delay is checked again:
+/// a depositor who asked for its escrow back meanwhile has its deposit failed, the stale
+/// transaction's nonce is taken by a transfer of nothing (so that it can never land later), and
+/// the rest of the batch lands. Only the block count can end the wait here: the inclusion
+/// timeout is longer than the test.
 #[test]
 fn a_batch_unmined_for_half_the_release_delay_is_checked_again_and_replaced() {
     let dir = tempfile::tempdir().unwrap();
@@ -635,9 +635,86 @@ fn a_batch_unmined_for_half_the_release_delay_is_checked_again_and_replaced() {
         }
         other => panic!("expected failed, got {other:?}"),
     }
-    // one batch transaction landed, in the dropped one's nonce
+    // the dropped transaction's nonce went to the cancellation, the batch took the next one
     let (pending, mined) = nonces();
-    assert_eq!((pending, mined), (mined_before + 1, mined_before + 1));
+    assert_eq!((pending, mined), (mined_before + 2, mined_before + 2));
+    assert_eq!(ledger.head().unwrap().number, 1);
+    drop(anvil);
+}
+
+/// Anyone may commit once the sequencer has been silent for the contract's timeout. A node whose
+/// next batch finds that the ledger moved on without it follows the ledger (trees, head, the
+/// payments the other batch committed) and commits its own payments in the batch after, rather
+/// than failing them, and every batch after, as the ledger refusing the batch.
+#[test]
+fn a_batch_committed_by_another_account_is_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let anvil = spawn_anvil().unwrap();
+    let (ch, payer, batcher) = chain(&anvil, dir.path(), 1);
+    let (_, node) = open_node(&ch, &dir.path().join("sequencer"), &payer, batcher);
+    // another node, whose account is not the sequencer
+    let other_batcher = BatchProver::new(
+        &KeyStore::new(dir.path()),
+        Profile::Test.params(),
+        SetupMode::InsecureDevelopment { seed: 0 },
+        None,
+    )
+    .unwrap();
+    let other_ledger = Arc::new(
+        EvmLedger::open(
+            ch.ledger_config.clone(),
+            PrivateKeySigner::from_bytes(&B256::from_slice(&anvil.keys()[2].to_bytes())).unwrap(),
+            &payer.keys().verifier,
+            &other_batcher.keys().verifier,
+        )
+        .unwrap(),
+    );
+    let other = Node::with_ledger(
+        config(&dir.path().join("other")),
+        other_ledger,
+        payer.keys().verifier.clone(),
+        other_batcher,
+    )
+    .unwrap();
+    let mut deposits = vec![];
+    for (seed, n) in [(81, &node), (82, &other)] {
+        let mut w = Wallet::new(seed, "w");
+        w.domain = Some(n.ledger().debit_domain());
+        n.ledger().faucet(&w.account, &usd(), 100).unwrap();
+        let funder = provider(&ch.url, B256::from_slice(&anvil.keys()[1].to_bytes()));
+        block_on(fund(&ch.url, &funder, &w, ch.rollup, 100));
+        let (dep, _) = deposit(n, &payer, &mut w, 40);
+        n.submit(dep.clone()).unwrap();
+        deposits.push(dep);
+    }
+    // the sequencer is silent for the timeout; the other node commits batch 1
+    block_on(async {
+        let _: serde_json::Value = ch
+            .seq
+            .raw_request("anvil_mine".into(), ("0x3e9",))
+            .await
+            .unwrap();
+    });
+    assert_eq!(other.run_batch_once().unwrap(), Some(1));
+    // the sequencer's batch 1 finds the ledger at 1: it follows, and commits its own in batch 2
+    assert_eq!(node.run_batch_once().unwrap(), None);
+    assert_eq!(committed(&node, &deposits[1].id()), 1);
+    assert!(matches!(
+        node.status(&deposits[0].id()).unwrap(),
+        Some(PaymentStatus::Pending)
+    ));
+    assert_eq!(node.run_batch_once().unwrap(), Some(2));
+    assert_eq!(committed(&node, &deposits[0].id()), 2);
+    assert_eq!(
+        block_on(async {
+            ZkPayRollup::new(ch.rollup, &ch.seq)
+                .batchCount()
+                .call()
+                .await
+        })
+        .unwrap(),
+        U256::from(2)
+    );
     drop(anvil);
 }
 

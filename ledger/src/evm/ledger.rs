@@ -86,6 +86,24 @@ struct Outstanding {
     priority_fee: u128,
 }
 
+impl Outstanding {
+    /// A replacement: the same nonce, each fee a quarter (and 1 wei) above the larger of its
+    /// own and the current estimate (nodes want 10 % more to replace), but at most ten times
+    /// the estimate, so that a long stall cannot compound the fees without bound.
+    fn replaced(&self, fees: &alloy::eips::eip1559::Eip1559Estimation) -> Self {
+        let bump = |old: u128, now: u128| {
+            let x = old.max(now);
+            (x + x / 4 + 1).min(now.saturating_mul(10).max(x + 1))
+        };
+        let max_fee = bump(self.max_fee, fees.max_fee_per_gas);
+        Self {
+            nonce: self.nonce,
+            max_fee,
+            priority_fee: bump(self.priority_fee, fees.max_priority_fee_per_gas).min(max_fee),
+        }
+    }
+}
+
 /// The base ledger on an EVM chain.
 pub struct EvmLedger {
     /// Its own runtime (`Option` only so that dropping can shut it down from any context).
@@ -541,12 +559,15 @@ impl EvmLedger {
 
     /// Sends a batch and waits until it is buried under the confirmation depth: `Some` with the
     /// block it landed in, `None` when it was not mined in time (the inclusion timeout, or
-    /// `max_pending_blocks` blocks) or a reorganisation removed it. Every send first checks the
-    /// deposits' escrows again ([`Self::unbacked_deposit`]) and replaces the outstanding batch
-    /// transaction, if any (same nonce, fees a quarter above both its fees and the estimate).
+    /// `max_pending_blocks` blocks), a reorganisation removed it, or another transaction took
+    /// its nonce (the caller reads the chain again). Every send first checks the deposits'
+    /// escrows again ([`Self::unbacked_deposit`]) and replaces the outstanding batch
+    /// transaction, if any (same nonce, fees a quarter above both its fees and the estimate,
+    /// at most ten times the estimate). Before a refusal makes the node change the batch, the
+    /// outstanding transaction is cancelled ([`Self::cancel_outstanding`]).
     fn send_and_confirm(&self, batch: &BatchSubmission) -> Result<Option<u64>, LedgerError> {
         if let Some((_, e)) = self.unbacked_deposit(&batch.payments)? {
-            return Err(e);
+            return self.refuse(batch.number, e);
         }
         // the queue entries this batch consumes: the dead ones and those it leads with
         let (r, ids) = (
@@ -566,13 +587,13 @@ impl EvmLedger {
         );
         let chain = |e: alloy::transports::TransportError| EvmError::Chain(e.to_string());
         let reuse = *lock(&self.outstanding)?;
-        let sent = self.run(async move {
+        let (attempted, outcome) = self.run(async move {
             let builder = r
                 .contract()
                 .commitBatch(call.payments, call.chunks, call.forcedCount);
             let gas = match builder.estimate_gas().await {
                 Ok(g) => g,
-                Err(e) => return Ok(Err(e)),
+                Err(e) => return Ok((None, Err(e))),
             };
             let mined = p
                 .get_transaction_count(from)
@@ -580,14 +601,9 @@ impl EvmLedger {
                 .await
                 .map_err(chain)?;
             let fees = p.estimate_eip1559_fees().await.map_err(chain)?;
-            let bump = |x: u128| x + x / 4;
-            // replace the outstanding transaction while its nonce is not used yet
             let tx = match reuse {
-                Some(o) if o.nonce >= mined => Outstanding {
-                    nonce: o.nonce,
-                    max_fee: bump(o.max_fee.max(fees.max_fee_per_gas)),
-                    priority_fee: bump(o.priority_fee.max(fees.max_priority_fee_per_gas)),
-                },
+                // replace the outstanding transaction while its nonce is not used yet
+                Some(o) if o.nonce >= mined => o.replaced(&fees),
                 _ => Outstanding {
                     nonce: p
                         .get_transaction_count(from)
@@ -609,20 +625,36 @@ impl EvmLedger {
                 .await
             {
                 Ok(p) => p,
-                Err(e) => return Ok(Err(e)),
+                // kept as tried: a send refused as underpriced is bumped again next time
+                Err(e) => return Ok((Some(tx), Err(e))),
             };
             let hash = *pending.tx_hash();
             let deadline = tokio::time::Instant::now() + timeout;
             let sent_at = p.get_block_number().await.map_err(chain)?;
+            let mut nonce_used = 0u32;
             let receipt = loop {
                 if let Some(r) = p.get_transaction_receipt(hash).await.map_err(chain)? {
                     break r;
                 }
-                // not mined in time: checked again and replaced by the next attempt
+                // not mined in time: checked again, and replaced if its nonce is still unused
                 if tokio::time::Instant::now() > deadline
                     || p.get_block_number().await.map_err(chain)? >= sent_at + max_pending
                 {
-                    return Ok(Ok((None, tx)));
+                    return Ok((Some(tx), Ok(None)));
+                }
+                // its nonce used, by it (its receipt comes) or by another transaction (an
+                // earlier version of this batch): after a grace for the receipt, the caller
+                // reads the chain
+                if p.get_transaction_count(from)
+                    .latest()
+                    .await
+                    .map_err(chain)?
+                    > tx.nonce
+                {
+                    nonce_used += 1;
+                    if nonce_used > 25 {
+                        return Ok((Some(tx), Ok(None)));
+                    }
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
             };
@@ -638,29 +670,103 @@ impl EvmLedger {
                     break;
                 }
                 if tokio::time::Instant::now() > deadline + timeout * (confirmations as u32) {
-                    return Ok(Ok((None, tx)));
+                    return Ok((Some(tx), Ok(None)));
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
             // still in the chain, in the same block?
             match p.get_transaction_receipt(hash).await.map_err(chain)? {
-                Some(again) if again.block_hash == receipt.block_hash => Ok(Ok((Some(block), tx))),
-                _ => Ok(Ok((None, tx))),
+                Some(again) if again.block_hash == receipt.block_hash => {
+                    Ok((None, Ok(Some(block))))
+                }
+                _ => Ok((Some(tx), Ok(None))),
             }
         })?;
-        match sent {
-            Ok((landed, tx)) => {
+        match outcome {
+            Ok(landed) => {
                 // not confirmed: the next send replaces this transaction
-                *lock(&self.outstanding)? = if landed.is_some() { None } else { Some(tx) };
+                *lock(&self.outstanding)? = attempted;
                 Ok(landed)
             }
-            // refused before anything was sent (the estimate, or the RPC node refused the
-            // send): an outstanding transaction stays outstanding, for the next send to replace
-            Err(e) => Err(match refusal(&e) {
-                Some(err) => refused(err),
-                None => LedgerError::Storage(format!("chain: {e}")),
-            }),
+            Err(e) => {
+                if attempted.is_some() {
+                    *lock(&self.outstanding)? = attempted;
+                }
+                match refusal(&e) {
+                    Some(err) => self.refuse(batch.number, refused(err)),
+                    None => Err(LedgerError::Storage(format!("chain: {e}"))),
+                }
+            }
         }
+    }
+
+    /// Batch `number` is refused (`e`): before the node changes it, the outstanding
+    /// transaction is cancelled. If the chain has a batch `number` by then (this one or an
+    /// earlier version of it landed, and the refusal only saw its effects), `None` makes the
+    /// caller read the chain again instead of refusing.
+    fn refuse(&self, number: u64, e: LedgerError) -> Result<Option<u64>, LedgerError> {
+        self.cancel_outstanding()?;
+        let r = self.rollup.clone();
+        if self.run(async move { r.state().await })?.batches >= number {
+            return Ok(None);
+        }
+        Err(e)
+    }
+
+    /// Replaces the outstanding batch transaction, while its nonce is unused, by a transfer of
+    /// nothing to the sender, and waits until that nonce is mined (at most twice the inclusion
+    /// timeout): an earlier version of a batch, screened against an older state, must not land
+    /// after the node has changed the batch.
+    fn cancel_outstanding(&self) -> Result<(), LedgerError> {
+        let Some(o) = *lock(&self.outstanding)? else {
+            return Ok(());
+        };
+        let (p, from) = (self.provider.clone(), self.sender);
+        let timeout = self.config.inclusion_timeout * 2;
+        let chain = |e: alloy::transports::TransportError| EvmError::Chain(e.to_string());
+        self.run(async move {
+            if p.get_transaction_count(from)
+                .latest()
+                .await
+                .map_err(chain)?
+                > o.nonce
+            {
+                return Ok(());
+            }
+            let fees = p.estimate_eip1559_fees().await.map_err(chain)?;
+            let c = o.replaced(&fees);
+            let cancel = alloy::rpc::types::TransactionRequest::default()
+                .from(from)
+                .to(from)
+                .value(U256::ZERO)
+                .nonce(c.nonce)
+                .gas_limit(21_000)
+                .max_fee_per_gas(c.max_fee)
+                .max_priority_fee_per_gas(c.priority_fee);
+            if let Err(e) = p.send_transaction(cancel).await {
+                // the outstanding one may have been mined meanwhile: the nonce decides
+                tracing::warn!(error = %e, nonce = c.nonce, "cancelling a batch transaction");
+            }
+            let deadline = tokio::time::Instant::now() + timeout;
+            while p
+                .get_transaction_count(from)
+                .latest()
+                .await
+                .map_err(chain)?
+                <= o.nonce
+            {
+                if tokio::time::Instant::now() > deadline {
+                    return Err(EvmError::Chain(format!(
+                        "an earlier batch transaction (nonce {}) is still pending",
+                        o.nonce
+                    )));
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Ok(())
+        })?;
+        *lock(&self.outstanding)? = None;
+        Ok(())
     }
 
     /// The committed batch `number` if the confirmed log has it and it is `batch`.
