@@ -146,6 +146,12 @@ pub trait BaseLedger: Send + Sync {
     fn forced(&self) -> Result<Vec<PaymentSubmission>, LedgerError> {
         Ok(Vec::new())
     }
+    /// Before a batch is formed: makes sure no transaction of an earlier, uncommitted batch can
+    /// still land (a ledger that sends transactions cancels it) and that [`Self::head`] is the
+    /// ledger's. Nothing to do by default.
+    fn settle(&self) -> Result<(), LedgerError> {
+        Ok(())
+    }
     /// How many queued payments wait for a batch (a cheap poll; none by default).
     fn forced_pending(&self) -> Result<u64, LedgerError> {
         Ok(0)

@@ -473,11 +473,36 @@ impl Node {
 
     /// Applies the ledger's batches after this node's head (batches it did not commit itself)
     /// as a replay does: trees, indexes, head and recent roots; pending payments they committed
-    /// are released as committed and leave the mempool.
+    /// are released as committed and leave the mempool. If that fails half-way, or the ledger
+    /// no longer holds this node's head (a reorganisation deeper than the confirmation depth),
+    /// the indexes are rebuilt from the ledger as at start.
     fn catch_up(&self) -> Result<(), NodeError> {
+        match self.try_catch_up() {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                tracing::warn!(error = %e, "following the ledger failed: rebuilding the indexes from it");
+                self.rebuild()
+            }
+        }
+    }
+
+    fn try_catch_up(&self) -> Result<(), NodeError> {
         let head = self.ledger.head()?;
         let mut ix = self.lock()?;
-        let from = ix.head.as_ref().map(|h| h.number).unwrap_or(0);
+        let mine = ix.head;
+        let from = mine.as_ref().map(|h| h.number).unwrap_or(0);
+        let held = match from {
+            0 => true,
+            n => self
+                .ledger
+                .batch(n)?
+                .is_some_and(|b| mine.as_ref().is_some_and(|h| h.hash == b.hash)),
+        };
+        if !held || head.number < from {
+            return Err(NodeError::Storage(format!(
+                "the ledger's batch {from} is not this node's"
+            )));
+        }
         for n in from + 1..=head.number {
             self.apply_ledger_batch(&mut ix, n)?;
             self.metrics.batch_committed(n);
@@ -1095,6 +1120,17 @@ impl Node {
             .batch_lock
             .lock()
             .map_err(|_| NodeError::Storage("batch lock poisoned".into()))?;
+        // no transaction of an earlier, uncommitted batch may land once this one is formed, and
+        // batches this node did not commit (another committer's, or such a transaction that
+        // landed) are followed before anything is screened against the ledger
+        if let Err(e) = self.ledger.settle() {
+            self.metrics.ledger_errors.inc();
+            return Err(NodeError::Storage(format!("ledger: {e}")));
+        }
+        let mine = self.lock()?.head.as_ref().map(|h| h.number).unwrap_or(0);
+        if self.ledger.head()?.number > mine {
+            self.catch_up()?;
+        }
         let (base_state, head, mut taken, dropped) = {
             let mut ix = self.lock()?;
             let roots = ix.recent_roots.clone();

@@ -643,9 +643,10 @@ fn a_batch_unmined_for_half_the_release_delay_is_checked_again_and_replaced() {
 }
 
 /// Anyone may commit once the sequencer has been silent for the contract's timeout. A node whose
-/// next batch finds that the ledger moved on without it follows the ledger (trees, head, the
-/// payments the other batch committed) and commits its own payments in the batch after, rather
-/// than failing them, and every batch after, as the ledger refusing the batch.
+/// ledger moved on without it follows the ledger before its next batch (trees, head, and the
+/// payments the other batch committed, released from its mempool) and commits its own payments
+/// in the batch after. Before, it took the ledger's refusal of its stale batch for a refusal of
+/// the payments, failed them, and failed every later batch the same way.
 #[test]
 fn a_batch_committed_by_another_account_is_followed() {
     let dir = tempfile::tempdir().unwrap();
@@ -677,6 +678,7 @@ fn a_batch_committed_by_another_account_is_followed() {
     )
     .unwrap();
     let mut deposits = vec![];
+    let mut carol = None;
     for (seed, n) in [(81, &node), (82, &other)] {
         let mut w = Wallet::new(seed, "w");
         w.domain = Some(n.ledger().debit_domain());
@@ -686,7 +688,12 @@ fn a_batch_committed_by_another_account_is_followed() {
         let (dep, _) = deposit(n, &payer, &mut w, 40);
         n.submit(dep.clone()).unwrap();
         deposits.push(dep);
+        carol = Some(w.account);
     }
+    let carol = carol.unwrap();
+    // Carol's deposit reaches the sequencer too
+    node.submit(deposits[1].clone()).unwrap();
+    assert_eq!(node.reserved_debits(&carol, &usd()), 40);
     // the sequencer is silent for the timeout; the other node commits batch 1
     block_on(async {
         let _: serde_json::Value = ch
@@ -696,15 +703,21 @@ fn a_batch_committed_by_another_account_is_followed() {
             .unwrap();
     });
     assert_eq!(other.run_batch_once().unwrap(), Some(1));
-    // the sequencer's batch 1 finds the ledger at 1: it follows, and commits its own in batch 2
-    assert_eq!(node.run_batch_once().unwrap(), None);
-    assert_eq!(committed(&node, &deposits[1].id()), 1);
-    assert!(matches!(
-        node.status(&deposits[0].id()).unwrap(),
-        Some(PaymentStatus::Pending)
-    ));
+    let mut b1 = other.ledger().batch(1).unwrap().unwrap().payments;
+    assert_eq!(b1.len(), 1);
+    assert_eq!(b1.remove(0), deposits[1]);
+    // the sequencer follows the ledger before its next batch: Carol's deposit is committed in
+    // batch 1 and leaves its mempool, its own goes in batch 2
+    assert_eq!(node.mempool_len(), 2);
     assert_eq!(node.run_batch_once().unwrap(), Some(2));
+    assert_eq!(committed(&node, &deposits[1].id()), 1);
     assert_eq!(committed(&node, &deposits[0].id()), 2);
+    assert_eq!(
+        node.ledger().batch(2).unwrap().unwrap().payments,
+        vec![deposits[0].clone()]
+    );
+    assert_eq!(node.reserved_debits(&carol, &usd()), 0);
+    assert_eq!(node.mempool_len(), 0);
     assert_eq!(
         block_on(async {
             ZkPayRollup::new(ch.rollup, &ch.seq)

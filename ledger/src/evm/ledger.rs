@@ -88,12 +88,13 @@ struct Outstanding {
 
 impl Outstanding {
     /// A replacement: the same nonce, each fee a quarter (and 1 wei) above the larger of its
-    /// own and the current estimate (nodes want 10 % more to replace), but at most ten times
-    /// the estimate, so that a long stall cannot compound the fees without bound.
+    /// own and the current estimate, but at most ten times the estimate (so that a long stall
+    /// cannot compound the fees without bound) unless that is less than the 10 % more that
+    /// nodes want to replace a transaction.
     fn replaced(&self, fees: &alloy::eips::eip1559::Eip1559Estimation) -> Self {
         let bump = |old: u128, now: u128| {
             let x = old.max(now);
-            (x + x / 4 + 1).min(now.saturating_mul(10).max(x + 1))
+            (x + x / 4 + 1).min(now.saturating_mul(10).max(old + old / 10 + 1))
         };
         let max_fee = bump(self.max_fee, fees.max_fee_per_gas);
         Self {
@@ -724,14 +725,14 @@ impl EvmLedger {
         let (p, from) = (self.provider.clone(), self.sender);
         let timeout = self.config.inclusion_timeout * 2;
         let chain = |e: alloy::transports::TransportError| EvmError::Chain(e.to_string());
-        self.run(async move {
+        let pending = self.run(async move {
             if p.get_transaction_count(from)
                 .latest()
                 .await
                 .map_err(chain)?
                 > o.nonce
             {
-                return Ok(());
+                return Ok(None);
             }
             let fees = p.estimate_eip1559_fees().await.map_err(chain)?;
             let c = o.replaced(&fees);
@@ -756,17 +757,21 @@ impl EvmLedger {
                 <= o.nonce
             {
                 if tokio::time::Instant::now() > deadline {
-                    return Err(EvmError::Chain(format!(
-                        "an earlier batch transaction (nonce {}) is still pending",
-                        o.nonce
-                    )));
+                    return Ok(Some(c));
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
-            Ok(())
+            Ok(None)
         })?;
-        *lock(&self.outstanding)? = None;
-        Ok(())
+        // still pending: the cancellation is what the next send or cancellation replaces
+        *lock(&self.outstanding)? = pending;
+        match pending {
+            None => Ok(()),
+            Some(c) => Err(LedgerError::Storage(format!(
+                "an earlier batch transaction (nonce {}) is still pending",
+                c.nonce
+            ))),
+        }
     }
 
     /// The committed batch `number` if the confirmed log has it and it is `batch`.
@@ -997,6 +1002,13 @@ impl BaseLedger for EvmLedger {
             }
         }
         Ok(live)
+    }
+
+    /// Cancels the outstanding batch transaction, if any (a commit that gave up leaves it in the
+    /// pool, where it could land after the node changed the batch), and reads the chain.
+    fn settle(&self) -> Result<(), LedgerError> {
+        self.cancel_outstanding()?;
+        self.sync()
     }
 
     fn forced_pending(&self) -> Result<u64, LedgerError> {
