@@ -78,6 +78,46 @@ impl Log {
 /// seconds a block).
 pub const MIN_RELEASE_DELAY: u64 = 64;
 
+/// What the deposits of a batch debit from each account's escrow, in order: a deposit is
+/// covered when its account's escrow, less any release asked for (that part may leave before
+/// the batch lands) and less the deposits before it, holds it.
+#[derive(Default)]
+struct EscrowTally(BTreeMap<(Address, [u8; 32]), U256>);
+
+impl EscrowTally {
+    /// Debits deposit `p` when its escrow covers it; `false`, debiting nothing, otherwise.
+    async fn debit(
+        &mut self,
+        c: &super::contracts::ZkPayRollup::ZkPayRollupInstance<DynProvider>,
+        p: &PaymentSubmission,
+    ) -> Result<bool, EvmError> {
+        let account = depositor(p);
+        let key = (account, p.public.asset.to_bytes());
+        let have = match self.0.get(&key) {
+            Some(x) => *x,
+            None => escrow_available(c, account, &p.public.asset).await?,
+        };
+        let need = U256::from(p.public.public_value.unsigned_abs());
+        match have.checked_sub(need) {
+            Some(left) => {
+                self.0.insert(key, left);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}
+
+/// The account a payment moves public value to or from (the zero address without one).
+fn depositor(p: &PaymentSubmission) -> Address {
+    Address::from(
+        p.ext
+            .public_account
+            .map(|a| a.to_bytes())
+            .unwrap_or_default(),
+    )
+}
+
 /// A batch transaction sent and not yet seen confirmed: its nonce and fees.
 #[derive(Clone, Copy, Debug)]
 struct Outstanding {
@@ -515,33 +555,20 @@ impl EvmLedger {
         &self,
         payments: &[PaymentSubmission],
     ) -> Result<Option<(usize, LedgerError)>, LedgerError> {
-        let deposits: Vec<(usize, Address, AssetId, u64)> = payments
+        let deposits: Vec<(usize, PaymentSubmission)> = payments
             .iter()
             .enumerate()
             .filter(|(_, p)| p.public.public_value > 0)
-            .map(|(i, p)| {
-                let account = p
-                    .ext
-                    .public_account
-                    .map(|a| a.to_bytes())
-                    .unwrap_or_default();
-                let v = u64::try_from(p.public.public_value).unwrap_or(u64::MAX);
-                (i, Address::from(account), p.public.asset, v)
-            })
+            .map(|(i, p)| (i, p.clone()))
             .collect();
         if deposits.is_empty() {
             return Ok(None);
         }
         let r = self.rollup.clone();
         self.run(async move {
-            let mut left: BTreeMap<(Address, [u8; 32]), U256> = BTreeMap::new();
-            for (index, account, asset, v) in deposits {
-                let key = (account, asset.to_bytes());
-                let have = match left.get(&key) {
-                    Some(x) => *x,
-                    None => escrow_available(r.contract(), account, &asset).await?,
-                };
-                let Some(after) = have.checked_sub(U256::from(v)) else {
+            let mut tally = EscrowTally::default();
+            for (index, p) in deposits {
+                if !tally.debit(r.contract(), &p).await? {
                     return Ok(Some((
                         index,
                         LedgerError::Payment {
@@ -551,8 +578,7 @@ impl EvmLedger {
                                 .into(),
                         },
                     )));
-                };
-                left.insert(key, after);
+                }
             }
             Ok(None)
         })
@@ -894,9 +920,8 @@ impl BaseLedger for EvmLedger {
             let c = r.contract();
             let mut out = Vec::new();
             let mut invoices = std::collections::HashSet::new();
-            // per (account, asset): what earlier deposits of the list debit from its escrow; per
-            // asset: the pool
-            let mut pulled: BTreeMap<(Address, U256), U256> = BTreeMap::new();
+            // what earlier deposits of the list debit from each escrow; per asset: the pool
+            let mut escrows = EscrowTally::default();
             let mut pools: BTreeMap<U256, i128> = BTreeMap::new();
             for (index, p) in checked {
                 let bad = |why: &str| LedgerError::Payment {
@@ -934,30 +959,16 @@ impl BaseLedger for EvmLedger {
                     ));
                     continue;
                 }
-                if q.public_value > 0 {
-                    let account = Address::from(
-                        p.ext
-                            .public_account
-                            .map(|a| a.to_bytes())
-                            .unwrap_or_default(),
-                    );
-                    // the escrow less any release asked for: what stays debitable until the
-                    // batch lands (a release needs the deployment's delay to leave)
-                    let have = escrow_available(c, account, &q.asset).await?;
-                    let need = U256::from(q.public_value.unsigned_abs());
-                    let before = pulled.get(&(account, asset)).copied().unwrap_or_default();
-                    if have < before + need {
-                        out.push((
+                if q.public_value > 0 && !escrows.debit(c, &p).await? {
+                    out.push((
+                        index,
+                        LedgerError::InsufficientBalance {
                             index,
-                            LedgerError::InsufficientBalance {
-                                index,
-                                account: PublicAccount::from_bytes(account.into_array()).to_hex(),
-                                asset: q.asset.to_hex(),
-                            },
-                        ));
-                        continue;
-                    }
-                    pulled.insert((account, asset), before + need);
+                            account: PublicAccount::from_bytes(depositor(&p).into_array()).to_hex(),
+                            asset: q.asset.to_hex(),
+                        },
+                    ));
+                    continue;
                 }
                 pools.insert(asset, after);
             }
